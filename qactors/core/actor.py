@@ -1,0 +1,169 @@
+"""Logical actors: local state, typed handlers, and a context to act through.
+
+An actor is a plain Python object.  It reacts to messages and timers, changes
+only its own state, and affects other actors only by :meth:`Actor.send`,
+whose delivery time is at least the modelled latency of the path between the
+two.  Handlers are registered per message type with :func:`handler` and are
+called as ``handler(self, msg, sender_id)``::
+
+    @message
+    class Ping(Message):
+        hops: int
+
+    class Pinger(Actor):
+        def __init__(self, actor_id, peer):
+            super().__init__(actor_id)
+            self.peer = peer
+            self.seen = 0
+
+        def on_start(self):
+            self.send(self.peer, Ping(0), delay_ps=5 * US)
+
+        @handler(Ping)
+        def on_ping(self, msg, sender):
+            self.seen += 1
+            self.send(sender, Ping(msg.hops + 1), delay_ps=5 * US)
+
+Which process an actor lives in is decided by the backend; the actor cannot
+tell and must not care.
+"""
+
+from __future__ import annotations
+
+from heapq import heappush
+from typing import Any, Callable
+
+import numpy as np
+
+from .errors import LatencyError, UnknownActorError
+from .messages import Message, check_payload
+from .rng import actor_generator, shared_generator
+
+__all__ = ["Actor", "handler", "TimerHandle"]
+
+TimerHandle = int
+
+
+def handler(*message_types: type) -> Callable:
+    """Mark a method as the handler of one or more message types."""
+    for mt in message_types:
+        if not (isinstance(mt, type) and issubclass(mt, Message) and mt._qactors_name):
+            raise TypeError(f"@handler takes @message-decorated Message classes, got {mt!r}")
+    if not message_types:
+        raise TypeError("@handler needs at least one message type")
+
+    def mark(fn):
+        fn._qactors_handles = getattr(fn, "_qactors_handles", ()) + message_types
+        return fn
+    return mark
+
+
+class Actor:
+    """Base class of logical actors.
+
+    Subclasses keep their state in ordinary attributes (names not starting
+    with ``_``); :meth:`state` returns them for results and digests, so they
+    must be plain data (numbers, strings, tuples, lists, dicts, sets, numpy
+    arrays, messages).
+    """
+
+    _dispatch: dict[type, Callable] = {}
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        table: dict[type, Callable] = {}
+        for klass in reversed(cls.__mro__):
+            for fn in vars(klass).values():
+                for mt in getattr(fn, "_qactors_handles", ()):
+                    table[mt] = fn
+        cls._dispatch = table
+
+    def __init__(self, actor_id: str):
+        if type(actor_id) is not str or not actor_id:
+            raise TypeError(f"actor ids are non-empty strings, got {actor_id!r}")
+        self.id = actor_id
+        self._kernel: Any = None
+        self._idx = -1
+        self._now = 0
+        self._seq = 0
+        self._links: dict[int, int] = {}
+        self._cancelled: set[int] = set()
+        self._rng: np.random.Generator | None = None
+
+    # -- what an actor may read -------------------------------------------------
+    @property
+    def now(self) -> int:
+        """Current simulated time in picoseconds."""
+        return self._now
+
+    @property
+    def rng(self) -> np.random.Generator:
+        """This actor's private random stream, derived from (seed, actor id)."""
+        if self._rng is None:
+            self._rng = actor_generator(self._kernel.seed, self.id)
+        return self._rng
+
+    def shared_rng(self, *key: str | int) -> np.random.Generator:
+        """A generator that any other actor building it with the same key reproduces."""
+        return shared_generator(self._kernel.seed, *key)
+
+    # -- what an actor may do ---------------------------------------------------
+    def send(self, to: str, msg: Message, delay_ps: int) -> None:
+        """Send ``msg`` to actor ``to``, delivered ``delay_ps`` picoseconds from now.
+
+        Raises:
+            UnknownActorError: ``to`` is not in the network.
+            NoRouteError: no chain of links joins the two actors.
+            LatencyError: ``delay_ps`` is not an int or is below the latency of
+                the shortest path between the two actors.
+            PayloadError: ``msg`` cannot cross a process boundary.
+        """
+        k = self._kernel
+        dst = k.index.get(to)
+        if dst is None:
+            raise UnknownActorError(
+                f"actor {self.id!r} sent {type(msg).__name__} at t={self._now} ps to unknown actor {to!r}",
+                actor=self.id, to=to, time_ps=self._now)
+        lat = self._links.get(dst)
+        if lat is None:
+            lat = k.path_latency(self, dst, to, msg)
+        if type(delay_ps) is not int or delay_ps < lat:
+            raise LatencyError(
+                f"actor {self.id!r} sent {type(msg).__name__} to {to!r} at t={self._now} ps with "
+                f"delay_ps={delay_ps!r}; allowed: an int >= {lat} ps, the latency of the path between them",
+                actor=self.id, to=to, delay_ps=delay_ps, min_latency_ps=lat)
+        check_payload(msg)
+        self._seq = seq = self._seq + 1
+        if k.local[dst]:
+            heappush(k.heap, (self._now + delay_ps, dst, self._idx, seq, msg))
+        else:
+            k.outbox.append((dst, self._now + delay_ps, self._idx, seq, msg))
+
+    def set_timer(self, delay_ps: int, msg: Message) -> TimerHandle:
+        """Deliver ``msg`` to this actor ``delay_ps`` (>= 0) picoseconds from now.
+
+        Returns a handle for :meth:`cancel_timer`.
+        """
+        if type(delay_ps) is not int or delay_ps < 0:
+            raise LatencyError(
+                f"actor {self.id!r} set a timer for {type(msg).__name__} at t={self._now} ps with "
+                f"delay_ps={delay_ps!r}; allowed: an int >= 0", actor=self.id, delay_ps=delay_ps)
+        check_payload(msg)
+        self._seq = seq = self._seq + 1
+        heappush(self._kernel.heap, (self._now + delay_ps, self._idx, self._idx, seq, msg))
+        return seq
+
+    def cancel_timer(self, handle: TimerHandle) -> None:
+        """Stop a pending timer from firing (no effect if it already fired)."""
+        self._cancelled.add(handle)
+
+    # -- hooks --------------------------------------------------------------------
+    def on_start(self) -> None:
+        """Called once at t = 0, before any message is delivered."""
+
+    def state(self) -> dict:
+        """The actor's observable state: its public attributes."""
+        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.id!r})"

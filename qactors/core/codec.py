@@ -1,0 +1,102 @@
+"""msgpack encodings: cross-shard message batches and canonical bytes for digests.
+
+Batch schema (version 1), one msgpack array per (window, source shard,
+destination shard)::
+
+    [1, window, [type_name, ...], [[dst, time_ps, src, seq, type_index, [field, ...]], ...]]
+
+``dst`` and ``src`` are actor indices (the order actors were added to the
+network), ``time_ps`` the delivery time, ``seq`` the sender's sequence number
+and ``type_index`` a position in the batch's table of message type names
+(``module.QualName``).  Field values are msgpack scalars and arrays; a nested
+message is the extension type 1 holding ``[type_name, [field, ...]]``.  Arrays
+decode as tuples, which is why messages hold tuples and never lists.  No
+payload is ever pickled.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+import msgpack
+
+from .errors import PayloadError
+from .messages import Message, message_class
+
+__all__ = ["encode_batch", "decode_batch", "canonical_bytes", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = 1
+_EXT_MESSAGE = 1
+
+
+def _default(obj):
+    if isinstance(obj, Message):
+        return msgpack.ExtType(_EXT_MESSAGE, msgpack.packb(
+            [obj._qactors_name, obj._qactors_getter(obj)], default=_default))
+    raise PayloadError(f"cannot encode a value of type {type(obj).__qualname__} in a message batch: {obj!r:.60}")
+
+
+def _ext_hook(code, data):
+    if code != _EXT_MESSAGE:
+        raise PayloadError(f"unknown msgpack extension type {code} in a message batch (schema {SCHEMA_VERSION})")
+    name, fields = msgpack.unpackb(data, use_list=False, ext_hook=_ext_hook)
+    return message_class(name)(*fields)
+
+
+def encode_batch(window: int, events: Iterable[tuple]) -> bytes:
+    """Encode ``(dst, time_ps, src, seq, message)`` tuples as one batch."""
+    names: dict[str, int] = {}
+    rows = []
+    for dst, t, src, seq, msg in events:
+        name = msg._qactors_name
+        ti = names.get(name)
+        if ti is None:
+            ti = names[name] = len(names)
+        rows.append((dst, t, src, seq, ti, msg._qactors_getter(msg)))
+    return msgpack.packb((SCHEMA_VERSION, window, tuple(names), rows), default=_default)
+
+
+def decode_batch(data: bytes) -> tuple[int, list[tuple]]:
+    """Decode a batch into its window number and ``(time_ps, dst, src, seq, message)`` heap entries."""
+    version, window, names, rows = msgpack.unpackb(data, use_list=False, ext_hook=_ext_hook)
+    if version != SCHEMA_VERSION:
+        raise PayloadError(f"message batch has schema version {version}; this qactors reads {SCHEMA_VERSION}")
+    classes = [message_class(n) for n in names]
+    return window, [(t, dst, src, seq, classes[ti](*fields)) for dst, t, src, seq, ti, fields in rows]
+
+
+def _canon(obj):
+    """Map ``obj`` onto msgpack-encodable values, deterministically across processes."""
+    t = type(obj)
+    if obj is None or t is bool or t is str or t is bytes:
+        return obj
+    if t is int:
+        return obj if -(1 << 63) <= obj < (1 << 64) else ("__bigint__", str(obj))
+    if t is float:
+        return obj if not math.isnan(obj) else ("__nan__",)
+    if t in (list, tuple):
+        return [_canon(x) for x in obj]
+    if t is dict:
+        return ["__dict__", [[_canon(k), _canon(v)] for k, v in obj.items()]]
+    if t in (set, frozenset):
+        # sets of str iterate in a per-process hash order: sort by encoding
+        return ["__set__", sorted((_canon(x) for x in obj), key=msgpack.packb)]
+    if isinstance(obj, Message):
+        return ["__msg__", obj._qactors_name, _canon(obj._qactors_getter(obj))]
+    mod = t.__module__
+    if mod == "numpy":
+        import numpy as np
+        if isinstance(obj, np.ndarray):
+            return ["__ndarray__", str(obj.dtype), list(obj.shape), np.ascontiguousarray(obj).tobytes()]
+        if isinstance(obj, np.generic):
+            return _canon(obj.item())
+    if hasattr(obj, "__dict__"):
+        return ["__obj__", f"{mod}.{t.__qualname__}", _canon(vars(obj))]
+    raise PayloadError(f"cannot encode a value of type {mod}.{t.__qualname__} for a digest: {obj!r:.60}")
+
+
+def canonical_bytes(obj) -> bytes:
+    """Encode ``obj`` (plain data, numpy arrays, sets, messages) to bytes that are
+    identical in every process that holds an equal value."""
+    return msgpack.packb(_canon(obj))

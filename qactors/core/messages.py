@@ -1,0 +1,159 @@
+"""Typed messages: one frozen, slotted dataclass per kind.
+
+Declare a message kind with the :func:`message` decorator::
+
+    @message
+    class Herald(Message):
+        pair_id: int
+        success: bool
+
+Fields may hold ``None``, ``bool``, ``int`` (signed or unsigned 64-bit),
+``float``, ``str``, ``bytes``, tuples of these and other messages.  The
+restriction is what lets every message cross a process boundary as msgpack
+(see :mod:`qactors.core.codec`) without pickle, and decode to an equal value,
+so a run gives the same answer whichever process each actor lives in.  The
+check runs on every send, on every backend, so a payload that would break on
+a cluster breaks on a laptop too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from operator import attrgetter
+from typing import Callable, TypeVar
+
+from .errors import PayloadError
+
+__all__ = ["Message", "message", "message_fields", "check_payload", "message_class", "registered_messages"]
+
+_INT_MIN = -(1 << 63)
+_INT_MAX = (1 << 64) - 1
+_SCALARS = frozenset({type(None), bool, int, float, str, bytes})
+ALLOWED_TYPES = "None, bool, int (64-bit), float, str, bytes, tuple of these, or a Message"
+
+_REGISTRY: dict[str, type] = {}
+
+T = TypeVar("T", bound=type)
+
+
+class Message:
+    """Base class of every message kind.  Subclass it and decorate with :func:`message`."""
+
+    __slots__ = ()
+    _qactors_name: str = ""
+    _qactors_fields: tuple[str, ...] = ()
+    _qactors_getter: Callable[["Message"], tuple] = staticmethod(lambda m: ())
+
+
+def _type_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def message(cls: T) -> T:
+    """Turn a :class:`Message` subclass into a frozen, slotted dataclass and register it.
+
+    Raises:
+        TypeError: if ``cls`` does not derive from :class:`Message`.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Message)):
+        raise TypeError(f"@message needs a subclass of qactors.Message, got {cls!r}")
+    cls = dataclasses.dataclass(frozen=True, slots=True)(cls)
+    names = tuple(f.name for f in dataclasses.fields(cls))
+    if not names:
+        getter = lambda m: ()  # noqa: E731
+    elif len(names) == 1:
+        one = attrgetter(names[0])
+        getter = lambda m: (one(m),)  # noqa: E731
+    else:
+        getter = attrgetter(*names)
+    cls._qactors_name = _type_name(cls)
+    cls._qactors_fields = names
+    cls._qactors_getter = staticmethod(getter)
+    _REGISTRY[cls._qactors_name] = cls
+    return cls
+
+
+def message_fields(msg: Message) -> tuple:
+    """The field values of ``msg`` in declaration order."""
+    return msg._qactors_getter(msg)
+
+
+def registered_messages() -> dict[str, type]:
+    """A copy of the name -> class table of every message kind declared in this process."""
+    return dict(_REGISTRY)
+
+
+def register_messages(classes) -> None:
+    """Add message classes received from another process (a Ray shard gets the driver's table)."""
+    for cls in classes:
+        _REGISTRY[cls._qactors_name] = cls
+
+
+def message_class(name: str) -> type:
+    """Look up a message kind by its wire name, importing its module if needed.
+
+    Raises:
+        PayloadError: if no such message kind exists.
+    """
+    cls = _REGISTRY.get(name)
+    if cls is None:
+        module, _, qualname = name.rpartition(".")
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass
+        cls = _REGISTRY.get(name)
+        if cls is None:
+            raise PayloadError(
+                f"unknown message type {name!r}: it was not declared with @message in this process "
+                f"and its module {module!r} could not provide it", type_name=name)
+    return cls
+
+
+def check_payload(msg: object) -> None:
+    """Raise :class:`PayloadError` unless ``msg`` is a message whose fields can cross processes."""
+    if not isinstance(msg, Message) or not type(msg)._qactors_name:
+        raise PayloadError(
+            f"messages must be instances of a @message-decorated Message subclass, got {type(msg).__name__} "
+            f"({msg!r:.80})", value_type=type(msg).__name__)
+    for value in msg._qactors_getter(msg):
+        t = type(value)
+        if t in _SCALARS and (t is not int or _INT_MIN <= value <= _INT_MAX):
+            continue
+        _check_field(msg, value)
+
+
+def _check_field(msg: Message, value: object) -> None:
+    for name, v in zip(msg._qactors_fields, msg._qactors_getter(msg)):
+        problem = _find_problem(v)
+        if problem is not None:
+            raise PayloadError(
+                f"field {name!r} of message {type(msg).__name__} holds {problem}; allowed: {ALLOWED_TYPES}",
+                message_type=type(msg).__name__, field=name)
+
+
+def _find_problem(v: object) -> str | None:
+    t = type(v)
+    if t in _SCALARS:
+        if t is int and not _INT_MIN <= v <= _INT_MAX:
+            return f"the integer {v}, outside the 64-bit range [{_INT_MIN}, {_INT_MAX}]"
+        return None
+    if t is tuple:
+        for item in v:
+            p = _find_problem(item)
+            if p is not None:
+                return f"{p} inside a tuple"
+        return None
+    if isinstance(v, Message) and type(v)._qactors_name:
+        for item in v._qactors_getter(v):
+            p = _find_problem(item)
+            if p is not None:
+                return f"{p} inside a nested {type(v).__name__}"
+        return None
+    hint = ""
+    if t is list:
+        hint = " (use a tuple)"
+    elif t.__module__ == "numpy":
+        hint = " (convert with float(), int() or tuple())"
+    return f"a value of type {t.__module__}.{t.__qualname__}{hint}: {v!r:.60}"
