@@ -8,9 +8,9 @@ therefore:
    threshold ``tau``, picking the largest ``tau`` for which no merged cluster
    holds more than ``(1 + slack) * N / K`` actors (binary search over the
    distinct link latencies; merging grows monotonically with ``tau``);
-2. orders the clusters along a breadth-first sweep started from a peripheral
-   cluster (two sweeps), so that neighbours stay together;
-3. splits that order into K contiguous runs of about N / K actors.
+2. grows the shards one at a time, breadth-first from a peripheral cluster
+   of what is still unassigned, each until it holds its share of the
+   remaining actors, so that neighbours stay together.
 
 Every cut link is then at least ``tau`` long, and on chains, rings and grids
 the cut is a narrow band.  Pure Python, O((N + E) log E); no Ray.
@@ -119,31 +119,41 @@ def partition(network: Network, shards: int) -> Partition:
             nbrs[ri].add(rj)
             nbrs[rj].add(ri)
 
-    def sweep(start: int, seen: set[int]) -> list[int]:
-        order, queue = [], deque([start])
-        seen.add(start)
+    def bfs(start: int, allowed: set[int]) -> list[int]:
+        order, queue, seen = [], deque([start]), {start}
         while queue:
             u = queue.popleft()
             order.append(u)
             for v in sorted(nbrs[u]):
-                if v not in seen:
+                if v in allowed and v not in seen:
                     seen.add(v)
                     queue.append(v)
         return order
 
-    order: list[int] = []
-    placed: set[int] = set()
-    for r in roots:  # each connected component in turn
-        if r in placed:
-            continue
-        far = sweep(r, set())[-1]  # a peripheral cluster of this component
-        order.extend(sweep(far, placed))
-
-    shard_of_root, cum = {}, 0
-    for r in order:
-        w = weight[r]
-        shard_of_root[r] = min(shards - 1, int((cum + w / 2) * shards / n))
-        cum += w
+    # Grow one shard at a time, breadth-first from a peripheral cluster of what
+    # is still unassigned, until it holds its share of the remaining actors.
+    shard_of_root: dict[int, int] = {}
+    free = set(roots)
+    left = n
+    for s in range(shards):
+        if not free:
+            break
+        target = left / (shards - s)
+        taken = 0
+        while free and (s == shards - 1 or taken < target):
+            seed_root = min(free)
+            start = bfs(seed_root, free)[-1]  # far end of this component: peripheral
+            for r in bfs(start, free):
+                w = weight[r]
+                if s < shards - 1 and taken > 0 and taken + w / 2 > target:
+                    break
+                shard_of_root[r] = s
+                free.discard(r)
+                taken += w
+            else:
+                continue  # component used up; keep filling from the next one
+            break
+        left -= taken
     return _finish(network, shards, [shard_of_root[uf.find(i)] for i in range(n)])
 
 

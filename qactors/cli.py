@@ -1,0 +1,113 @@
+"""The ``qactors`` command-line tool.
+
+Subcommands:
+  demo   run the built-in ping-ring network and print a summary
+  info   print versions and which backends are available
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import __version__
+from .backends import BACKEND_NAMES, make_backend
+from .core.errors import QactorsError
+from .core.time import MS, format_ps
+from .progress import ProgressBar
+
+__all__ = ["main"]
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+    return v
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {v}")
+    return v
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="qactors", description="Quantum-internet simulator on actors.")
+    p.add_argument("--version", action="version", version=f"qactors {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("demo", help="run the built-in ping-ring demo network")
+    d.add_argument("--nodes", type=_positive_int, default=32, help="nodes on the ring (>= 3, default 32)")
+    d.add_argument("--until-ms", type=_positive_float, default=50.0, help="simulated time in ms (default 50)")
+    d.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    d.add_argument("--backend", default="local",
+                   help=f"one of {', '.join(BACKEND_NAMES)} (default local)")
+    d.add_argument("--json", action="store_true", help="print the summary as one JSON line")
+    d.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
+    sub.add_parser("info", help="print versions and available backends")
+    return p
+
+
+def _demo(args) -> int:
+    from .demo import ping_ring, summarise_ping_ring
+    if args.nodes < 3:
+        print(f"qactors demo: --nodes must be >= 3, got {args.nodes}", file=sys.stderr)
+        return 2
+    backend = make_backend(args.backend)
+    net = ping_ring(args.nodes)
+    until = round(args.until_ms * MS)
+    progress = None if args.no_progress or args.json else ProgressBar()
+    result = backend.run(net, until_ps=until, seed=args.seed, progress=progress)
+    summary = {"backend": result.backend, "shards": result.shards, "simulated": format_ps(until),
+               "events": result.events, "wall_s": round(result.wall_s, 3),
+               "events_per_s": round(result.events_per_s), **summarise_ping_ring(result.states),
+               "digest": result.digest}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"\nping-ring demo: {args.nodes} nodes, each with a memory, {format_ps(until)} simulated "
+              f"on the {result.backend} backend ({result.shards} shard{'s' if result.shards > 1 else ''})")
+        width = max(len(k) for k in summary)
+        for k, v in summary.items():
+            if isinstance(v, float):
+                v = f"{v:.3f}"
+            print(f"  {k:<{width}}  {v}")
+    return 0
+
+
+def _info() -> int:
+    import msgpack
+    import networkx
+    import numpy
+    print(f"qactors {__version__}")
+    print(f"python {sys.version.split()[0]}, numpy {numpy.__version__}, networkx {networkx.__version__}, "
+          f"msgpack {'.'.join(map(str, msgpack.version))}")
+    try:
+        import ray
+        print(f"ray {ray.__version__}: backends {', '.join(BACKEND_NAMES)}")
+    except ImportError:
+        print("ray not importable: only the local backend is available")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            return _demo(args)
+        return _info()
+    except QactorsError as e:
+        print(f"qactors {args.command}: {type(e).__name__}: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

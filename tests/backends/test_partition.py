@@ -1,0 +1,70 @@
+import pytest
+
+from qactors.backends import partition, per_actor_partition
+from qactors.core import Actor, ConfigurationError, Network
+from qactors.demo import ping_ring, token_ring
+
+
+def chain(latencies, sites=None):
+    net = Network()
+    for i in range(len(latencies) + 1):
+        net.add_actor(Actor(f"a{i}"), site=(sites[i] if sites else None))
+    for i, lat in enumerate(latencies):
+        net.connect(f"a{i}", f"a{i + 1}", latency_ps=lat)
+    return net
+
+
+def test_the_cut_follows_the_longest_link_that_keeps_balance():
+    # 8 actors; the link in the middle is the long one
+    net = chain([10, 10, 10, 1000, 10, 10, 10])
+    p = partition(net, 2)
+    assert {p.shard_of[:4], p.shard_of[4:]} == {(0,) * 4, (1,) * 4}
+    assert p.lookahead_ps == 1000 and p.cut_links == 1
+
+
+def test_lookahead_is_the_shortest_cut_link():
+    net = chain([5, 300, 7, 8, 9, 200, 6])
+    p = partition(net, 2)
+    cut = [lat for i, j, lat in net.links() if p.shard_of[i] != p.shard_of[j]]
+    assert p.lookahead_ps == min(cut) >= 200
+
+
+def test_sites_are_never_split():
+    net = ping_ring(12)
+    for k in (2, 3, 4, 5):
+        p = partition(net, k)
+        for i, j, _ in net.links():
+            if net.sites[i] == net.sites[j]:
+                assert p.shard_of[i] == p.shard_of[j]
+
+
+@pytest.mark.parametrize("n, k", [(100, 2), (101, 4), (1000, 4), (64, 8)])
+def test_shards_are_balanced_and_cuts_are_few_on_a_ring(n, k):
+    p = partition(token_ring(n), k)
+    sizes = [p.shard_of.count(s) for s in range(k)]
+    assert max(sizes) - min(sizes) <= max(2, n // (4 * k)), sizes
+    assert p.cut_links <= k + 1  # a ring cut into k arcs needs k cuts (the sweep may add one)
+
+
+def test_single_shard_and_per_actor():
+    net = chain([3, 4, 5])
+    one = partition(net, 1)
+    assert set(one.shard_of) == {0} and one.lookahead_ps is None
+    each = per_actor_partition(net)
+    assert each.shard_of == (0, 1, 2, 3) and each.lookahead_ps == 3 and each.cut_links == 3
+
+
+def test_disconnected_components_go_to_different_shards_with_unbounded_windows():
+    net = Network()
+    for i in range(4):
+        net.add_actor(Actor(f"x{i}"))
+    net.connect("x0", "x1", latency_ps=5)
+    net.connect("x2", "x3", latency_ps=5)
+    p = partition(net, 2)
+    assert p.shard_of in ((0, 0, 1, 1), (1, 1, 0, 0)) and p.lookahead_ps is None
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.0, "2"])
+def test_bad_shard_count(bad):
+    with pytest.raises(ConfigurationError, match="shards must be an int >= 1"):
+        partition(chain([1]), bad)

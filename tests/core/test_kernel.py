@@ -1,0 +1,265 @@
+"""Event order, timers, latency rules and error reporting of the shared kernel,
+exercised through the local backend."""
+
+import pytest
+
+import qactors
+from qactors.core import (US, Actor, ActorError, ConfigurationError, LatencyError, Message, Network,
+                          NoRouteError, PayloadError, UnhandledMessageError, UnknownActorError, handler,
+                          message)
+
+
+@message
+class Note(Message):
+    text: str
+
+
+@message
+class Bad(Message):
+    items: object
+
+
+@message
+class Stranger(Message):
+    pass
+
+
+class Recorder(Actor):
+    """Sends what its script says at start and logs everything it receives."""
+
+    def __init__(self, actor_id, script=()):
+        super().__init__(actor_id)
+        self.script = list(script)  # (to, text, delay_ps)
+        self.log = []
+
+    def on_start(self):
+        for to, text, delay in self.script:
+            if to == self.id:
+                self.set_timer(delay, Note(text))
+            else:
+                self.send(to, Note(text), delay_ps=delay)
+
+    @handler(Note)
+    def on_note(self, msg, sender):
+        self.log.append((self.now, sender, msg.text))
+
+
+def build(*actors, links=()):
+    net = Network()
+    for a in actors:
+        net.add_actor(a)
+    for a, b, lat in links:
+        net.connect(a, b, latency_ps=lat)
+    return net
+
+
+def run_local(net, until=10**9, seed=0):
+    return qactors.run(net, until_ps=until, seed=seed)
+
+
+def test_ties_are_broken_by_source_then_sequence():
+    net = build(Recorder("sink"), Recorder("b", [("sink", "b1", 5), ("sink", "b2", 5)]),
+                Recorder("a", [("sink", "a1", 5)]), links=[("a", "sink", 5), ("b", "sink", 5)])
+    # actor indices follow insertion: sink=0, b=1, a=2, so b's messages come first
+    log = run_local(net).states["sink"]["log"]
+    assert log == [(5, "b", "b1"), (5, "b", "b2"), (5, "a", "a1")]
+
+
+def test_timers_fire_in_time_order_and_zero_delay_is_allowed():
+    net = build(Recorder("x", [("x", "late", 30), ("x", "now", 0), ("x", "soon", 10)]))
+    assert run_local(net).states["x"]["log"] == [(0, "x", "now"), (10, "x", "soon"), (30, "x", "late")]
+
+
+def test_until_is_exclusive():
+    net = build(Recorder("x", [("x", "edge", 100), ("x", "before", 99)]))
+    result = run_local(net, until=100)
+    assert result.states["x"]["log"] == [(99, "x", "before")]
+    assert result.events == 1
+
+
+@message
+class Cancel(Message):
+    pass
+
+
+class Canceller(Actor):
+    def __init__(self, actor_id):
+        super().__init__(actor_id)
+        self.fired = []
+
+    def on_start(self):
+        self.keep = self.set_timer(20, Note("keep"))
+        self.drop = self.set_timer(20, Note("drop"))
+        self.set_timer(10, Cancel())
+
+    @handler(Cancel)
+    def on_cancel(self, msg, sender):
+        self.cancel_timer(self.drop)
+
+    @handler(Note)
+    def on_note(self, msg, sender):
+        self.fired.append(msg.text)
+
+
+def test_cancelled_timer_never_fires():
+    result = run_local(build(Canceller("c")))
+    assert result.states["c"]["fired"] == ["keep"]
+    assert result.events == 2
+
+
+def test_messages_to_non_neighbours_need_the_path_latency():
+    chain = [("a", "b", 7), ("b", "c", 11)]
+    ok = build(Recorder("a", [("c", "far", 18)]), Recorder("b"), Recorder("c"), links=chain)
+    assert run_local(ok).states["c"]["log"] == [(18, "a", "far")]
+    too_fast = build(Recorder("a", [("c", "far", 17)]), Recorder("b"), Recorder("c"), links=chain)
+    with pytest.raises(LatencyError, match=r"actor 'a' sent Note to 'c' at t=0 ps with delay_ps=17; "
+                                           r"allowed: an int >= 18 ps"):
+        run_local(too_fast)
+
+
+@pytest.mark.parametrize("delay", [4, 0, -1, 5.0, "5"])
+def test_sending_faster_than_the_link_or_with_a_non_int_delay_fails(delay):
+    net = build(Recorder("a", [("b", "x", delay)]), Recorder("b"), links=[("a", "b", 5)])
+    with pytest.raises(LatencyError, match=r"delay_ps=.*allowed: an int >= 5 ps"):
+        run_local(net)
+
+
+def test_negative_timer_is_rejected():
+    with pytest.raises(LatencyError, match="allowed: an int >= 0"):
+        run_local(build(Recorder("a", [("a", "x", -3)])))
+
+
+def test_unknown_destination_is_named():
+    net = build(Recorder("a", [("ghost", "x", 5)]), Recorder("b"), links=[("a", "b", 5)])
+    with pytest.raises(UnknownActorError, match="actor 'a' sent Note at t=0 ps to unknown actor 'ghost'"):
+        run_local(net)
+
+
+def test_unconnected_actors_cannot_talk():
+    net = build(Recorder("a", [("b", "x", 10**6)]), Recorder("b"))
+    with pytest.raises(NoRouteError, match="no chain of links joins them"):
+        run_local(net)
+
+
+class Sender(Actor):
+    def __init__(self, actor_id, msg):
+        super().__init__(actor_id)
+        self.msg = msg
+
+    def on_start(self):
+        self.send("b", self.msg, delay_ps=5)
+
+
+def test_unserialisable_payload_fails_at_send_on_the_local_backend_too():
+    net = build(Sender("a", Bad([1, 2])), Recorder("b"), links=[("a", "b", 5)])
+    with pytest.raises(PayloadError, match="field 'items' of message Bad holds a value of type builtins.list"):
+        run_local(net)
+
+
+def test_unhandled_message_names_actor_type_and_time():
+    net = build(Sender("a", Stranger()), Recorder("b"), links=[("a", "b", 5)])
+    with pytest.raises(UnhandledMessageError, match=r"actor 'b' \(Recorder\) has no handler for Stranger "
+                                                    r"sent by 'a', delivered at t=5 ps; it handles: \['Note'\]"):
+        run_local(net)
+
+
+class Fragile(Actor):
+    @handler(Note)
+    def on_note(self, msg, sender):
+        raise ZeroDivisionError("pair record was empty")
+
+
+def test_handler_exception_names_actor_message_and_time():
+    net = build(Recorder("a", [("b", "boom", 42)]), Fragile("b"), links=[("a", "b", 40)])
+    with pytest.raises(ActorError) as err:
+        run_local(net)
+    e = err.value
+    assert (e.actor, e.message_type, e.time_ps, e.sender, e.cause_type) == ("b", "Note", 42, "a", "ZeroDivisionError")
+    assert "actor 'b' (Fragile) raised ZeroDivisionError: pair record was empty while handling Note from 'a' at t=42 ps" \
+        in str(e)
+    assert "pair record was empty" in e.remote_traceback
+
+
+class BrokenStart(Actor):
+    def on_start(self):
+        raise RuntimeError("no memory")
+
+
+def test_on_start_exception_is_reported():
+    with pytest.raises(ActorError, match="raised RuntimeError: no memory while handling on_start at t=0 ps"):
+        run_local(build(BrokenStart("z")))
+
+
+@pytest.mark.parametrize("latency", [0, -5, 2.5, None])
+def test_links_need_positive_integer_latency(latency):
+    net = build(Recorder("a"), Recorder("b"))
+    with pytest.raises(LatencyError, match=f"link 'a'-'b' has latency_ps={latency!r}; allowed: an int > 0"):
+        net.connect("a", "b", latency_ps=latency)
+
+
+def test_network_build_errors():
+    net = build(Recorder("a"), Recorder("b"))
+    with pytest.raises(ConfigurationError, match="already in the network"):
+        net.add_actor(Recorder("a"))
+    with pytest.raises(ConfigurationError, match="names actor 'c', which is not in the network"):
+        net.connect("a", "c", latency_ps=5)
+    with pytest.raises(ConfigurationError, match="joins an actor to itself"):
+        net.connect("a", "a", latency_ps=5)
+    net.connect("a", "b", latency_ps=5)
+    net.connect("b", "a", latency_ps=5)  # the same link again is fine
+    with pytest.raises(ConfigurationError, match="already exists with latency_ps=5"):
+        net.connect("a", "b", latency_ps=6)
+    with pytest.raises(ConfigurationError, match="add_actor takes an Actor"):
+        net.add_actor("c")
+
+
+@pytest.mark.parametrize("kwargs, needle", [
+    ({"until_ps": 0}, "until_ps must be a positive int"),
+    ({"until_ps": 1.5}, "until_ps must be a positive int"),
+    ({"until_ps": 10, "seed": -1}, "seed must be an integer in"),
+    ({"until_ps": 10, "backend": "gpu"}, "backend 'gpu' is not known"),
+])
+def test_run_settings_are_validated_before_anything_runs(kwargs, needle):
+    with pytest.raises(ConfigurationError, match=needle):
+        qactors.run(build(Recorder("a")), **kwargs)
+
+
+def test_empty_network_is_rejected():
+    with pytest.raises(ConfigurationError, match="no actors"):
+        qactors.run(Network(), until_ps=10)
+
+
+def test_a_network_can_be_run_twice_with_the_same_answer():
+    net = build(Recorder("a", [("b", "x", 5)]), Recorder("b"), links=[("a", "b", 5)])
+    first, second = run_local(net), run_local(net)
+    assert first.digest == second.digest and first.states == second.states
+    assert net.actors[1].log == []  # the network's own actors are never mutated
+
+
+class Drawer(Actor):
+    def on_start(self):
+        self.own = self.rng.random()
+        self.shared = self.shared_rng("pair", 1, "measure").random()
+
+
+def test_random_streams_follow_seed_and_actor_id_not_position():
+    one = run_local(build(Drawer("x"), Drawer("y")), seed=5).states
+    other = run_local(build(Drawer("q"), Drawer("y"), Drawer("x")), seed=5).states
+    assert one["x"]["own"] == other["x"]["own"] and one["y"]["own"] == other["y"]["own"]
+    assert one["x"]["own"] != one["y"]["own"]
+    assert one["x"]["shared"] == one["y"]["shared"] == other["q"]["shared"]
+    assert run_local(build(Drawer("x")), seed=6).states["x"]["own"] != one["x"]["own"]
+
+
+def test_digest_changes_with_seed_and_with_state():
+    from qactors.demo import ping_ring
+    net = ping_ring(5)
+    a, b = run_local(net, until=2 * 10**9, seed=1), run_local(net, until=2 * 10**9, seed=2)
+    assert a.digest != b.digest
+    c = run_local(ping_ring(5, memory_loss=0.5), until=2 * 10**9, seed=1)
+    assert c.digest != a.digest
+
+
+def test_time_helpers():
+    assert qactors.to_ps(4.9e-6) == 4_900_000 and 5 * US == 5_000_000
+    assert qactors.format_ps(1_500_000) == "1.5 us" and qactors.format_ps(12) == "12 ps"

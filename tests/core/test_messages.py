@@ -1,0 +1,98 @@
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qactors.core import Message, PayloadError, check_payload, message, message_fields
+from qactors.core.codec import canonical_bytes, decode_batch, encode_batch
+
+
+@message
+class Herald(Message):
+    pair: int
+    ok: bool
+    fidelity: float
+
+
+@message
+class Wrapper(Message):
+    inner: Herald
+    tag: str
+    extra: tuple
+
+
+@message
+class Empty(Message):
+    pass
+
+
+@message
+class Anything(Message):
+    value: object
+
+
+def test_messages_are_frozen_slotted_dataclasses():
+    h = Herald(1, True, 0.9)
+    assert dataclasses.is_dataclass(h)
+    assert not hasattr(h, "__dict__")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        h.pair = 2
+    assert message_fields(h) == (1, True, 0.9)
+    assert message_fields(Empty()) == ()
+
+
+def test_message_decorator_rejects_non_messages():
+    with pytest.raises(TypeError, match="subclass of qactors.Message"):
+        message(type("Plain", (), {}))
+
+
+@pytest.mark.parametrize("value, needle", [
+    ([1, 2], "type builtins.list (use a tuple)"),
+    (np.float64(0.5), "numpy.float64 (convert with float()"),
+    (1 << 70, "outside the 64-bit range"),
+    ((1, {2: 3}), "builtins.dict"),
+    ({"a"}, "builtins.set"),
+])
+def test_unserialisable_payloads_are_named(value, needle):
+    with pytest.raises(PayloadError) as err:
+        check_payload(Anything(value))
+    text = str(err.value)
+    assert "field 'value' of message Anything" in text and needle in text
+    assert "allowed:" in text
+
+
+def test_non_message_payload_is_rejected():
+    with pytest.raises(PayloadError, match="@message-decorated"):
+        check_payload({"kind": "herald"})
+
+
+def test_payload_check_accepts_allowed_values():
+    check_payload(Wrapper(Herald(-(1 << 63), False, float("inf")), "x", (None, b"\x00", (1.5, "s"), (1 << 64) - 1)))
+
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-(1 << 63), (1 << 64) - 1),
+                    st.floats(allow_nan=False), st.text(max_size=8), st.binary(max_size=8))
+values = st.recursive(scalars, lambda inner: st.tuples(inner, inner) | st.tuples(inner), max_leaves=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(pair=st.integers(-(1 << 63), (1 << 63) - 1), ok=st.booleans(), f=st.floats(allow_nan=False),
+       tag=st.text(max_size=10), extra=st.tuples(values, values))
+def test_batches_round_trip_to_equal_messages(pair, ok, f, tag, extra):
+    msgs = [Herald(pair, ok, f), Wrapper(Herald(pair, ok, f), tag, extra), Empty()]
+    entries = [(i + 10, 100 + i, 3, i, m) for i, m in enumerate(msgs)]
+    window, decoded = decode_batch(encode_batch(7, entries))
+    assert window == 7
+    assert decoded == [(t, dst, src, seq, m) for dst, t, src, seq, m in entries]
+    assert [type(e[4]) for e in decoded] == [Herald, Wrapper, Empty]
+
+
+def test_canonical_bytes_do_not_depend_on_set_order():
+    a = {"zeta", "alpha", "mid", "b"}
+    b = set(sorted(a, reverse=True))
+    assert canonical_bytes({"s": a}) == canonical_bytes({"s": b})
+    assert canonical_bytes({"x": 1, "y": 2}) != canonical_bytes({"y": 2, "x": 1})  # dict order is state
+    assert canonical_bytes(np.arange(3)) != canonical_bytes(np.arange(3, dtype=np.int32))
+    assert canonical_bytes([1 << 80]) != canonical_bytes([1 << 81])
