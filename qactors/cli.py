@@ -84,6 +84,8 @@ def _demo(args) -> int:
 
 
 def _info() -> int:
+    from importlib import metadata
+
     import msgpack
     import networkx
     import numpy
@@ -91,10 +93,9 @@ def _info() -> int:
     print(f"python {sys.version.split()[0]}, numpy {numpy.__version__}, networkx {networkx.__version__}, "
           f"msgpack {'.'.join(map(str, msgpack.version))}")
     try:
-        import ray
-        print(f"ray {ray.__version__}: backends {', '.join(BACKEND_NAMES)}")
-    except ImportError:
-        print("ray not importable: only the local backend is available")
+        print(f"ray {metadata.version('ray')}: backends {', '.join(BACKEND_NAMES)}")
+    except metadata.PackageNotFoundError:
+        print("ray is not installed: only the local backend is available")
     return 0
 
 

@@ -6,7 +6,7 @@ import time
 
 from ..core.kernel import Kernel, combine_digests
 from ..core.network import Network
-from .base import ProgressFn, RunResult, check_run_args, fresh_actors
+from .base import ProgressFn, RunResult, check_run_args, fresh_actors, frozen_heap
 
 __all__ = ["LocalBackend"]
 
@@ -25,6 +25,18 @@ class LocalBackend:
         actors = fresh_actors(network)
         kernel = Kernel(network.names, network.adjacency, dict(enumerate(actors)), seed, record_digest)
         kernel.start()
+        t_loop = time.perf_counter()
+        with frozen_heap():
+            self._loop(kernel, until_ps, progress)
+        loop_s = time.perf_counter() - t_loop
+        digest = combine_digests(kernel.actor_digests()) if record_digest else None
+        return RunResult(
+            backend=self.name, until_ps=until_ps, seed=seed, events=kernel.events, digest=digest,
+            states=kernel.states() if collect_states else None, wall_s=time.perf_counter() - t0,
+            stats={"setup_s": t_loop - t0, "loop_s": loop_s})
+
+    @staticmethod
+    def _loop(kernel: Kernel, until_ps: int, progress: ProgressFn | None) -> None:
         if progress is None:
             kernel.run_until(until_ps)
         else:
@@ -38,7 +50,3 @@ class LocalBackend:
                 kernel.run_until(t)
                 progress(t, until_ps, kernel.events)
             progress(until_ps, until_ps, kernel.events)
-        digest = combine_digests(kernel.actor_digests()) if record_digest else None
-        return RunResult(
-            backend=self.name, until_ps=until_ps, seed=seed, events=kernel.events, digest=digest,
-            states=kernel.states() if collect_states else None, wall_s=time.perf_counter() - t0)

@@ -23,7 +23,10 @@ meant for small networks and for showing that placement changes nothing.
 
 from __future__ import annotations
 
+import gc
+import sys
 import time
+from pathlib import Path
 from typing import Sequence
 
 import ray
@@ -53,6 +56,7 @@ class _Shard:
         self.shard_of = shard_of
         self.kernel = Kernel(names, adjacency, actors, seed, record_digest)
         self.sent_remote = 0
+        gc.freeze()  # this process exists for one run: keep the collector off the actor graph
 
     def node_id(self) -> str:
         return ray.get_runtime_context().get_node_id()
@@ -91,6 +95,27 @@ class _Shard:
         return (k.actor_digests() if k.record_digest else None,
                 k.states() if collect_states else None,
                 {"events": k.events, "sent_remote": self.sent_remote})
+
+
+def _ship_by_value(classes) -> None:
+    """Let shard processes rebuild classes whose module they may not be able to import.
+
+    Classes from installed packages travel by reference (the workers import
+    them); classes from the user's own scripts and folders, which Ray workers
+    do not have on their path, are sent by value.
+    """
+    import ray.cloudpickle as cloudpickle
+    for module_name in {c.__module__ for c in classes}:
+        module = sys.modules.get(module_name)
+        path = getattr(module, "__file__", None) or ""
+        if module is None or module_name == "__main__" or module_name.split(".")[0] == "qactors":
+            continue
+        if any(part in ("site-packages", "dist-packages") for part in Path(path).parts):
+            continue
+        try:
+            cloudpickle.register_pickle_by_value(module)
+        except ValueError:
+            pass  # a module cloudpickle cannot ship by value stays by reference
 
 
 class RayBackend:
@@ -166,7 +191,8 @@ class RayBackend:
             backend=self.name, until_ps=until_ps, seed=seed, events=sum(f[2]["events"] for f in finals),
             digest=digest, states=states, wall_s=time.perf_counter() - t0, windows=result["windows"],
             shards=plan.shards, lookahead_ps=plan.lookahead_ps,
-            stats={"cross_shard_messages": sum(f[2]["sent_remote"] for f in finals),
+            stats={"setup_s": result["t_loop"] - t0, "loop_s": result["loop_s"],
+                   "cross_shard_messages": sum(f[2]["sent_remote"] for f in finals),
                    "cut_links": plan.cut_links, "shard_calls": result["calls"],
                    "events_per_shard": [f[2]["events"] for f in finals], "node_ids": node_ids})
 
@@ -178,6 +204,7 @@ class RayBackend:
             cpus = min(1.0, total / plan.shards)
         actors = fresh_actors(network)
         classes = list(registered_messages().values())
+        _ship_by_value([type(a) for a in actors] + classes)
         remote_cls = ray.remote(_Shard)
         handles = []
         for s in range(plan.shards):
@@ -211,6 +238,7 @@ class RayBackend:
 
         for j, reply in enumerate(ray.get([h.start.remote() for h in handles])):
             absorb(j, reply)
+        t_loop = time.perf_counter()
         lookahead = plan.lookahead_ps
         while True:
             due = [t for t in next_time + inflight_min if t is not None]
@@ -233,4 +261,5 @@ class RayBackend:
                 progress(t_end, until_ps, events)
         if progress is not None:
             progress(until_ps, until_ps, events)
-        return {"inflight": inflight, "windows": windows, "calls": calls}
+        return {"inflight": inflight, "windows": windows, "calls": calls, "t_loop": t_loop,
+                "loop_s": time.perf_counter() - t_loop}

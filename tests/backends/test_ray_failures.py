@@ -1,0 +1,121 @@
+"""What happens when something goes wrong inside a Ray shard: the run stops with
+the same specific error as on the local backend, the shard actors are gone,
+and nothing hangs."""
+
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import qactors
+from qactors.backends.ray_backend import RayBackend
+from qactors.core import (US, Actor, ActorError, LatencyError, Message, Network, PayloadError,
+                          UnknownActorError, handler, message)
+
+pytestmark = pytest.mark.ray
+
+
+@message
+class Hop(Message):
+    n: int
+    blob: object = None
+
+
+class Hopper(Actor):
+    """Passes a counter round a ring; misbehaves when the counter reaches ``fail_at``."""
+
+    def __init__(self, actor_id, nxt, fail_at=-1, how="raise"):
+        super().__init__(actor_id)
+        self.nxt, self.fail_at, self.how = nxt, fail_at, how
+
+    def on_start(self):
+        if self.id == "h0":
+            self.send(self.nxt, Hop(0), delay_ps=10 * US)
+
+    @handler(Hop)
+    def on_hop(self, msg, sender):
+        if msg.n == self.fail_at:
+            if self.how == "raise":
+                raise ValueError(f"memory slot {msg.n} already released")
+            if self.how == "unknown":
+                self.send("nowhere", Hop(msg.n + 1), delay_ps=10 * US)
+            if self.how == "fast":
+                self.send(self.nxt, Hop(msg.n + 1), delay_ps=1 * US)
+            if self.how == "payload":
+                self.send(self.nxt, Hop(msg.n + 1, blob=[1, 2]), delay_ps=10 * US)
+        self.send(self.nxt, Hop(msg.n + 1), delay_ps=10 * US)
+
+
+def ring(n=6, fail_at=-1, how="raise"):
+    net = Network()
+    for i in range(n):
+        net.add_actor(Hopper(f"h{i}", f"h{(i + 1) % n}", fail_at=fail_at, how=how))
+    for i in range(n):
+        net.connect(f"h{i}", f"h{(i + 1) % n}", latency_ps=10 * US)
+    return net
+
+
+def wait_for_cpus_back(ray, total, timeout_s=30.0):
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if ray.available_resources().get("CPU", 0) >= total - 1e-9:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_handler_error_in_a_shard_names_actor_type_and_time(ray_session):
+    net = ring(fail_at=9)  # hop n reaches h[(n + 1) % 6] at (n + 1) * 10 us: h4, at 100 us
+    with pytest.raises(ActorError) as local:
+        qactors.run(net, until_ps=10**9, seed=1)
+    with pytest.raises(ActorError) as remote:
+        qactors.run(net, until_ps=10**9, seed=1, backend="ray:2")
+    e = remote.value
+    assert (e.actor, e.message_type, e.time_ps, e.sender) == ("h4", "Hop", 100 * US, "h3")
+    assert str(e) == str(local.value)
+    assert "memory slot 9 already released" in e.remote_traceback
+    total = ray_session.cluster_resources()["CPU"]
+    assert wait_for_cpus_back(ray_session, total), "shard actors were not released after the failure"
+    # the shared Ray instance is still usable afterwards
+    assert qactors.run(ring(), until_ps=200 * US, seed=1, backend="ray:2").events == 19
+
+
+@pytest.mark.parametrize("how, error, needle", [
+    ("unknown", UnknownActorError, "to unknown actor 'nowhere'"),
+    ("fast", LatencyError, "delay_ps=1000000; allowed: an int >= 10000000 ps"),
+    ("payload", PayloadError, "field 'blob' of message Hop holds a value of type builtins.list"),
+])
+def test_send_errors_in_a_shard_are_the_local_ones(ray_session, how, error, needle):
+    net = ring(fail_at=4, how=how)
+    with pytest.raises(error, match=needle) as local:
+        qactors.run(net, until_ps=10**9, seed=1)
+    with pytest.raises(error, match=needle) as remote:
+        qactors.run(net, until_ps=10**9, seed=1, backend="ray:2")
+    assert str(remote.value) == str(local.value)
+
+
+@pytest.mark.slow
+def test_a_backend_that_started_ray_shuts_it_down_after_a_failure(tmp_path):
+    script = textwrap.dedent("""
+        import sys, ray, qactors
+        sys.path.insert(0, %r)
+        from test_ray_failures import ring
+        try:
+            qactors.run(ring(fail_at=3), until_ps=10**9, seed=1, backend="ray:2")
+        except qactors.ActorError as e:
+            print("error", e.actor, e.message_type, e.time_ps)
+        print("ray still initialised:", ray.is_initialized())
+    """) % str(__import__("pathlib").Path(__file__).parent)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "error h4 Hop 40000000" in out.stdout
+    assert "ray still initialised: False" in out.stdout
+
+
+def test_bad_backend_settings():
+    with pytest.raises(qactors.ConfigurationError, match="shards must be an int >= 1"):
+        RayBackend(shards=0)
+    with pytest.raises(qactors.ConfigurationError, match="num_cpus_per_shard must be a number >= 0"):
+        RayBackend(num_cpus_per_shard=-1)

@@ -1,0 +1,83 @@
+"""The command-line tool, the shipped examples and the doctests run as tests."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import json
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qactors.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_demo_prints_a_summary(capsys):
+    assert main(["demo", "--nodes", "6", "--until-ms", "5", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "ping-ring demo: 6 nodes" in out and "pongs_received" in out and "digest" in out
+
+
+def test_demo_json_is_one_line_and_consistent(capsys):
+    assert main(["demo", "--nodes", "5", "--until-ms", "5", "--json"]) == 0
+    line = capsys.readouterr().out.strip()
+    summary = json.loads(line)
+    assert summary["nodes"] == 5 and summary["events"] > 0
+    assert summary["shared_coins_agreeing"] == summary["shared_coins_compared"] == summary["pongs_received"]
+
+
+def test_demo_draws_progress_on_stderr(capsys):
+    assert main(["demo", "--nodes", "4", "--until-ms", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "simulating: 100% of 2 ms simulated" in err
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["demo", "--backend", "gpu"], "backend 'gpu' is not known"),
+    (["demo", "--nodes", "2"], "--nodes must be >= 3"),
+])
+def test_demo_rejects_bad_options(capsys, argv, needle):
+    assert main(argv) == 2
+    assert needle in capsys.readouterr().err
+
+
+def test_argparse_rejects_non_positive_durations(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["demo", "--until-ms", "-1"])
+    assert exit_.value.code == 2
+    assert "expected a positive number, got -1.0" in capsys.readouterr().err
+
+
+def test_info(capsys):
+    assert main(["info"]) == 0
+    assert "qactors 0.1.0" in capsys.readouterr().out
+
+
+def test_console_script_is_installed():
+    out = subprocess.run(["qactors", "--version"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "qactors 0.1.0"
+
+
+@pytest.mark.parametrize("module", ["qactors", "qactors.core.rng", "qactors.core.time"])
+def test_doctests(module):
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_quickstart_example_runs(capsys):
+    runpy.run_path(str(ROOT / "examples" / "quickstart.py"), run_name="__main__")
+    # a ping every 100 us from t = 0 to 10 ms (exclusive): arrivals at 100, 200, ... 9900 us are 99 events;
+    # bob receives the odd-numbered ones (50), alice the even ones (49)
+    assert "99 events, alice returned 49, bob returned 50" in capsys.readouterr().out
+
+
+@pytest.mark.ray
+def test_quickstart_example_on_ray(ray_session, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["quickstart.py", "ray"])
+    runpy.run_path(str(ROOT / "examples" / "quickstart.py"), run_name="__main__")
+    assert "identical: True" in capsys.readouterr().out
