@@ -1,0 +1,141 @@
+"""Kernel throughput: local backend vs Ray with 2 shards.
+
+Workload: ``qactors.demo.token_ring`` - N relays on a ring with 50 us links,
+each starting one token, so every 50 us of simulated time each relay handles
+one event.  Measured:
+
+* trivial handlers, N = 1k and 100k: events/s of the event loop (setup -
+  copying the actors, starting Ray actors - reported apart);
+* handlers doing ~20 us of arithmetic each, N = 1k: local vs Ray 2 shards,
+  the speed-up and the parallel efficiency (speed-up / 2);
+* per-window overhead of the Ray backend: a 2-relay ring on 2 shards, so each
+  window carries one event per shard and costs what synchronisation costs.
+
+Each figure is the median of ``--repeats`` runs, local and Ray interleaved so
+that drift on a shared machine hits both.  Prints one JSON line on stdout;
+progress goes to stderr.
+
+    python benchmarks/kernel.py              # full run, a few minutes on 2 cores
+    python benchmarks/kernel.py --quick      # seconds; what the test suite runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+import qactors
+from qactors.core import US
+from qactors.demo import Relay, token_ring
+
+LATENCY_PS = 50 * US
+
+
+def log(*args) -> None:
+    print(*args, file=sys.stderr, flush=True)
+
+
+def calibrate_work(target_us: float) -> int:
+    """Iterations of the Relay's arithmetic loop that take about ``target_us``."""
+    relay = Relay("probe", "probe", 1, work=0)
+    iters = 2000
+    best = float("inf")
+    for _ in range(7):
+        relay.work = iters
+        t0 = time.perf_counter()
+        acc = 0
+        for k in range(iters):
+            acc = (acc * 31 + k) & 0xFFFF
+        best = min(best, time.perf_counter() - t0)
+    return max(1, round(iters * target_us * 1e-6 / best))
+
+
+def one_run(n: int, rounds: int, backend: str, work: int = 0) -> dict:
+    result = qactors.run(token_ring(n, latency_ps=LATENCY_PS, work=work), until_ps=rounds * LATENCY_PS + 1,
+                         seed=1, backend=backend, record_digest=False, collect_states=False)
+    expected = n * rounds
+    if result.events != expected:
+        raise RuntimeError(f"{backend}: {result.events} events, expected {expected}")
+    loop_s = result.stats["loop_s"]
+    return {"events": result.events, "loop_s": loop_s, "setup_s": result.stats["setup_s"],
+            "events_per_s": result.events / loop_s, "windows": result.windows}
+
+
+def medians(runs: list[dict]) -> dict:
+    out = {k: statistics.median(r[k] for r in runs) for k in ("loop_s", "setup_s", "events_per_s")}
+    out["events"] = runs[0]["events"]
+    out["windows"] = runs[0]["windows"]
+    out["events_per_s"] = round(out["events_per_s"])
+    out["loop_s"] = round(out["loop_s"], 4)
+    out["setup_s"] = round(out["setup_s"], 4)
+    out["runs"] = len(runs)
+    return out
+
+
+def compare(n: int, rounds: int, repeats: int, work: int = 0, with_ray: bool = True) -> dict:
+    local, ray2 = [], []
+    for i in range(repeats):
+        log(f"  N={n} work={work} repeat {i + 1}/{repeats}")
+        local.append(one_run(n, rounds, "local", work))
+        if with_ray:
+            ray2.append(one_run(n, rounds, "ray:2", work))
+    out = {"local": medians(local)}
+    if with_ray:
+        out["ray2"] = medians(ray2)
+        out["ray2_over_local"] = round(out["ray2"]["events_per_s"] / out["local"]["events_per_s"], 3)
+    return out
+
+
+def window_overhead(windows: int, repeats: int) -> dict:
+    runs = [one_run(2, windows, "ray:2") for _ in range(repeats)]
+    per = [r["loop_s"] / r["windows"] for r in runs]
+    return {"windows": runs[0]["windows"], "per_window_ms_median": round(1e3 * statistics.median(per), 4)}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="tiny sizes, one repeat (a smoke test)")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--no-ray", action="store_true", help="local backend only")
+    p.add_argument("--work-us", type=float, default=20.0, help="handler work in the parallel case")
+    args = p.parse_args(argv)
+    repeats = 1 if args.quick else args.repeats
+    with_ray = not args.no_ray
+    if with_ray:
+        import ray
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        sizes = {100: 20} if args.quick else {1_000: 300, 100_000: 10}
+        trivial = {}
+        for n, rounds in sizes.items():
+            log(f"trivial handlers, N={n}")
+            trivial[str(n)] = compare(n, rounds, repeats, with_ray=with_ray)
+        work = calibrate_work(args.work_us)
+        log(f"handlers with ~{args.work_us} us of work ({work} iterations)")
+        n_work, rounds_work = (100, 10) if args.quick else (1_000, 100)
+        worked = compare(n_work, rounds_work, repeats, work=work, with_ray=with_ray)
+        worked["work_iterations"] = work
+        worked["work_us_target"] = args.work_us
+        worked["us_per_event_local"] = round(1e6 / worked["local"]["events_per_s"], 2)
+        if with_ray:
+            worked["parallel_efficiency"] = round(worked["ray2_over_local"] / 2, 3)
+        overhead = window_overhead(50 if args.quick else 500, repeats) if with_ray else None
+    finally:
+        if with_ray:
+            ray.shutdown()
+    print(json.dumps({
+        "benchmark": "kernel", "quick": args.quick, "repeats": repeats,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "qactors": qactors.__version__, "link_latency_ps": LATENCY_PS,
+        "trivial": trivial, "work": worked, "ray2_window_overhead": overhead,
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
