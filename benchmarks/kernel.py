@@ -9,7 +9,8 @@ one event.  Measured:
 * handlers doing ~20 us of arithmetic each, N = 1k: local vs Ray 2 shards,
   the speed-up and the parallel efficiency (speed-up / 2);
 * per-window overhead of the Ray backend: a 2-relay ring on 2 shards, so each
-  window carries one event per shard and costs what synchronisation costs.
+  window carries one event per shard and costs what synchronisation costs,
+  for the compiled-graph transport (the default) and for ordinary actor calls.
 
 Each figure is the median of ``--repeats`` runs, local and Ray interleaved so
 that drift on a shared machine hits both.  Prints one JSON line on stdout;
@@ -22,6 +23,7 @@ progress goes to stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -31,6 +33,7 @@ import time
 
 import qactors
 from qactors.core import US
+from qactors.backends.ray_backend import RayBackend, ray_instance
 from qactors.demo import Relay, token_ring
 
 LATENCY_PS = 50 * US
@@ -55,7 +58,7 @@ def calibrate_work(target_us: float) -> int:
     return max(1, round(iters * target_us * 1e-6 / best))
 
 
-def one_run(n: int, rounds: int, backend: str, work: int = 0) -> dict:
+def one_run(n: int, rounds: int, backend, work: int = 0) -> dict:
     result = qactors.run(token_ring(n, latency_ps=LATENCY_PS, work=work), until_ps=rounds * LATENCY_PS + 1,
                          seed=1, backend=backend, record_digest=False, collect_states=False)
     expected = n * rounds
@@ -92,9 +95,16 @@ def compare(n: int, rounds: int, repeats: int, work: int = 0, with_ray: bool = T
 
 
 def window_overhead(windows: int, repeats: int) -> dict:
-    runs = [one_run(2, windows, "ray:2") for _ in range(repeats)]
-    per = [r["loop_s"] / r["windows"] for r in runs]
-    return {"windows": runs[0]["windows"], "per_window_ms_median": round(1e3 * statistics.median(per), 4)}
+    """Median wall time per window with one event per shard: compiled graph vs ordinary calls."""
+    per: dict[str, list[float]] = {"compiled_graph": [], "actor_calls": []}
+    for _ in range(repeats):
+        for mode, compiled in (("compiled_graph", True), ("actor_calls", False)):
+            r = one_run(2, windows, RayBackend(shards=2, compiled=compiled))
+            per[mode].append(r["loop_s"] / r["windows"])
+    out = {"windows": windows}
+    out.update({f"{mode}_ms_per_window": round(1e3 * statistics.median(v), 4) for mode, v in per.items()})
+    out["actor_calls_over_compiled"] = round(out["actor_calls_ms_per_window"] / out["compiled_graph_ms_per_window"], 2)
+    return out
 
 
 def main(argv=None) -> int:
@@ -106,10 +116,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     repeats = 1 if args.quick else args.repeats
     with_ray = not args.no_ray
-    if with_ray:
-        import ray
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    try:
+    with (ray_instance(num_cpus=2) if with_ray else contextlib.nullcontext()):
         sizes = {100: 20} if args.quick else {1_000: 300, 100_000: 10}
         trivial = {}
         for n, rounds in sizes.items():
@@ -125,9 +132,6 @@ def main(argv=None) -> int:
         if with_ray:
             worked["parallel_efficiency"] = round(worked["ray2_over_local"] / 2, 3)
         overhead = window_overhead(50 if args.quick else 500, repeats) if with_ray else None
-    finally:
-        if with_ray:
-            ray.shutdown()
     print(json.dumps({
         "benchmark": "kernel", "quick": args.quick, "repeats": repeats,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},

@@ -23,7 +23,9 @@ meant for small networks and for showing that placement changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import logging
 import sys
 import time
 from pathlib import Path
@@ -40,7 +42,28 @@ from ..core.network import Network
 from .base import ProgressFn, RunResult, check_run_args, fresh_actors
 from .partition import Partition, partition, per_actor_partition
 
-__all__ = ["RayBackend"]
+__all__ = ["RayBackend", "ray_instance"]
+
+
+@contextlib.contextmanager
+def ray_instance(num_cpus: int | None = None, address: str | None = None):
+    """Keep one Ray instance up across several runs, and shut it down afterwards.
+
+    Without it each Ray run starts and stops its own instance (a few seconds
+    each).  If Ray is already initialised this does nothing.
+
+    >>> with ray_instance(num_cpus=2):                        # doctest: +SKIP
+    ...     a = qactors.run(net, until_ps=T, backend="ray:2")
+    ...     b = qactors.run(net, until_ps=T, backend="ray:2", seed=2)
+    """
+    if ray.is_initialized():
+        yield
+        return
+    ray.init(address=address, num_cpus=num_cpus, include_dashboard=False, configure_logging=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
 
 
 class _Shard:
@@ -148,6 +171,9 @@ class RayBackend:
             there are more shards than CPUs.
         partitioner: callable ``(network, shards) -> Partition`` (default:
             :func:`~qactors.backends.partition.partition`).
+        compiled: drive the shards through a Ray compiled graph (default),
+            which costs about a tenth of ordinary actor calls per window;
+            False uses one ordinary call per busy shard per window.
 
     If this backend starts Ray it also shuts it down when the run ends, on
     success or failure; a Ray instance that was already running is left up
@@ -156,7 +182,7 @@ class RayBackend:
 
     def __init__(self, shards: int = 2, *, per_actor: bool = False, address: str | None = None,
                  nodes: Sequence[str] | None = None, num_cpus_per_shard: float | None = None,
-                 partitioner=partition):
+                 partitioner=partition, compiled: bool = True):
         if not per_actor and (type(shards) is not int or shards < 1):
             raise ConfigurationError(f"shards must be an int >= 1, got {shards!r}", field="shards", value=shards)
         if num_cpus_per_shard is not None and not (isinstance(num_cpus_per_shard, (int, float))
@@ -169,6 +195,7 @@ class RayBackend:
         self.nodes = list(nodes) if nodes else None
         self.num_cpus_per_shard = num_cpus_per_shard
         self.partitioner = partitioner
+        self.compiled = compiled
         self.name = "ray-per-actor" if per_actor else "ray"
 
     def plan(self, network: Network) -> Partition:
@@ -241,41 +268,102 @@ class RayBackend:
         inflight_min: list[int | None] = [None] * k
         events = calls = windows = 0
 
-        def absorb(j: int, reply: bytes) -> None:
+        def absorb(replies: dict[int, bytes]) -> None:
             nonlocal events
-            if not reply:
-                raise ray.get(handles[j].failure.remote())
-            nxt, n, out = msgpack.unpackb(reply)
-            next_time[j] = nxt
-            events += n
-            for dst, tmin, blob in out:
-                inflight[dst].append(blob)
-                inflight_min[dst] = tmin if inflight_min[dst] is None else min(inflight_min[dst], tmin)
+            failed = [j for j, reply in replies.items() if not reply]
+            if failed:
+                transport.close()  # a compiled graph must be torn down before other calls
+                raise ray.get(handles[failed[0]].failure.remote())
+            for j, reply in replies.items():
+                nxt, n, out = msgpack.unpackb(reply)
+                next_time[j] = nxt
+                events += n
+                for dst, tmin, blob in out:
+                    inflight[dst].append(blob)
+                    inflight_min[dst] = tmin if inflight_min[dst] is None else min(inflight_min[dst], tmin)
 
-        for j, reply in enumerate(ray.get([h.start.remote() for h in handles])):
-            absorb(j, reply)
+        transport = _Calls(handles)
+        absorb(dict(enumerate(ray.get([h.start.remote() for h in handles]))))
+        if self.compiled:
+            transport = _CompiledCalls(handles)
         t_loop = time.perf_counter()
         lookahead = plan.lookahead_ps
-        while True:
-            due = [t for t in next_time + inflight_min if t is not None]
-            if not due or min(due) >= until_ps:
-                break
-            t = min(due)
-            t_end = until_ps if lookahead is None else min(until_ps, t + lookahead)
-            active = [j for j in range(k)
-                      if (next_time[j] is not None and next_time[j] < t_end)
-                      or (inflight_min[j] is not None and inflight_min[j] < t_end)]
-            refs = []
-            for j in active:
-                refs.append(handles[j].step.remote(msgpack.packb((windows, t_end, inflight[j]))))
-                inflight[j], inflight_min[j] = [], None
-            for j, reply in zip(active, ray.get(refs)):
-                absorb(j, reply)
-            calls += len(active)
-            windows += 1
-            if progress is not None:
-                progress(t_end, until_ps, events)
+        try:
+            while True:
+                due = [t for t in next_time + inflight_min if t is not None]
+                if not due or min(due) >= until_ps:
+                    break
+                t = min(due)
+                t_end = until_ps if lookahead is None else min(until_ps, t + lookahead)
+                if transport.calls_all:
+                    active = range(k)
+                else:  # a shard with nothing due before t_end sits the window out; its batches wait
+                    active = [j for j in range(k)
+                              if (next_time[j] is not None and next_time[j] < t_end)
+                              or (inflight_min[j] is not None and inflight_min[j] < t_end)]
+                requests = {}
+                for j in active:
+                    requests[j] = msgpack.packb((windows, t_end, inflight[j]))
+                    inflight[j], inflight_min[j] = [], None
+                absorb(transport.step(requests))
+                calls += len(requests)
+                windows += 1
+                if progress is not None:
+                    progress(t_end, until_ps, events)
+        finally:
+            transport.close()
         if progress is not None:
             progress(until_ps, until_ps, events)
         return {"inflight": inflight, "windows": windows, "calls": calls, "t_loop": t_loop,
                 "loop_s": time.perf_counter() - t_loop}
+
+
+class _Calls:
+    """One ordinary Ray actor call per busy shard per window."""
+
+    calls_all = False
+
+    def __init__(self, handles: list):
+        self.handles = handles
+
+    def step(self, requests: dict[int, bytes]) -> dict[int, bytes]:
+        refs = [self.handles[j].step.remote(req) for j, req in requests.items()]
+        return dict(zip(requests, ray.get(refs)))
+
+    def close(self) -> None:
+        pass
+
+
+class _CompiledCalls:
+    """A Ray compiled graph that calls every shard's ``step`` each window.
+
+    Compiled graphs move data through pre-allocated channels instead of
+    scheduling a task per call: about 0.1 ms per window for two shards on this
+    machine against about 1.2 ms for ordinary calls (measured), so shorter
+    windows pay off.  Every shard is called every window (the graph is static);
+    a shard with nothing due returns at once.
+    """
+
+    calls_all = True
+
+    def __init__(self, handles: list):
+        from ray.dag import InputNode, MultiOutputNode
+        with InputNode() as requests:
+            dag = MultiOutputNode([h.step.bind(requests[j]) for j, h in enumerate(handles)])
+        self.k = len(handles)
+        self.graph = dag.experimental_compile()
+
+    def step(self, requests: dict[int, bytes]) -> dict[int, bytes]:
+        refs = self.graph.execute(*(requests[j] for j in range(self.k)))
+        return {j: ref.get(timeout=-1) for j, ref in enumerate(refs)}
+
+    def close(self) -> None:
+        if self.graph is not None:
+            graph, self.graph = self.graph, None
+            log = logging.getLogger("ray.dag.compiled_dag_node")
+            level = log.level
+            log.setLevel(logging.WARNING)  # Ray logs every teardown step at INFO
+            try:
+                graph.teardown()
+            finally:
+                log.setLevel(level)

@@ -4,8 +4,9 @@ backend and shard count (DESIGN section 2)."""
 import pytest
 
 import qactors
-from qactors.core import MS
-from qactors.demo import ping_ring, summarise_ping_ring
+from qactors import RayBackend
+from qactors.core import MS, US, Network
+from qactors.demo import Relay, ping_ring, summarise_ping_ring
 
 pytestmark = pytest.mark.ray
 
@@ -38,6 +39,25 @@ def test_partitioned_ray_matches_local(ray_session, network, reference, backend)
     assert result.events == reference.events
     if backend != "ray:1":
         assert result.stats["cross_shard_messages"] > 0 and result.windows > 10
+
+
+def test_ordinary_actor_calls_match_local_too(ray_session, network, reference):
+    result = qactors.run(network, until_ps=UNTIL, seed=11, backend=RayBackend(shards=3, compiled=False))
+    assert result.digest == reference.digest and result.states == reference.states
+
+
+def test_idle_shards_sit_windows_out_with_ordinary_calls(ray_session):
+    net = Network()  # one token on a ring of 8: only the shard holding it has work
+    for i in range(8):
+        net.add_actor(Relay(f"r{i}", f"r{(i + 1) % 8}", 10 * US, tokens=1 if i == 0 else 0))
+    for i in range(8):
+        net.connect(f"r{i}", f"r{(i + 1) % 8}", latency_ps=10 * US)
+    local = qactors.run(net, until_ps=1 * MS, seed=0)
+    for compiled in (False, True):
+        result = qactors.run(net, until_ps=1 * MS, seed=0, backend=RayBackend(shards=2, compiled=compiled))
+        assert result.digest == local.digest and result.events == 99
+        calls_per_window = result.stats["shard_calls"] / result.windows
+        assert calls_per_window == (2 if compiled else 1)  # the compiled graph always calls every shard
 
 
 def test_per_actor_ray_matches_local(ray_session):
