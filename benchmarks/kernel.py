@@ -7,7 +7,8 @@ one event.  Measured:
 * trivial handlers, N = 1k and 100k: events/s of the event loop (setup -
   copying the actors, starting Ray actors - reported apart);
 * handlers doing ~20 us of arithmetic each, N = 1k: local vs Ray 2 shards,
-  the speed-up and the parallel efficiency (speed-up / 2);
+  the speed-up and the parallel efficiency (speed-up / 2), for ordinary
+  actor calls (the default) and for the compiled-graph transport;
 * per-window overhead of the Ray backend: a 2-relay ring on 2 shards, so each
   window carries one event per shard and costs what synchronisation costs,
   for the compiled-graph transport (the default) and for ordinary actor calls.
@@ -80,17 +81,23 @@ def medians(runs: list[dict]) -> dict:
     return out
 
 
-def compare(n: int, rounds: int, repeats: int, work: int = 0, with_ray: bool = True) -> dict:
-    local, ray2 = [], []
+def compare(n: int, rounds: int, repeats: int, work: int = 0, with_ray: bool = True,
+            with_compiled: bool = False) -> dict:
+    """Local vs Ray with 2 shards (ordinary calls; optionally the compiled-graph transport too)."""
+    runs: dict[str, list] = {"local": []}
+    backends = {"local": "local"}
+    if with_ray:
+        backends["ray2"] = RayBackend(shards=2)
+        if with_compiled:
+            backends["ray2_compiled"] = RayBackend(shards=2, compiled=True)
     for i in range(repeats):
         log(f"  N={n} work={work} repeat {i + 1}/{repeats}")
-        local.append(one_run(n, rounds, "local", work))
-        if with_ray:
-            ray2.append(one_run(n, rounds, "ray:2", work))
-    out = {"local": medians(local)}
-    if with_ray:
-        out["ray2"] = medians(ray2)
-        out["ray2_over_local"] = round(out["ray2"]["events_per_s"] / out["local"]["events_per_s"], 3)
+        for name, backend in backends.items():
+            runs.setdefault(name, []).append(one_run(n, rounds, backend, work))
+    out = {name: medians(r) for name, r in runs.items()}
+    for name in backends:
+        if name != "local":
+            out[f"{name}_over_local"] = round(out[name]["events_per_s"] / out["local"]["events_per_s"], 3)
     return out
 
 
@@ -125,7 +132,7 @@ def main(argv=None) -> int:
         work = calibrate_work(args.work_us)
         log(f"handlers with ~{args.work_us} us of work ({work} iterations)")
         n_work, rounds_work = (100, 10) if args.quick else (1_000, 100)
-        worked = compare(n_work, rounds_work, repeats, work=work, with_ray=with_ray)
+        worked = compare(n_work, rounds_work, repeats, work=work, with_ray=with_ray, with_compiled=with_ray)
         worked["work_iterations"] = work
         worked["work_us_target"] = args.work_us
         worked["us_per_event_local"] = round(1e6 / worked["local"]["events_per_s"], 2)

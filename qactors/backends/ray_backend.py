@@ -171,9 +171,14 @@ class RayBackend:
             there are more shards than CPUs.
         partitioner: callable ``(network, shards) -> Partition`` (default:
             :func:`~qactors.backends.partition.partition`).
-        compiled: drive the shards through a Ray compiled graph (default),
-            which costs about a tenth of ordinary actor calls per window;
-            False uses one ordinary call per busy shard per window.
+        compiled: drive the shards through a Ray compiled graph instead of
+            one ordinary actor call per busy shard per window.  A compiled
+            graph cuts the synchronisation cost of a window about threefold,
+            but the driver waits on its channels by polling, which takes a
+            core: worth it when windows are short and the driver has a core
+            of its own (a cluster's head node), not on a small machine where
+            shards and driver share the cores (measured in
+            ``benchmarks/kernel.py``).  Default False.
 
     If this backend starts Ray it also shuts it down when the run ends, on
     success or failure; a Ray instance that was already running is left up
@@ -182,7 +187,7 @@ class RayBackend:
 
     def __init__(self, shards: int = 2, *, per_actor: bool = False, address: str | None = None,
                  nodes: Sequence[str] | None = None, num_cpus_per_shard: float | None = None,
-                 partitioner=partition, compiled: bool = True):
+                 partitioner=partition, compiled: bool = False):
         if not per_actor and (type(shards) is not int or shards < 1):
             raise ConfigurationError(f"shards must be an int >= 1, got {shards!r}", field="shards", value=shards)
         if num_cpus_per_shard is not None and not (isinstance(num_cpus_per_shard, (int, float))
@@ -338,10 +343,11 @@ class _CompiledCalls:
     """A Ray compiled graph that calls every shard's ``step`` each window.
 
     Compiled graphs move data through pre-allocated channels instead of
-    scheduling a task per call: about 0.1 ms per window for two shards on this
-    machine against about 1.2 ms for ordinary calls (measured), so shorter
-    windows pay off.  Every shard is called every window (the graph is static);
-    a shard with nothing due returns at once.
+    scheduling a task per call: about 0.35-0.65 ms per window for two shards
+    on the 2-core development machine against 1.1-1.4 ms for ordinary calls.
+    Every shard is called every window (the graph is static); a shard with
+    nothing due returns at once.  The driver polls the output channels while
+    it waits, which costs a core.
     """
 
     calls_all = True

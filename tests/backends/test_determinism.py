@@ -41,8 +41,8 @@ def test_partitioned_ray_matches_local(ray_session, network, reference, backend)
         assert result.stats["cross_shard_messages"] > 0 and result.windows > 10
 
 
-def test_ordinary_actor_calls_match_local_too(ray_session, network, reference):
-    result = qactors.run(network, until_ps=UNTIL, seed=11, backend=RayBackend(shards=3, compiled=False))
+def test_compiled_graph_transport_matches_local_too(ray_session, network, reference):
+    result = qactors.run(network, until_ps=UNTIL, seed=11, backend=RayBackend(shards=3, compiled=True))
     assert result.digest == reference.digest and result.states == reference.states
 
 
