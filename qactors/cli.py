@@ -61,9 +61,12 @@ def _demo(args) -> int:
     if args.nodes < 3:
         print(f"qactors demo: --nodes must be >= 3, got {args.nodes}", file=sys.stderr)
         return 2
+    until = round(args.until_ms * MS)
+    if until <= 0:
+        print(f"qactors demo: --until-ms {args.until_ms} is below one picosecond", file=sys.stderr)
+        return 2
     backend = make_backend(args.backend)
     net = ping_ring(args.nodes)
-    until = round(args.until_ms * MS)
     progress = None if args.no_progress or args.json else ProgressBar()
     result = backend.run(net, until_ps=until, seed=args.seed, progress=progress)
     summary = {"backend": result.backend, "shards": result.shards, "simulated": format_ps(until),

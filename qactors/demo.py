@@ -16,6 +16,7 @@ from __future__ import annotations
 import networkx as nx
 
 from .core.actor import Actor, handler
+from .core.errors import ConfigurationError
 from .core.messages import Message, message
 from .core.network import Network
 from .core.time import NS, US
@@ -87,7 +88,7 @@ class Node(Actor):
         self._timeouts: dict[int, int] = {}
 
     def on_start(self) -> None:
-        self.set_timer(int(self.rng.integers(0, self.period_ps)), Tick())
+        self.set_timer(Tick(), delay_ps=int(self.rng.integers(0, self.period_ps)))
 
     @handler(Tick)
     def on_tick(self, msg: Tick, sender: str) -> None:
@@ -98,7 +99,7 @@ class Node(Actor):
         self.send(peer, Ping(self.next_ping, self.now, lat), delay_ps=lat + processing)
         self.next_ping += 1
         self.pings_sent += 1
-        self.set_timer(self.period_ps // 2 + int(self.rng.integers(0, self.period_ps)), Tick())
+        self.set_timer(Tick(), delay_ps=self.period_ps // 2 + int(self.rng.integers(0, self.period_ps)))
 
     @handler(Ping)
     def on_ping(self, msg: Ping, sender: str) -> None:
@@ -116,7 +117,8 @@ class Node(Actor):
         mine = int(self.shared_rng("ping", self.id, msg.ping_id).integers(0, 1 << 30))
         self.coins_heard.append((sender, msg.ping_id, int(mine == msg.coin)))
         self.send(self.memory, Store(msg.ping_id), delay_ps=self.memory_latency_ps)
-        self._timeouts[msg.ping_id] = self.set_timer(3 * self.memory_latency_ps, StoreTimeout(msg.ping_id))
+        self._timeouts[msg.ping_id] = self.set_timer(StoreTimeout(msg.ping_id),
+                                                       delay_ps=3 * self.memory_latency_ps)
 
     @handler(Stored)
     def on_stored(self, msg: Stored, sender: str) -> None:
@@ -155,7 +157,7 @@ def ping_ring(nodes: int = 16, *, base_km: float = 10.0, far_peers: int = 2, per
     with a memory at the same site, pinging its two neighbours and ``far_peers``
     nodes across the ring."""
     if type(nodes) is not int or nodes < 3:
-        raise ValueError(f"ping_ring needs nodes >= 3, got {nodes!r}")
+        raise ConfigurationError(f"ping_ring needs nodes >= 3, got {nodes!r}", field="nodes", value=nodes)
     lengths = [base_km * (1 + (7 * i) % 3) for i in range(nodes)]  # link i joins node i and i+1
     graph = nx.Graph()
     for i in range(nodes):

@@ -24,7 +24,7 @@ from collections import deque
 from ..core.errors import ConfigurationError
 from ..core.network import Network
 
-__all__ = ["Partition", "partition", "per_actor_partition"]
+__all__ = ["Partition", "partition", "per_actor_partition", "finish_partition"]
 
 BALANCE_SLACK = 0.1
 
@@ -83,7 +83,8 @@ def _largest(uf: _UnionFind, n: int) -> int:
     return max(sizes.values())
 
 
-def _finish(network: Network, shards: int, shard_of: list[int]) -> Partition:
+def finish_partition(network: Network, shards: int, shard_of: list[int]) -> Partition:
+    """A Partition for a given assignment, with its lookahead and cut computed from the links."""
     cut = [lat for i, j, lat in network.links() if shard_of[i] != shard_of[j]]
     return Partition(shards, tuple(shard_of), min(cut) if cut else None, len(cut))
 
@@ -94,7 +95,7 @@ def partition(network: Network, shards: int) -> Partition:
         raise ConfigurationError(f"shards must be an int >= 1, got {shards!r}", field="shards", value=shards)
     n = len(network)
     if shards == 1:
-        return _finish(network, 1, [0] * n)
+        return finish_partition(network, 1, [0] * n)
     latencies = sorted({lat for _, _, lat in network.links()})
     candidates = latencies + [float("inf")]
     cap = max(-(-n // shards), int((1 + BALANCE_SLACK) * n / shards))
@@ -154,9 +155,9 @@ def partition(network: Network, shards: int) -> Partition:
                 continue  # component used up; keep filling from the next one
             break
         left -= taken
-    return _finish(network, shards, [shard_of_root[uf.find(i)] for i in range(n)])
+    return finish_partition(network, shards, [shard_of_root[uf.find(i)] for i in range(n)])
 
 
 def per_actor_partition(network: Network) -> Partition:
     """One shard per actor: the literal deployment.  Sites are ignored."""
-    return _finish(network, len(network), list(range(len(network))))
+    return finish_partition(network, len(network), list(range(len(network))))

@@ -40,7 +40,7 @@ from ..core.kernel import Kernel, combine_digests
 from ..core.messages import register_messages, registered_messages
 from ..core.network import Network
 from .base import ProgressFn, RunResult, check_run_args, fresh_actors
-from .partition import Partition, partition, per_actor_partition
+from .partition import Partition, finish_partition, partition, per_actor_partition
 
 __all__ = ["RayBackend", "ray_instance"]
 
@@ -125,15 +125,19 @@ class _Shard:
             self.error = e
             return b""
 
-    def failure(self) -> QactorsError | None:
-        return self.error
+    def failure(self) -> tuple[tuple[int, int], QactorsError]:
+        """The error that stopped this shard and the (time, actor index) of the event that raised it."""
+        return (self.kernel.failed_at or (0, -1), self.error)
 
     def finish(self, batches: Sequence[bytes], collect_states: bool):
-        self._deliver(batches)  # messages still in flight belong to their destination's final state
-        k = self.kernel
-        return (k.actor_digests() if k.record_digest else None,
-                k.states() if collect_states else None,
-                {"events": k.events, "sent_remote": self.sent_remote})
+        try:
+            self._deliver(batches)  # messages still in flight belong to their destination's final state
+            k = self.kernel
+            return (k.actor_digests() if k.record_digest else None,
+                    k.states() if collect_states else None,
+                    {"events": k.events, "sent_remote": self.sent_remote})
+        except QactorsError as e:
+            return e
 
 
 def _ship_by_value(classes) -> None:
@@ -179,6 +183,8 @@ class RayBackend:
             of its own (a cluster's head node), not on a small machine where
             shards and driver share the cores (measured in
             ``benchmarks/kernel.py``).  Default False.
+        start_timeout_s: how long to wait for all shard actors to be placed
+            and started before giving up with a ConfigurationError.
 
     If this backend starts Ray it also shuts it down when the run ends, on
     success or failure; a Ray instance that was already running is left up
@@ -187,7 +193,7 @@ class RayBackend:
 
     def __init__(self, shards: int = 2, *, per_actor: bool = False, address: str | None = None,
                  nodes: Sequence[str] | None = None, num_cpus_per_shard: float | None = None,
-                 partitioner=partition, compiled: bool = False):
+                 partitioner=partition, compiled: bool = False, start_timeout_s: float = 300.0):
         if not per_actor and (type(shards) is not int or shards < 1):
             raise ConfigurationError(f"shards must be an int >= 1, got {shards!r}", field="shards", value=shards)
         if num_cpus_per_shard is not None and not (isinstance(num_cpus_per_shard, (int, float))
@@ -201,11 +207,26 @@ class RayBackend:
         self.num_cpus_per_shard = num_cpus_per_shard
         self.partitioner = partitioner
         self.compiled = compiled
+        self.start_timeout_s = start_timeout_s
         self.name = "ray-per-actor" if per_actor else "ray"
 
     def plan(self, network: Network) -> Partition:
-        """The placement this backend would use for ``network``."""
-        return per_actor_partition(network) if self.per_actor else self.partitioner(network, self.shards)
+        """The placement this backend would use for ``network``.
+
+        The lookahead is always recomputed from the assignment, so a custom
+        partitioner cannot claim a longer window than its cut links allow.
+        """
+        if self.per_actor:
+            return per_actor_partition(network)
+        plan = self.partitioner(network, self.shards)
+        k, n = getattr(plan, "shards", None), len(network)
+        shard_of = list(getattr(plan, "shard_of", ()))
+        if type(k) is not int or k < 1 or len(shard_of) != n or any(
+                type(s) is not int or not 0 <= s < k for s in shard_of):
+            raise ConfigurationError(
+                f"partitioner {getattr(self.partitioner, '__name__', self.partitioner)!r} returned an invalid "
+                f"placement: it must give a shard in 0..shards-1 for each of the {n} actors", field="partitioner")
+        return finish_partition(network, k, shard_of)
 
     def run(self, network: Network, *, until_ps: int, seed: int, record_digest: bool = True,
             collect_states: bool = True, progress: ProgressFn | None = None) -> RunResult:
@@ -218,14 +239,20 @@ class RayBackend:
             started = True
         handles: list = []
         try:
-            handles = self._launch(network, plan, seed, record_digest)
+            self._launch(handles, network, plan, seed, record_digest)
             result = self._drive(handles, plan, until_ps, progress)
             finals = ray.get([h.finish.remote(result["inflight"][j], collect_states)
                               for j, h in enumerate(handles)])
+            for f in finals:
+                if isinstance(f, QactorsError):
+                    raise f
             node_ids = ray.get([h.node_id.remote() for h in handles])
         finally:
             for h in handles:
-                ray.kill(h)
+                try:
+                    ray.kill(h)
+                except Exception:  # already dead: nothing to release
+                    pass
             if started:
                 ray.shutdown()
         digest = combine_digests(d for f in finals for d in f[0]) if record_digest else None
@@ -245,16 +272,28 @@ class RayBackend:
                    "events_per_shard": [f[2]["events"] for f in finals], "node_ids": node_ids})
 
     # -- internals ----------------------------------------------------------------
-    def _launch(self, network: Network, plan: Partition, seed: int, record_digest: bool) -> list:
+    def _launch(self, handles: list, network: Network, plan: Partition, seed: int, record_digest: bool) -> None:
+        """Start the shard actors, appending each handle to ``handles`` as soon as it exists
+        (so the caller can kill them whatever fails)."""
+        available = ray.available_resources().get("CPU", 0.0)
         cpus = self.num_cpus_per_shard
         if cpus is None:
-            total = ray.cluster_resources().get("CPU", 1.0)
-            cpus = min(1.0, total / plan.shards)
+            cpus = min(1.0, available / plan.shards) if available > 0 else 0.0
+        if self.nodes:
+            alive = {n["NodeID"] for n in ray.nodes() if n.get("Alive")}
+            unknown = [n for n in self.nodes if n not in alive]
+            if unknown:
+                raise ConfigurationError(f"nodes {unknown} are not alive nodes of this Ray cluster; "
+                                         f"alive: {sorted(alive)}", field="nodes", value=unknown)
+        elif cpus * plan.shards > available + 1e-9:
+            raise ConfigurationError(
+                f"{plan.shards} shards x num_cpus_per_shard={cpus} need {cpus * plan.shards:g} CPUs but the Ray "
+                f"cluster has {available:g} available; lower num_cpus_per_shard or the shard count",
+                field="num_cpus_per_shard", value=cpus)
         actors = fresh_actors(network)
         classes = list(registered_messages().values())
         _ship_by_value([type(a) for a in actors] + classes)
         remote_cls = ray.remote(_Shard)
-        handles = []
         for s in range(plan.shards):
             opts: dict = {"num_cpus": cpus, "max_restarts": 0}
             if self.nodes:
@@ -264,7 +303,6 @@ class RayBackend:
             mine = {i: actors[i] for i in plan.members(s)}
             handles.append(remote_cls.options(**opts).remote(
                 s, network.names, network.adjacency, plan.shard_of, (mine, classes), seed, record_digest))
-        return handles
 
     def _drive(self, handles: list, plan: Partition, until_ps: int, progress: ProgressFn | None) -> dict:
         k = len(handles)
@@ -278,7 +316,9 @@ class RayBackend:
             failed = [j for j, reply in replies.items() if not reply]
             if failed:
                 transport.close()  # a compiled graph must be torn down before other calls
-                raise ray.get(handles[failed[0]].failure.remote())
+                # several shards may fail in one window: report the first in event order, as locally
+                reports = ray.get([handles[j].failure.remote() for j in failed])
+                raise min(reports, key=lambda r: r[0])[1]
             for j, reply in replies.items():
                 nxt, n, out = msgpack.unpackb(reply)
                 next_time[j] = nxt
@@ -288,7 +328,14 @@ class RayBackend:
                     inflight_min[dst] = tmin if inflight_min[dst] is None else min(inflight_min[dst], tmin)
 
         transport = _Calls(handles)
-        absorb(dict(enumerate(ray.get([h.start.remote() for h in handles]))))
+        try:
+            started = ray.get([h.start.remote() for h in handles], timeout=self.start_timeout_s)
+        except ray.exceptions.GetTimeoutError:
+            raise ConfigurationError(
+                f"the {k} shard actors could not all start within {self.start_timeout_s:g} s: the Ray cluster "
+                f"lacks the resources (CPUs, pinned nodes) to place them; ray.available_resources() = "
+                f"{ray.available_resources()}", field="shards", value=k) from None
+        absorb(dict(enumerate(started)))
         if self.compiled:
             transport = _CompiledCalls(handles)
         t_loop = time.perf_counter()

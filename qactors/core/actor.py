@@ -36,7 +36,8 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import LatencyError, UnknownActorError
-from .messages import Message, check_payload
+from .errors import PayloadError
+from .messages import Message, check_payload, message_class_problem
 from .rng import actor_generator, shared_generator
 
 __all__ = ["Actor", "handler", "TimerHandle"]
@@ -47,8 +48,9 @@ TimerHandle = int
 def handler(*message_types: type) -> Callable:
     """Mark a method as the handler of one or more message types."""
     for mt in message_types:
-        if not (isinstance(mt, type) and issubclass(mt, Message) and mt._qactors_name):
-            raise TypeError(f"@handler takes @message-decorated Message classes, got {mt!r}")
+        problem = message_class_problem(mt)
+        if problem is not None:
+            raise TypeError(f"@handler takes @message-decorated Message classes: {problem}")
     if not message_types:
         raise TypeError("@handler needs at least one message type")
 
@@ -65,18 +67,23 @@ class Actor:
     with ``_``); :meth:`state` returns them for results and digests, so they
     must be plain data (numbers, strings, tuples, lists, dicts, sets, numpy
     arrays, messages).
+
+    Never let behaviour depend on the iteration order of a set of strings:
+    it differs from process to process (hash randomisation), so a run on Ray
+    would diverge from the local one.  Iterate ``sorted(the_set)`` instead.
     """
 
     _dispatch: dict[type, Callable] = {}
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
-        table: dict[type, Callable] = {}
+        names: dict[type, str] = {}
         for klass in reversed(cls.__mro__):
-            for fn in vars(klass).values():
+            for name, fn in vars(klass).items():
                 for mt in getattr(fn, "_qactors_handles", ()):
-                    table[mt] = fn
-        cls._dispatch = table
+                    names[mt] = name
+        # resolve by name, so a subclass that overrides a handler method (decorated or not) is used
+        cls._dispatch = {mt: getattr(cls, name) for mt, name in names.items()}
 
     def __init__(self, actor_id: str):
         if type(actor_id) is not str or not actor_id:
@@ -108,7 +115,7 @@ class Actor:
         return shared_generator(self._kernel.seed, *key)
 
     # -- what an actor may do ---------------------------------------------------
-    def send(self, to: str, msg: Message, delay_ps: int) -> None:
+    def send(self, to: str, msg: Message, *, delay_ps: int) -> None:
         """Send ``msg`` to actor ``to``, delivered ``delay_ps`` picoseconds from now.
 
         Raises:
@@ -132,14 +139,18 @@ class Actor:
                 f"actor {self.id!r} sent {type(msg).__name__} to {to!r} at t={self._now} ps with "
                 f"delay_ps={delay_ps!r}; allowed: an int >= {lat} ps, the latency of the path between them",
                 actor=self.id, to=to, delay_ps=delay_ps, min_latency_ps=lat)
-        check_payload(msg)
+        try:
+            check_payload(msg)
+        except PayloadError as e:
+            raise PayloadError(f"actor {self.id!r} sent to {to!r} at t={self._now} ps: {e}",
+                               actor=self.id, time_ps=self._now, **e.__dict__) from None
         self._seq = seq = self._seq + 1
         if k.local[dst]:
             heappush(k.heap, (self._now + delay_ps, dst, self._idx, seq, msg))
         else:
             k.outbox.append((dst, self._now + delay_ps, self._idx, seq, msg))
 
-    def set_timer(self, delay_ps: int, msg: Message) -> TimerHandle:
+    def set_timer(self, msg: Message, *, delay_ps: int) -> TimerHandle:
         """Deliver ``msg`` to this actor ``delay_ps`` (>= 0) picoseconds from now.
 
         Returns a handle for :meth:`cancel_timer`.
@@ -148,13 +159,24 @@ class Actor:
             raise LatencyError(
                 f"actor {self.id!r} set a timer for {type(msg).__name__} at t={self._now} ps with "
                 f"delay_ps={delay_ps!r}; allowed: an int >= 0", actor=self.id, delay_ps=delay_ps)
-        check_payload(msg)
+        try:
+            check_payload(msg)
+        except PayloadError as e:
+            raise PayloadError(f"actor {self.id!r} set a timer at t={self._now} ps: {e}",
+                               actor=self.id, time_ps=self._now, **e.__dict__) from None
         self._seq = seq = self._seq + 1
         heappush(self._kernel.heap, (self._now + delay_ps, self._idx, self._idx, seq, msg))
         return seq
 
     def cancel_timer(self, handle: TimerHandle) -> None:
-        """Stop a pending timer from firing (no effect if it already fired)."""
+        """Stop a pending timer from firing (no effect if it already fired).
+
+        Raises:
+            TypeError: ``handle`` is not a handle this actor's :meth:`set_timer` returned.
+        """
+        if type(handle) is not int or not 0 < handle <= self._seq:
+            raise TypeError(f"actor {self.id!r}: cancel_timer takes a handle returned by set_timer "
+                            f"(an int in 1..{self._seq}), got {handle!r}")
         self._cancelled.add(handle)
 
     # -- hooks --------------------------------------------------------------------

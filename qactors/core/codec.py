@@ -16,6 +16,8 @@ payload is ever pickled.
 
 from __future__ import annotations
 
+import collections
+import enum
 import math
 from typing import Iterable
 
@@ -75,25 +77,35 @@ def _canon(obj):
         return obj if -(1 << 63) <= obj < (1 << 64) else ("__bigint__", str(obj))
     if t is float:
         return obj if not math.isnan(obj) else ("__nan__",)
-    if t in (list, tuple):
+    if t is list or t is tuple:
         return [_canon(x) for x in obj]
     if t is dict:
         return ["__dict__", [[_canon(k), _canon(v)] for k, v in obj.items()]]
-    if t in (set, frozenset):
-        # sets of str iterate in a per-process hash order: sort by encoding
-        return ["__set__", sorted((_canon(x) for x in obj), key=msgpack.packb)]
     if isinstance(obj, Message):
         return ["__msg__", obj._qactors_name, _canon(obj._qactors_getter(obj))]
-    mod = t.__module__
-    if mod == "numpy":
+    if isinstance(obj, enum.Enum):
+        return ["__enum__", f"{t.__module__}.{t.__qualname__}", obj.name]
+    if isinstance(obj, (set, frozenset)):
+        # sets of str iterate in a per-process hash order: sort by encoding
+        return ["__set__", sorted((_canon(x) for x in obj), key=msgpack.packb)]
+    name = f"{t.__module__}.{t.__qualname__}"
+    if isinstance(obj, dict):  # Counter, OrderedDict, defaultdict, ...
+        return ["__dict__", name, [[_canon(k), _canon(v)] for k, v in obj.items()]]
+    if isinstance(obj, (list, tuple, collections.deque)):  # namedtuples, deques, ...
+        return ["__seq__", name, [_canon(x) for x in obj]]
+    if isinstance(obj, (bool, int, float, str, bytes)):  # IntEnum-free subclasses of scalars
+        return ["__scalar__", name, _canon(t.__mro__[-2](obj))]
+    if t.__module__ == "numpy":
         import numpy as np
         if isinstance(obj, np.ndarray):
+            if obj.dtype == object:  # tobytes() would hash pointers
+                return ["__ndarray__", "object", list(obj.shape), _canon(obj.tolist())]
             return ["__ndarray__", str(obj.dtype), list(obj.shape), np.ascontiguousarray(obj).tobytes()]
         if isinstance(obj, np.generic):
             return _canon(obj.item())
-    if hasattr(obj, "__dict__"):
-        return ["__obj__", f"{mod}.{t.__qualname__}", _canon(vars(obj))]
-    raise PayloadError(f"cannot encode a value of type {mod}.{t.__qualname__} for a digest: {obj!r:.60}")
+    if hasattr(obj, "__dict__") and not callable(obj):
+        return ["__obj__", name, _canon(vars(obj))]
+    raise PayloadError(f"cannot encode a value of type {name} for a digest: {obj!r:.60}", value_type=name)
 
 
 def canonical_bytes(obj) -> bytes:

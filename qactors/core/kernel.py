@@ -27,7 +27,7 @@ import msgpack
 
 from .actor import Actor
 from .codec import _default, canonical_bytes
-from .errors import ActorError, QactorsError, UnhandledMessageError
+from .errors import ActorError, PayloadError, QactorsError, UnhandledMessageError
 from .network import PathLatency, path_latency_error
 
 __all__ = ["Kernel", "combine_digests"]
@@ -49,6 +49,7 @@ class Kernel:
         self.record_digest = record_digest
         self._paths = PathLatency(adjacency)
         self._traces: dict[int, "hashlib._Hash"] = {}
+        self.failed_at: tuple[int, int] | None = None  # (time, actor index) of the event that raised
         for i in sorted(actors):
             a = actors[i]
             self.local[i] = True
@@ -69,12 +70,16 @@ class Kernel:
         for a in self.actors:
             if a is not None:
                 a._now = 0
+                self.failed_at = (0, a._idx)
                 try:
                     a.on_start()
                 except QactorsError:
                     raise
                 except Exception as e:
                     raise _actor_error(a, "on_start", 0, None, e) from e
+                if self.record_digest:
+                    _state_bytes(a)  # fail now, naming the attribute, rather than after the whole run
+        self.failed_at = None
 
     def next_time(self) -> int | None:
         return self.heap[0][0] if self.heap else None
@@ -118,8 +123,10 @@ class Kernel:
                 n += 1
                 fn(a, msg, names[src])
         except QactorsError:
+            self.failed_at = (t, a._idx)
             raise
         except Exception as e:
+            self.failed_at = (t, a._idx)
             raise _actor_error(a, type(msg).__name__, t, names[src], e) from e
         finally:
             self.events += n
@@ -144,7 +151,8 @@ class Kernel:
             h = hashlib.blake2b(digest_size=16)
             tr = self._traces.get(i)
             h.update(tr.digest() if tr is not None else b"\0" * 16)
-            h.update(canonical_bytes([a.state(), a._now, a._seq, sorted(a._cancelled),
+            h.update(_state_bytes(a))
+            h.update(canonical_bytes([a._now, a._seq, sorted(a._cancelled),
                                       a._rng.bit_generator.state if a._rng is not None else None]))
             h.update(canonical_bytes(sorted(pending.get(i, ()), key=lambda e: e[:3])))
             out.append((i, h.digest()))
@@ -160,6 +168,22 @@ def combine_digests(per_actor: Iterable[tuple[int, bytes]]) -> str:
     for _, d in sorted(per_actor):
         h.update(d)
     return h.hexdigest()
+
+
+def _state_bytes(actor: Actor) -> bytes:
+    """Canonical bytes of ``actor.state()``; a PayloadError names the attribute that cannot be encoded."""
+    state = actor.state()
+    try:
+        return canonical_bytes(state)
+    except PayloadError:
+        for key, value in state.items():
+            try:
+                canonical_bytes(value)
+            except PayloadError as e:
+                raise PayloadError(f"state attribute {key!r} of actor {actor.id!r} ({type(actor).__name__}) "
+                                   f"cannot be digested: {e}; keep actor state plain data",
+                                   actor=actor.id, attribute=key) from None
+        raise
 
 
 def _actor_error(actor, what: str, t: int, sender, e: BaseException) -> ActorError:

@@ -25,7 +25,8 @@ from typing import Callable, TypeVar
 
 from .errors import PayloadError
 
-__all__ = ["Message", "message", "message_fields", "check_payload", "message_class", "registered_messages"]
+__all__ = ["Message", "message", "message_fields", "check_payload", "message_class", "registered_messages",
+           "is_message_class"]
 
 _INT_MIN = -(1 << 63)
 _INT_MAX = (1 << 64) - 1
@@ -58,7 +59,15 @@ def message(cls: T) -> T:
     """
     if not (isinstance(cls, type) and issubclass(cls, Message)):
         raise TypeError(f"@message needs a subclass of qactors.Message, got {cls!r}")
+    if "__post_init__" in vars(cls):
+        # decoding on another shard calls the constructor again: a __post_init__ would run twice
+        raise TypeError(f"message {cls.__qualname__} defines __post_init__; messages are plain records, "
+                        f"compute derived values before constructing them")
     cls = dataclasses.dataclass(frozen=True, slots=True)(cls)
+    for f in dataclasses.fields(cls):
+        if not f.init or f.kw_only:
+            raise TypeError(f"field {f.name!r} of message {cls.__qualname__} is init=False or keyword-only; "
+                            f"message fields must be plain positional fields")
     names = tuple(f.name for f in dataclasses.fields(cls))
     if not names:
         getter = lambda m: ()  # noqa: E731
@@ -111,12 +120,32 @@ def message_class(name: str) -> type:
     return cls
 
 
+def is_message_class(cls: object) -> bool:
+    """True if ``cls`` is the registered class of a @message-decorated kind."""
+    return _REGISTRY.get(getattr(cls, "_qactors_name", None)) is cls
+
+
+def message_class_problem(cls: object) -> str | None:
+    """Why ``cls`` cannot be used as a message kind, or None if it can."""
+    if is_message_class(cls):
+        return None
+    if not (isinstance(cls, type) and issubclass(cls, Message)):
+        return f"{getattr(cls, '__name__', cls)!r} is not a Message subclass"
+    if "_qactors_name" not in vars(cls):
+        return (f"{cls.__qualname__} derives from a message kind but is not decorated with @message itself; "
+                f"on another shard it would arrive as its parent")
+    return (f"{cls.__qualname__} was redefined after this class was created (another class now holds the "
+            f"wire name {cls._qactors_name!r}); re-create the message with the current class")
+
+
 def check_payload(msg: object) -> None:
     """Raise :class:`PayloadError` unless ``msg`` is a message whose fields can cross processes."""
-    if not isinstance(msg, Message) or not type(msg)._qactors_name:
+    cls = type(msg)
+    if _REGISTRY.get(getattr(cls, "_qactors_name", None)) is not cls:
+        problem = message_class_problem(cls)
         raise PayloadError(
-            f"messages must be instances of a @message-decorated Message subclass, got {type(msg).__name__} "
-            f"({msg!r:.80})", value_type=type(msg).__name__)
+            f"messages must be instances of a @message-decorated Message subclass: {problem} ({msg!r:.80})",
+            value_type=cls.__name__)
     for value in msg._qactors_getter(msg):
         t = type(value)
         if t in _SCALARS and (t is not int or _INT_MIN <= value <= _INT_MAX):
@@ -145,7 +174,7 @@ def _find_problem(v: object) -> str | None:
             if p is not None:
                 return f"{p} inside a tuple"
         return None
-    if isinstance(v, Message) and type(v)._qactors_name:
+    if isinstance(v, Message) and is_message_class(type(v)):
         for item in v._qactors_getter(v):
             p = _find_problem(item)
             if p is not None:

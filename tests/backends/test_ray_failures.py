@@ -119,3 +119,72 @@ def test_bad_backend_settings():
         RayBackend(shards=0)
     with pytest.raises(qactors.ConfigurationError, match="num_cpus_per_shard must be a number >= 0"):
         RayBackend(num_cpus_per_shard=-1)
+
+
+@message
+class Alarm(Message):
+    pass
+
+
+class TimeBomb(Actor):
+    """Raises when its alarm goes off at ``at_ps`` (never if ``at_ps`` is None)."""
+
+    def __init__(self, actor_id, at_ps=None):
+        super().__init__(actor_id)
+        self.at_ps = at_ps
+
+    def on_start(self):
+        if self.at_ps is not None:
+            self.set_timer(Alarm(), delay_ps=self.at_ps)
+
+    @handler(Alarm)
+    def on_alarm(self, msg, sender):
+        raise RuntimeError(f"{self.id} went off")
+
+
+def two_islands():
+    """b0..b3 | b4..b7 joined by one long link; b1 fails at 950 ps, b6 earlier at 900 ps."""
+    net = Network()
+    for i in range(8):
+        net.add_actor(TimeBomb(f"b{i}", {1: 950, 6: 900}.get(i)))
+    for i in range(7):
+        net.connect(f"b{i}", f"b{i + 1}", latency_ps=10_000 if i == 3 else 10)
+    return net
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_when_two_shards_fail_in_one_window_the_earlier_event_is_reported(ray_session, compiled):
+    net = two_islands()
+    with pytest.raises(ActorError) as local:
+        qactors.run(net, until_ps=10**6, seed=0)
+    with pytest.raises(ActorError) as remote:
+        qactors.run(net, until_ps=10**6, seed=0, backend=RayBackend(shards=2, compiled=compiled))
+    assert (remote.value.actor, remote.value.time_ps) == (local.value.actor, local.value.time_ps) == ("b6", 900)
+
+
+def test_more_shards_than_the_cluster_can_place_is_refused_not_hung(ray_session):
+    with pytest.raises(qactors.ConfigurationError, match=r"4 shards x num_cpus_per_shard=1 need 4 CPUs but the Ray "
+                                                         r"cluster has 2 available"):
+        qactors.run(ring(), until_ps=10**6, backend=RayBackend(shards=4, num_cpus_per_shard=1))
+
+
+def test_unknown_nodes_are_refused(ray_session):
+    with pytest.raises(qactors.ConfigurationError, match=r"nodes \['no-such-node'\] are not alive nodes"):
+        qactors.run(ring(), until_ps=10**6, backend=RayBackend(shards=2, nodes=["no-such-node"]))
+
+
+def test_a_partitioner_cannot_claim_a_longer_window_than_its_cut(ray_session):
+    from qactors.backends import Partition
+
+    def greedy(network, shards):
+        return Partition(2, tuple(i % 2 for i in range(len(network))), lookahead_ps=10**9, cut_links=0)
+
+    def broken(network, shards):
+        return Partition(2, (0, 1), lookahead_ps=None, cut_links=0)
+
+    backend = RayBackend(shards=2, partitioner=greedy)
+    assert backend.plan(ring()).lookahead_ps == 10 * US
+    net = ring(fail_at=-1)
+    assert qactors.run(net, until_ps=10**6, backend=backend).digest == qactors.run(net, until_ps=10**6).digest
+    with pytest.raises(qactors.ConfigurationError, match="returned an invalid placement"):
+        RayBackend(shards=2, partitioner=broken).plan(ring())

@@ -35,7 +35,7 @@ class Recorder(Actor):
     def on_start(self):
         for to, text, delay in self.script:
             if to == self.id:
-                self.set_timer(delay, Note(text))
+                self.set_timer(Note(text), delay_ps=delay)
             else:
                 self.send(to, Note(text), delay_ps=delay)
 
@@ -88,9 +88,9 @@ class Canceller(Actor):
         self.fired = []
 
     def on_start(self):
-        self.keep = self.set_timer(20, Note("keep"))
-        self.drop = self.set_timer(20, Note("drop"))
-        self.set_timer(10, Cancel())
+        self.keep = self.set_timer(Note("keep"), delay_ps=20)
+        self.drop = self.set_timer(Note("drop"), delay_ps=20)
+        self.set_timer(Cancel(), delay_ps=10)
 
     @handler(Cancel)
     def on_cancel(self, msg, sender):
@@ -263,3 +263,43 @@ def test_digest_changes_with_seed_and_with_state():
 def test_time_helpers():
     assert qactors.to_ps(4.9e-6) == 4_900_000 and 5 * US == 5_000_000
     assert qactors.format_ps(1_500_000) == "1.5 us" and qactors.format_ps(12) == "12 ps"
+
+
+class BadCanceller(Actor):
+    def on_start(self):
+        self.cancel_timer(None)
+
+
+def test_cancel_timer_rejects_foreign_handles():
+    with pytest.raises(ActorError, match=r"cancel_timer takes a handle returned by set_timer \(an int in 1..0\), "
+                                         r"got None"):
+        run_local(build(BadCanceller("c")))
+
+
+class Gadget(Actor):
+    def on_start(self):
+        self.callback = lambda: 0
+
+
+def test_state_that_cannot_be_digested_is_named_at_start():
+    with pytest.raises(PayloadError, match="state attribute 'callback' of actor 'g' \\(Gadget\\) cannot be digested"):
+        run_local(build(Gadget("g")))
+    # without a digest nothing needs encoding
+    assert qactors.run(build(Gadget("g")), until_ps=10, record_digest=False, collect_states=False).events == 0
+
+
+class LoudRecorder(Recorder):
+    def on_note(self, msg, sender):  # overrides the decorated handler without decorating again
+        self.log.append(("loud", msg.text))
+
+
+def test_overriding_a_handler_method_takes_effect():
+    net = build(Recorder("a", [("b", "hi", 5)]), LoudRecorder("b"), links=[("a", "b", 5)])
+    assert run_local(net).states["b"]["log"] == [("loud", "hi")]
+
+
+def test_payload_errors_name_the_sender_and_time():
+    net = build(Sender("a", Bad((1, [2]))), Recorder("b"), links=[("a", "b", 5)])
+    with pytest.raises(PayloadError, match=r"actor 'a' sent to 'b' at t=0 ps: field 'items' of message Bad holds "
+                                           r"a value of type builtins.list \(use a tuple\): \[2\] inside a tuple"):
+        run_local(net)

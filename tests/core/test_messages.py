@@ -96,3 +96,52 @@ def test_canonical_bytes_do_not_depend_on_set_order():
     assert canonical_bytes({"x": 1, "y": 2}) != canonical_bytes({"y": 2, "x": 1})  # dict order is state
     assert canonical_bytes(np.arange(3)) != canonical_bytes(np.arange(3, dtype=np.int32))
     assert canonical_bytes([1 << 80]) != canonical_bytes([1 << 81])
+
+
+def test_undecorated_subclass_of_a_message_is_rejected():
+    class Louder(Herald):
+        pass
+    with pytest.raises(PayloadError, match="not decorated with @message itself"):
+        check_payload(Louder(1, True, 0.5))
+    from qactors.core import handler
+    with pytest.raises(TypeError, match="not decorated with @message itself"):
+        handler(Louder)
+
+
+def test_a_redefined_message_class_is_caught_at_send():
+    def make():
+        @message
+        class Twin(Message):
+            x: int
+        return Twin
+    old, new = make(), make()
+    check_payload(new(1))
+    with pytest.raises(PayloadError, match="was redefined after this class was created"):
+        check_payload(old(1))
+
+
+def test_messages_cannot_hide_logic_in_the_constructor():
+    with pytest.raises(TypeError, match="defines __post_init__"):
+        @message
+        class Derived(Message):
+            a: int
+
+            def __post_init__(self):
+                pass
+    with pytest.raises(TypeError, match="init=False or keyword-only"):
+        @message
+        class Hidden(Message):
+            a: int = dataclasses.field(default=0, init=False)
+
+
+def test_canonical_bytes_see_inside_container_subclasses():
+    from collections import Counter, OrderedDict, deque, namedtuple
+    assert canonical_bytes(Counter("ab")) != canonical_bytes(Counter("aab"))
+    assert canonical_bytes(deque([1, 2])) != canonical_bytes(deque([1]))
+    assert canonical_bytes(OrderedDict(a=1)) != canonical_bytes(OrderedDict(a=2))
+    point = namedtuple("Point", "x y")
+    assert canonical_bytes(point(1, 2)) != canonical_bytes(point(1, 3))
+    objects = np.array([1, "a"], dtype=object)
+    assert canonical_bytes(objects) == canonical_bytes(np.array([1, "a"], dtype=object))  # no pointers hashed
+    with pytest.raises(PayloadError, match="cannot encode a value of type builtins.function"):
+        canonical_bytes({"f": lambda: 0})
