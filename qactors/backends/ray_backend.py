@@ -81,6 +81,7 @@ class _Shard:
         self.kernel = Kernel(names, adjacency, actors, seed, record_digest)
         self.sent_remote = 0
         self.error: QactorsError | None = None
+        self.busy_s = 0.0  # wall time spent inside step(): the shard's share of the run
         gc.freeze()  # this process exists for one run: keep the collector off the actor graph
 
     def node_id(self) -> str:
@@ -116,6 +117,7 @@ class _Shard:
     def step(self, request: bytes) -> bytes:
         """Deliver the batches in ``request`` (msgpack ``[window, t_end, [batch, ...]]``),
         handle every event before ``t_end``; an empty reply means failure (see :meth:`failure`)."""
+        t0 = time.perf_counter()
         try:
             window, t_end, batches = msgpack.unpackb(request)
             self._deliver(batches)
@@ -124,6 +126,8 @@ class _Shard:
         except QactorsError as e:
             self.error = e
             return b""
+        finally:
+            self.busy_s += time.perf_counter() - t0
 
     def failure(self) -> tuple[tuple[int, int], QactorsError]:
         """The error that stopped this shard and the (time, actor index) of the event that raised it."""
@@ -135,7 +139,7 @@ class _Shard:
             k = self.kernel
             return (k.actor_digests() if k.record_digest else None,
                     k.states() if collect_states else None,
-                    {"events": k.events, "sent_remote": self.sent_remote})
+                    {"events": k.events, "sent_remote": self.sent_remote, "busy_s": self.busy_s})
         except QactorsError as e:
             return e
 
@@ -269,7 +273,8 @@ class RayBackend:
             stats={"setup_s": result["t_loop"] - t0, "loop_s": result["loop_s"],
                    "cross_shard_messages": sum(f[2]["sent_remote"] for f in finals),
                    "cut_links": plan.cut_links, "shard_calls": result["calls"],
-                   "events_per_shard": [f[2]["events"] for f in finals], "node_ids": node_ids})
+                   "events_per_shard": [f[2]["events"] for f in finals],
+                   "busy_s_per_shard": [round(f[2]["busy_s"], 6) for f in finals], "node_ids": node_ids})
 
     # -- internals ----------------------------------------------------------------
     def _launch(self, handles: list, network: Network, plan: Partition, seed: int, record_digest: bool) -> None:
