@@ -79,7 +79,8 @@ def two_process_speedup(iterations: int = 20_000_000) -> float:
     core is shared (a VM's neighbours), which bounds any 2-shard speed-up."""
     import multiprocessing
     one = _spin(iterations)
-    with multiprocessing.get_context("fork").Pool(2) as pool:
+    # spawn, not fork: a forked child would inherit the Ray client threads of this process
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
         two = pool.map(_spin, [iterations, iterations])
     return 2 * one / max(two)
 
