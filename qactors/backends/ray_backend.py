@@ -11,8 +11,10 @@ and synchronise them conservatively:
   handle all its events in the window without hearing from the others.
 * One synchronous call per shard per window delivers the batches addressed to
   it (msgpack, :mod:`qactors.core.codec`) and returns its outgoing batches,
-  one per destination shard, and its next event time.  A shard with nothing
-  due in a window is not called; its batches wait for it.
+  one per destination shard, and its next event time.  With ordinary actor
+  calls (the default) a shard with nothing due in a window is not called and
+  its batches wait for it; the optional compiled-graph transport calls every
+  shard every window.
 * Every window boundary is a consistent global cut: nothing is in flight
   except the batches the driver holds, each stamped with its window.
 

@@ -150,10 +150,10 @@ def check_payload(msg: object) -> None:
         t = type(value)
         if t in _SCALARS and (t is not int or _INT_MIN <= value <= _INT_MAX):
             continue
-        _check_field(msg, value)
+        _raise_field_problem(msg)
 
 
-def _check_field(msg: Message, value: object) -> None:
+def _raise_field_problem(msg: Message) -> None:
     for name, v in zip(msg._qactors_fields, msg._qactors_getter(msg)):
         problem = _find_problem(v)
         if problem is not None:
