@@ -1,0 +1,342 @@
+"""Bell-diagonal pair records: the default quantum-state formalism.
+
+A two-qubit state diagonal in the Bell basis is four probabilities
+``c = (c_Phi+, c_Psi+, c_Psi-, c_Phi-)``.  Index ``k`` is also a Pauli frame:
+the Bell state ``(I ⊗ P_k)|Phi+>`` with ``P = (I, X, Y, Z)``, so Pauli noise and
+Clifford protocols act on the four numbers by permutations and convolutions
+over the Klein group {I, X, Y, Z} (Pauli products up to phase):
+
+* a Pauli channel ``p`` on either qubit: ``c'[j·k] += p[j] c[k]``;
+* entanglement swapping with an ideal Bell-state measurement and Pauli
+  correction: ``c_out[i·j] += c1[i] c2[j]`` (Briegel, Dür, Cirac, Zoller,
+  PRL 81, 5932, 1998);
+* recurrence purification, bilateral CNOT then Z measurement of the target
+  pair: success iff the two frames agree in their bit-flip part
+  (Bennett et al. PRL 76, 722, 1996 [BBPSSW]; Deutsch et al. PRL 77, 2818,
+  1996 [DEJMPS]).
+
+Pauli channels commute with each other and with operations on the other
+qubit, so each end of a pair can compute the pair's state at any time from
+its own memory's noise and the other end's, without asking (DESIGN §4).
+Amplitude damping enters as its Pauli twirl: exact for the Bell-state
+fidelity of one damped qubit, an approximation for correlations between two
+damped qubits (the density-matrix formalism is exact there).
+
+All functions are pure and take/return tuples of four floats.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+from ..core.errors import ConfigurationError
+from ..core.messages import Message, message
+
+__all__ = [
+    "BELL_LABELS", "PHI_PLUS", "PSI_PLUS", "PSI_MINUS", "PHI_MINUS", "Coefficients",
+    "PauliChannel", "MemoryNoise", "PairEnd", "PairRecord",
+    "check_coefficients", "werner", "werner_parameter", "fidelity", "twirl", "apply_channel",
+    "apply_channel_both", "swap", "bbpssw", "dejmps", "pauli_product", "correlation",
+    "measure_pair", "BASES",
+]
+
+BELL_LABELS = ("Phi+", "Psi+", "Psi-", "Phi-")
+PHI_PLUS, PSI_PLUS, PSI_MINUS, PHI_MINUS = 0, 1, 2, 3
+Coefficients = tuple[float, float, float, float]
+
+# (x, z) bits of I, X, Y, Z; a Pauli product is the XOR of the bits
+_BITS = ((0, 0), (1, 0), (1, 1), (0, 1))
+_INDEX = {b: i for i, b in enumerate(_BITS)}
+_PRODUCT = tuple(tuple(_INDEX[(_BITS[i][0] ^ _BITS[j][0], _BITS[i][1] ^ _BITS[j][1])] for j in range(4))
+                 for i in range(4))
+BASES = ("X", "Y", "Z")
+_BASIS_PAULI = {"X": 1, "Y": 2, "Z": 3}
+# _SIGN[k][s]: +1 if P_k commutes with the s-th of (X, Y, Z), else -1
+_SIGN = tuple(tuple(1 if (k == 0 or k == s + 1) else -1 for s in range(3)) for k in range(4))
+
+
+def _correlations(c: Sequence[float]) -> tuple[float, float, float]:
+    """Characters of the Klein group: ``T_s = sum_k c_k sign(k, s)``; a Pauli channel
+    on either qubit multiplies ``T_s`` by its eigenvalue ``l_s``."""
+    c0, c1, c2, c3 = c
+    return (c0 + c1 - c2 - c3, c0 - c1 + c2 - c3, c0 - c1 - c2 + c3)
+
+
+def _from_correlations(tx: float, ty: float, tz: float) -> Coefficients:
+    return ((1.0 + tx + ty + tz) / 4.0, (1.0 + tx - ty - tz) / 4.0,
+            (1.0 - tx + ty - tz) / 4.0, (1.0 - tx - ty + tz) / 4.0)
+
+
+def _probabilities_from_decay(lam: Sequence[float]) -> Coefficients:
+    return _from_correlations(*lam)
+_TOLERANCE = 1e-9
+
+
+def pauli_product(i: int, j: int) -> int:
+    """Index of ``P_i P_j`` (up to phase) for indices in the order I, X, Y, Z."""
+    return _PRODUCT[i][j]
+
+
+def check_coefficients(c: Sequence[float], what: str = "Bell coefficients") -> Coefficients:
+    """Return ``c`` as a 4-tuple of floats if it is a probability vector, else raise ConfigurationError."""
+    if len(c) != 4:
+        raise ConfigurationError(f"{what} must have 4 entries (Phi+, Psi+, Psi-, Phi-), got {len(c)}: {c!r}",
+                                 field=what, value=c)
+    out = tuple(float(x) for x in c)
+    if any(not (x >= -_TOLERANCE) or math.isnan(x) for x in out) or abs(sum(out) - 1.0) > 1e-6:
+        raise ConfigurationError(f"{what} must be probabilities (each >= 0) summing to 1, got {out!r}",
+                                 field=what, value=out)
+    return tuple(max(0.0, x) for x in out)  # type: ignore[return-value]
+
+
+def werner(fidelity_: float) -> Coefficients:
+    """Werner state ``F|Phi+><Phi+| + (1-F)/3 (1 - |Phi+><Phi+|)`` (0 <= F <= 1)."""
+    if not 0.0 <= fidelity_ <= 1.0:
+        raise ConfigurationError(f"Werner fidelity must be in [0, 1], got {fidelity_!r}", field="fidelity",
+                                 value=fidelity_)
+    r = (1.0 - fidelity_) / 3.0
+    return (float(fidelity_), r, r, r)
+
+
+def werner_parameter(fidelity_: float) -> float:
+    """``w = (4F - 1) / 3``: the weight of |Phi+> against the maximally mixed state."""
+    return (4.0 * fidelity_ - 1.0) / 3.0
+
+
+def fidelity(c: Sequence[float], target: int = PHI_PLUS) -> float:
+    """Fidelity to the Bell state ``target`` (index into :data:`BELL_LABELS`)."""
+    return float(c[target])
+
+
+def twirl(c: Sequence[float], target: int = PHI_PLUS) -> Coefficients:
+    """Werner form with the same fidelity to ``target`` (a random bilateral rotation)."""
+    f = float(c[target])
+    r = (1.0 - f) / 3.0
+    out = [r, r, r, r]
+    out[target] = f
+    return tuple(out)  # type: ignore[return-value]
+
+
+@message
+class PauliChannel(Message):
+    """A single-qubit Pauli channel: probabilities of I, X, Y, Z."""
+
+    p_i: float
+    p_x: float
+    p_y: float
+    p_z: float
+
+    @staticmethod
+    def identity() -> "PauliChannel":
+        return PauliChannel(1.0, 0.0, 0.0, 0.0)
+
+    @staticmethod
+    def depolarising(e: float) -> "PauliChannel":
+        """``rho -> e rho + (1 - e) I/2`` (0 <= e <= 1)."""
+        q = (1.0 - e) / 4.0
+        return PauliChannel(e + q, q, q, q)
+
+    @staticmethod
+    def dephasing(e: float) -> "PauliChannel":
+        """Off-diagonal elements multiplied by ``e`` (0 <= e <= 1)."""
+        return PauliChannel((1.0 + e) / 2.0, 0.0, 0.0, (1.0 - e) / 2.0)
+
+    @staticmethod
+    def twirled_amplitude_damping(gamma: float) -> "PauliChannel":
+        """Pauli twirl of amplitude damping with decay probability ``gamma`` (0..1)."""
+        s = math.sqrt(max(0.0, 1.0 - gamma))
+        return PauliChannel((1.0 + s) ** 2 / 4.0, gamma / 4.0, gamma / 4.0, (1.0 - s) ** 2 / 4.0)
+
+    def probabilities(self) -> Coefficients:
+        return (self.p_i, self.p_x, self.p_y, self.p_z)
+
+    def decay(self) -> tuple[float, float, float]:
+        """Pauli-transfer eigenvalues: the factors by which ``<X>``, ``<Y>``, ``<Z>`` shrink."""
+        p = self.probabilities()
+        return tuple(sum(p[k] * _SIGN[k][s] for k in range(4)) for s in range(3))  # type: ignore[return-value]
+
+    def then(self, other: "PauliChannel") -> "PauliChannel":
+        """This channel followed by ``other`` (Pauli channels commute, so order is irrelevant)."""
+        a, b = self.probabilities(), other.probabilities()
+        out = [0.0, 0.0, 0.0, 0.0]
+        for i in range(4):
+            for j in range(4):
+                out[_PRODUCT[i][j]] += a[i] * b[j]
+        return PauliChannel(*out)
+
+
+@message
+class MemoryNoise(Message):
+    """Continuous-time Pauli noise of a stored qubit.
+
+    ``t1_s``: energy relaxation (entered as twirled amplitude damping);
+    ``t2_s``: total coherence time (T2 <= 2 T1; the pure-dephasing part is
+    ``1/T_phi = 1/T2 - 1/(2 T1)``); ``depolarising_s``: time constant of an
+    extra depolarising process.  ``math.inf`` switches a process off.
+    """
+
+    t1_s: float = math.inf
+    t2_s: float = math.inf
+    depolarising_s: float = math.inf
+
+    def decay(self, duration_s: float) -> tuple[float, float, float]:
+        """Pauli-transfer eigenvalues ``(l_x, l_y, l_z)`` of the channel accumulated over
+        ``duration_s``: ``<X>`` and ``<Y>`` shrink by ``exp(-t/T2)``, ``<Z>`` by
+        ``exp(-t/T1)`` (the twirl keeps amplitude damping's diagonal), and all three
+        by ``exp(-t/T_dep)``."""
+        if duration_s <= 0.0:
+            return (1.0, 1.0, 1.0)
+        rate_xy = 1.0 / self.t2_s + 1.0 / self.depolarising_s  # 1/inf == 0.0
+        rate_z = 1.0 / self.t1_s + 1.0 / self.depolarising_s
+        lxy = math.exp(-duration_s * rate_xy)
+        return (lxy, lxy, math.exp(-duration_s * rate_z))
+
+    def channel(self, duration_s: float) -> PauliChannel:
+        """The Pauli channel accumulated over ``duration_s`` seconds of storage."""
+        return PauliChannel(*_probabilities_from_decay(self.decay(duration_s)))
+
+    def check(self) -> "MemoryNoise":
+        for name in ("t1_s", "t2_s", "depolarising_s"):
+            v = getattr(self, name)
+            if not v > 0:
+                raise ConfigurationError(f"MemoryNoise.{name} must be > 0 seconds (math.inf for none), got {v!r}",
+                                         field=name, value=v)
+        if self.t2_s > 2 * self.t1_s * (1 + 1e-12):
+            raise ConfigurationError(f"MemoryNoise.t2_s={self.t2_s} exceeds 2*t1_s={2 * self.t1_s}: physically "
+                                     f"T2 <= 2 T1", field="t2_s", value=self.t2_s)
+        return self
+
+
+def apply_channel(c: Sequence[float], channel: PauliChannel) -> Coefficients:
+    """Apply a Pauli channel to one qubit of the pair (either: the result is the same)."""
+    tx, ty, tz = _correlations(c)
+    lx, ly, lz = channel.decay()
+    return _from_correlations(tx * lx, ty * ly, tz * lz)
+
+
+def apply_channel_both(c: Sequence[float], a: PauliChannel, b: PauliChannel) -> Coefficients:
+    """Apply ``a`` to one qubit and ``b`` to the other."""
+    return apply_channel(apply_channel(c, a), b)
+
+
+def swap(c1: Sequence[float], c2: Sequence[float]) -> Coefficients:
+    """Entanglement swapping of pairs A-B1 and B2-C with an ideal Bell-state measurement
+    on B1, B2 and the Pauli correction on C: the coefficients of A-C.
+
+    The output is the convolution of the inputs over the Pauli frames, i.e. the
+    product of their correlations ``<XX>, <YY>, <ZZ>`` (up to the Phi+ signs)."""
+    ax, ay, az = _correlations(c1)
+    bx, by, bz = _correlations(c2)
+    return _from_correlations(ax * bx, ay * by, az * bz)
+
+
+def _bilateral_cnot(c1: Sequence[float], c2: Sequence[float]) -> tuple[float, Coefficients]:
+    """Bilateral CNOT (pair 1 source, pair 2 target), Z measurement of the target pair on
+    both sides, keep if the outcomes agree: success probability and kept pair."""
+    out = [0.0, 0.0, 0.0, 0.0]
+    for s in range(4):
+        xs, zs = _BITS[s]
+        for t in range(4):
+            xt, zt = _BITS[t]
+            if xs == xt:
+                out[_INDEX[(xs, zs ^ zt)]] += c1[s] * c2[t]
+    p = sum(out)
+    if p <= 0.0:
+        return 0.0, (1.0, 0.0, 0.0, 0.0)
+    return p, tuple(x / p for x in out)  # type: ignore[return-value]
+
+
+def bbpssw(c1: Sequence[float], c2: Sequence[float]) -> tuple[float, Coefficients]:
+    """One BBPSSW round: both inputs twirled to Werner form, bilateral CNOT, Z measurement,
+    and the kept pair twirled again.  Returns ``(success probability, coefficients)``."""
+    p, out = _bilateral_cnot(twirl(c1), twirl(c2))
+    return p, twirl(out)
+
+
+def _dejmps_rotation(c: Sequence[float]) -> Coefficients:
+    # Alice's Rx(pi/2) and Bob's Rx(-pi/2) exchange Psi- and Phi-
+    return (c[PHI_PLUS], c[PSI_PLUS], c[PHI_MINUS], c[PSI_MINUS])
+
+
+def dejmps(c1: Sequence[float], c2: Sequence[float]) -> tuple[float, Coefficients]:
+    """One DEJMPS round (no twirl).  Returns ``(success probability, coefficients)``."""
+    return _bilateral_cnot(_dejmps_rotation(c1), _dejmps_rotation(c2))
+
+
+_ANTICOMMUTES = {  # does P_k anticommute with the basis Pauli?
+    "X": (False, False, True, True),
+    "Y": (False, True, False, True),
+    "Z": (False, True, True, False),
+}
+_PHI_PLUS_SIGN = {"X": 1, "Y": -1, "Z": 1}
+
+
+def correlation(c: Sequence[float], basis: str) -> float:
+    """``<sigma ⊗ sigma>`` for both qubits measured in the Pauli ``basis`` ('X', 'Y' or 'Z')."""
+    anti = _ANTICOMMUTES[basis]
+    return _PHI_PLUS_SIGN[basis] * sum(-x if anti[k] else x for k, x in enumerate(c))
+
+
+def measure_pair(c: Sequence[float], basis_a: str, basis_b: str, u_a: float, u_b: float) -> tuple[int, int]:
+    """Outcomes (0/1) of measuring both qubits of a Bell-diagonal pair in Pauli bases.
+
+    ``u_a`` and ``u_b`` are two uniform numbers in [0, 1) that both ends draw
+    from the keyed shared generator, so each end computes the same outcome
+    pair without a shared object.  Marginals are uniform; in equal bases the
+    outcomes agree with probability ``(1 + correlation) / 2``; in different
+    bases they are independent.
+    """
+    if basis_a not in _BASIS_PAULI or basis_b not in _BASIS_PAULI:
+        raise ConfigurationError(f"measurement bases must be one of {BASES}, got {basis_a!r}, {basis_b!r}",
+                                 field="basis", value=(basis_a, basis_b))
+    a = int(u_a < 0.5)
+    if basis_a != basis_b:
+        return a, int(u_b < 0.5)
+    agree = (1.0 + correlation(c, basis_a)) / 2.0
+    return a, a if u_b < agree else 1 - a
+
+
+@message
+class PairEnd(Message):
+    """One end of a stored pair: where it sits, its memory's noise, and when it was stored (ps)."""
+
+    node: str
+    noise: MemoryNoise
+    stored_ps: int
+
+
+@message
+class PairRecord(Message):
+    """An entangled pair as both ends know it.
+
+    ``coefficients`` hold at ``ref_ps``; from then on each end's qubit decays
+    by its own memory's noise, from ``max(ref_ps, stored_ps)``.  Either end
+    computes the state at any time with :meth:`at` and nothing else.
+    """
+
+    pair_id: str
+    coefficients: tuple
+    ref_ps: int
+    a: PairEnd
+    b: PairEnd
+
+    def at(self, t_ps: int) -> Coefficients:
+        """The pair's Bell coefficients at simulated time ``t_ps`` (>= ``ref_ps``)."""
+        if t_ps < self.ref_ps:
+            raise ConfigurationError(f"pair {self.pair_id!r} is known from t={self.ref_ps} ps; asked for its "
+                                     f"state at t={t_ps} ps", field="t_ps", value=t_ps)
+        tx, ty, tz = _correlations(self.coefficients)
+        for end in (self.a, self.b):
+            start = max(self.ref_ps, end.stored_ps)
+            if t_ps > start:
+                lx, ly, lz = end.noise.decay((t_ps - start) * 1e-12)
+                tx, ty, tz = tx * lx, ty * ly, tz * lz
+        return _from_correlations(tx, ty, tz)
+
+    def fidelity_at(self, t_ps: int, target: int = PHI_PLUS) -> float:
+        return self.at(t_ps)[target]
+
+    def advanced(self, t_ps: int) -> "PairRecord":
+        """The same pair with its coefficients brought forward to ``t_ps``."""
+        return PairRecord(self.pair_id, self.at(t_ps), t_ps, self.a, self.b)
