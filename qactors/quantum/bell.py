@@ -37,7 +37,7 @@ __all__ = [
     "BELL_LABELS", "PHI_PLUS", "PSI_PLUS", "PSI_MINUS", "PHI_MINUS", "Coefficients",
     "PauliChannel", "MemoryNoise", "PairEnd", "PairRecord",
     "check_coefficients", "werner", "werner_parameter", "fidelity", "twirl", "apply_channel",
-    "apply_channel_both", "swap", "bbpssw", "dejmps", "pauli_product", "correlation",
+    "apply_channel_both", "apply_pauli", "swap", "swap_outcome", "bbpssw", "dejmps", "pauli_product", "correlation",
     "measure_pair", "BASES",
 ]
 
@@ -172,7 +172,7 @@ class MemoryNoise(Message):
 
     ``t1_s``: energy relaxation (entered as twirled amplitude damping);
     ``t2_s``: total coherence time (T2 <= 2 T1; the pure-dephasing part is
-    ``1/T_phi = 1/T2 - 1/(2 T1)``); ``depolarising_s``: time constant of an
+    ``1/T_phi = 1/T2 - 1/(2 T1)``; left at infinity it means T2 = 2 T1); ``depolarising_s``: time constant of an
     extra depolarising process.  ``math.inf`` switches a process off.
     """
 
@@ -187,7 +187,8 @@ class MemoryNoise(Message):
         by ``exp(-t/T_dep)``."""
         if duration_s <= 0.0:
             return (1.0, 1.0, 1.0)
-        rate_xy = 1.0 / self.t2_s + 1.0 / self.depolarising_s  # 1/inf == 0.0
+        # coherence never outlives 2 T1: an unset (infinite) T2 means pure amplitude damping
+        rate_xy = max(1.0 / self.t2_s, 0.5 / self.t1_s) + 1.0 / self.depolarising_s  # 1/inf == 0.0
         rate_z = 1.0 / self.t1_s + 1.0 / self.depolarising_s
         lxy = math.exp(-duration_s * rate_xy)
         return (lxy, lxy, math.exp(-duration_s * rate_z))
@@ -229,6 +230,23 @@ def swap(c1: Sequence[float], c2: Sequence[float]) -> Coefficients:
     ax, ay, az = _correlations(c1)
     bx, by, bz = _correlations(c2)
     return _from_correlations(ax * bx, ay * by, az * bz)
+
+
+def apply_pauli(c: Sequence[float], pauli: int) -> Coefficients:
+    """Apply the Pauli ``pauli`` (0..3 for I, X, Y, Z) to one qubit: permutes the frames."""
+    out = [0.0, 0.0, 0.0, 0.0]
+    row = _PRODUCT[pauli]
+    for k in range(4):
+        out[row[k]] = c[k]
+    return tuple(out)  # type: ignore[return-value]
+
+
+def swap_outcome(c1: Sequence[float], c2: Sequence[float], outcome: int) -> Coefficients:
+    """A-C coefficients right after a Bell-state measurement on B1, B2 that found Bell
+    state ``outcome``, before any correction.  Every outcome has probability 1/4 for
+    Bell-diagonal inputs; applying ``apply_pauli(state, outcome)`` (the correction the
+    outcome calls for) gives :func:`swap`."""
+    return apply_pauli(swap(c1, c2), outcome)
 
 
 def _bilateral_cnot(c1: Sequence[float], c2: Sequence[float]) -> tuple[float, Coefficients]:

@@ -100,3 +100,12 @@ def test_tel_1_from_bell_coefficients(cases):
     for f in case["inputs"]["F_resource"]:
         assert close(information.teleportation_fidelity(bell.werner(f)), case["expected"]["F_tel"][str(f)])
     assert close(information.CLASSICAL_TELEPORTATION_LIMIT, case["expected"]["classical_limit"])
+
+
+def test_swap_outcomes_corrected_give_the_unconditional_output():
+    c1, c2 = (0.7, 0.1, 0.15, 0.05), (0.8, 0.02, 0.08, 0.1)
+    for outcome in range(4):
+        raw = bell.swap_outcome(c1, c2, outcome)
+        assert bell.apply_pauli(raw, outcome) == pytest.approx(bell.swap(c1, c2), abs=1e-15)
+        if outcome:
+            assert raw[bell.PHI_PLUS] != pytest.approx(bell.swap(c1, c2)[bell.PHI_PLUS])

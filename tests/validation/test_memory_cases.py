@@ -52,7 +52,7 @@ def test_mem_1_pauli_noise_through_pair_records(cases):
 
 
 def test_mem_1_amplitude_damping_and_t1_t2_through_density_matrices(cases):
-    density = pytest.importorskip("qactors.quantum.density")
+    from qactors.quantum import density
     case = cases["MEM-1"]
     for ratio, exp in t_values(case):
         gamma = -math.expm1(-ratio)
