@@ -13,7 +13,7 @@ Both expose the same three things:
 For a swap of two pairs the output pair's Bell coefficients are those of the
 input pairs convolved with each other and then with this error channel.
 
-Equations and sources are in ``docs/physics-hardware.md``.
+Equations and sources are in ``docs/physics.md (section 5)``.
 """
 
 from __future__ import annotations

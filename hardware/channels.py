@@ -16,7 +16,7 @@ satellite that sends one photon of a pair to each of two ground stations
 (:func:`dual_downlink`) and a visibility-based atmospheric extinction
 estimate (:func:`atmospheric_extinction_db_per_km`).
 
-Equations, assumptions and sources are collected in ``docs/physics-hardware.md``.
+Equations, assumptions and sources are collected in ``docs/physics.md (section 5)``.
 """
 
 from __future__ import annotations

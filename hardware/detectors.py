@@ -11,7 +11,7 @@ A threshold (non-number-resolving) detector only says "click" or "no click":
 it cannot tell one photon from two, so a multi-photon event looks exactly
 like a single photon.  A number-resolving detector reports the count.
 
-Equations and sources are in ``docs/physics-hardware.md``.
+Equations and sources are in ``docs/physics.md (section 5)``.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ Results are a :class:`HeraldedLink`: the success probability per attempt and
 the error on the heralded pair as Pauli probabilities (I, X, Y, Z) relative to
 the Bell state the herald announces.
 
-Equations and derivations are in ``docs/physics-hardware.md``.
+Equations and derivations are in ``docs/physics.md (section 5)``.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ Noise model (standard T1/T2 model, e.g. Nielsen & Chuang 2000, ch. 8):
   dephasing has rate ``1/T_phi = 1/T2 - 1/(2 T1)``, which must be >= 0:
   physically ``T2 <= 2 T1``.
 
-Equations and the twirling derivation are in ``docs/physics-hardware.md``.
+Equations and the twirling derivation are in ``docs/physics.md (section 5)``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from qactors.quantum.bell import MemoryNoise
 from qactors.core.errors import ConfigurationError
 
 from . import _checks
@@ -121,33 +122,25 @@ class QuantumMemory:
         t = _duration(duration_s)
         return math.exp(-t / self.t2_s)
 
+    def noise(self) -> MemoryNoise:
+        """This memory's decoherence as the record that travels with stored pairs
+        (:class:`qactors.quantum.bell.MemoryNoise`)."""
+        return MemoryNoise(t1_s=self.t1_s, t2_s=self.t2_s)
+
     def twirled_pauli_probabilities(self, duration_s: float) -> tuple[float, float, float, float]:
         """Pauli-twirled single-qubit channel after ``duration_s`` seconds, as (p_I, p_X, p_Y, p_Z).
 
-        The Pauli twirl of amplitude damping with ``s = sqrt(1 - gamma)`` is
-        ``p_I = (1 + s)^2/4``, ``p_X = p_Y = gamma/4``, ``p_Z = (1 - s)^2/4``; it
-        keeps the channel's contraction of the Bloch vector (x and y by ``s``,
-        z by ``1 - gamma``) but drops the pull towards the ground state.  Pure
-        dephasing with factor ``e`` is ``(p_I, p_Z) = ((1 + e)/2, (1 - e)/2)``.
-        The two are composed by the group law of the Pauli group modulo phases
-        (X*Z = Y, ...), so ``p_X`` and ``p_Y`` stay ``gamma/4``.
-
-        The result's x/y contraction ``p_I + p_X - p_Y - p_Z`` is ``exp(-t/T2)``
-        and its z contraction ``p_I + p_Z - p_X - p_Y`` is ``exp(-t/T1)``.
-        Twirling is exact for a qubit whose partner is later twirled too (the
-        Bell-diagonal formalism); it slightly underestimates the fidelity of a
-        stored |Phi+> against the untwirled channel on both qubits.
+        Amplitude damping enters as its Pauli twirl (``p_X = p_Y = gamma/4``,
+        ``p_Z = (1 - s)^2/4``, ``s = sqrt(1 - gamma)``), composed with the pure
+        dephasing; the Bloch vector's x/y contraction is ``exp(-t/T2)`` and its z
+        contraction ``exp(-t/T1)``.  Computed by :meth:`noise`, the same model the
+        Bell-diagonal pair records use.
 
         >>> m = QuantumMemory(1, t1_s=1.0, t2_s=2.0)
         >>> [round(p, 6) for p in m.twirled_pauli_probabilities(1.0)]
         [0.645235, 0.15803, 0.15803, 0.038705]
         """
-        gamma = self.amplitude_damping_gamma(duration_s)
-        e = self.dephasing_factor(duration_s)
-        s = math.sqrt(1.0 - gamma)
-        ad_i, ad_xy, ad_z = (1.0 + s) ** 2 / 4.0, gamma / 4.0, (1.0 - s) ** 2 / 4.0
-        keep, flip = (1.0 + e) / 2.0, (1.0 - e) / 2.0
-        return (ad_i * keep + ad_z * flip, ad_xy, ad_xy, ad_z * keep + ad_i * flip)
+        return self.noise().channel(_duration(duration_s)).probabilities()
 
     @property
     def storage_pauli_probabilities(self) -> tuple[float, float, float, float]:

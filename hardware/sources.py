@@ -9,7 +9,7 @@
   photon entangled with its spin, with named constructors carrying
   illustrative published-order parameters.
 
-Equations, assumptions and sources are collected in ``docs/physics-hardware.md``.
+Equations, assumptions and sources are collected in ``docs/physics.md (section 5)``.
 """
 
 from __future__ import annotations

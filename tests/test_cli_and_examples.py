@@ -81,3 +81,12 @@ def test_quickstart_example_on_ray(ray_session, capsys, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["quickstart.py", "ray"])
     runpy.run_path(str(ROOT / "examples" / "quickstart.py"), run_name="__main__")
     assert "identical: True" in capsys.readouterr().out
+
+
+def test_physics_example_runs():
+    result = runpy.run_path(str(ROOT / "examples" / "physics_quickstart.py"))["main"]()
+    # 50 km at 0.2 dB/km is 10 dB; a swap of two F = 0.95 Werner links gives (1 + 3 w^2)/4, w = 14/15
+    assert result["fibre_50km_transmissivity"] == pytest.approx(0.1, rel=1e-12)
+    assert result["swapped_fidelity"] == pytest.approx((1 + 3 * (14 / 15) ** 2) / 4, abs=1e-12)
+    assert result["purified_fidelity"] > result["swapped_fidelity"]
+    assert 0 < result["purification_success"] < 1
