@@ -7,6 +7,9 @@ process outlives the suite.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 
@@ -17,3 +20,15 @@ def ray_session():
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=True, configure_logging=False)
     yield ray
     ray.shutdown()
+
+
+CASES_FILE = Path(__file__).resolve().parents[1].parent / "shared" / "validation" / "cases.json"
+
+
+@pytest.fixture(scope="session")
+def cases() -> dict:
+    """Reference values from the literature (../shared/validation/cases.json beside the repository), by case id."""
+    if not CASES_FILE.exists():
+        pytest.skip(f"validation reference file {CASES_FILE} is not present beside the repository")
+    data = json.loads(CASES_FILE.read_text())
+    return {c["id"]: c for c in data["cases"]}
