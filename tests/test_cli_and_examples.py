@@ -90,3 +90,9 @@ def test_physics_example_runs():
     assert result["swapped_fidelity"] == pytest.approx((1 + 3 * (14 / 15) ** 2) / 4, abs=1e-12)
     assert result["purified_fidelity"] > result["swapped_fidelity"]
     assert 0 < result["purification_success"] < 1
+
+
+def test_link_example_runs():
+    result = runpy.run_path(str(ROOT / "examples" / "link_quickstart.py"))["main"](pairs=50)
+    deliveries = result.states["A"]["deliveries"]
+    assert len(deliveries) == 50 and deliveries == result.states["B"]["deliveries"]
