@@ -38,7 +38,8 @@ from qactors.hardware.links import double_click, single_click
 from qactors.hardware.memory import QuantumMemory
 from qactors.quantum.bell import MemoryNoise, PairEnd, PairRecord
 
-__all__ = ["LinkPhysics", "Ready", "Go", "Photon", "Herald", "MidpointStation", "LinkEnd", "two_node_link",
+__all__ = ["LinkPhysics", "Ready", "Go", "Photon", "Herald", "MidpointStation", "LinkSide", "LinkEnd",
+           "two_node_link",
            "MODELS", "SCHEMES", "GOOD", "BAD", "DARK"]
 
 MODELS = ("attempts", "geometric")
@@ -249,63 +250,98 @@ class MidpointStation(Actor):
             self.send(node, Herald(self.link, self.round, attempt, kind, pair), delay_ps=self.arm_delay_ps)
 
 
+class LinkSide:
+    """One node's end of one link: the memory slot and the round/attempt bookkeeping.
+
+    Plain data kept in the owning actor's state; the actor passes itself in to
+    send and draw random numbers.  Stale, duplicated or foreign link messages
+    are counted in ``ignored`` and change nothing.
+    """
+
+    def __init__(self, link: str, station: str, physics: LinkPhysics, arm_delay_ps: int, noise: MemoryNoise):
+        self.link, self.station, self.physics = link, station, physics
+        self.arm_delay_ps = arm_delay_ps
+        self.noise = noise
+        self.round = 0
+        self.attempt = 0
+        self.pair: PairRecord | None = None
+        self.attempts_emitted = 0
+        self.photons_detected = 0
+        self.ignored = 0
+
+    def __eq__(self, other: object) -> bool:  # plain data: equal when every field is
+        return type(other) is type(self) and vars(self) == vars(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def ready(self, actor: Actor) -> None:
+        """Offer the (free) slot for the next round."""
+        actor.send(self.station, Ready(self.link, self.round, self.noise), delay_ps=self.arm_delay_ps)
+
+    def _emit(self, actor: Actor) -> None:
+        self.attempt += 1
+        bright, detected = self.physics.emit(actor.rng.random(), actor.rng.random())
+        self.attempts_emitted += 1
+        self.photons_detected += int(detected)
+        actor.send(self.station, Photon(self.link, self.round, self.attempt, bright, detected),
+                   delay_ps=self.arm_delay_ps)
+
+    def go(self, actor: Actor, msg: Go) -> None:
+        if msg.round != self.round or self.attempt or self.pair is not None:
+            self.ignored += 1
+            return
+        self._emit(actor)
+
+    def herald(self, actor: Actor, msg: Herald) -> PairRecord | None:
+        """Handle a herald; return the new pair if it heralded one for this slot."""
+        if msg.round != self.round or self.pair is not None or (self.attempt and msg.attempt != self.attempt):
+            self.ignored += 1  # a herald of another round or attempt: stale or duplicated
+            return None
+        if not msg.kind:
+            self._emit(actor)
+            return None
+        self.pair = msg.pair
+        self.round += 1
+        self.attempt = 0
+        return msg.pair
+
+    def release(self, actor: Actor) -> None:
+        """The pair was used or discarded: free the slot and ask for the next one."""
+        self.pair = None
+        self.ready(actor)
+
+
 class LinkEnd(Actor):
     """A node at one end of a link with one memory slot for it.
 
-    Takes every heralded pair, records it (time, attempt count, fidelity on
-    arrival) and frees the slot at once, until ``max_pairs`` pairs; enough for
-    link-level studies and the place where higher layers will plug in.
+    Takes every heralded pair, records it (time, attempt count, kind, fidelity
+    on arrival) and frees the slot at once, until ``max_pairs`` pairs: the
+    consumer for link-level studies.
     """
 
     def __init__(self, actor_id: str, link: str, station: str, physics: LinkPhysics, memory: QuantumMemory,
                  arm_delay_ps: int, max_pairs: int = 1_000_000):
         super().__init__(actor_id)
-        self.link, self.station, self.physics = link, station, physics
-        self.noise = memory.noise()
-        self.arm_delay_ps = arm_delay_ps
+        self.side = LinkSide(link, station, physics, arm_delay_ps, memory.noise())
         self.max_pairs = max_pairs
-        self.round = 0
-        self.attempt = 0
-        self.round_open_ps = 0
         self.deliveries: list[tuple[int, int, int, float]] = []  # (time ps, attempts, kind, fidelity)
-        self.attempts_emitted = 0
-        self.photons_detected = 0
-        self.ignored = 0
 
     def on_start(self) -> None:
-        self.send(self.station, Ready(self.link, 0, self.noise), delay_ps=self.arm_delay_ps)
-
-    def _emit(self) -> None:
-        self.attempt += 1
-        bright, detected = self.physics.emit(self.rng.random(), self.rng.random())
-        self.attempts_emitted += 1
-        self.photons_detected += int(detected)
-        self.send(self.station, Photon(self.link, self.round, self.attempt, bright, detected),
-                  delay_ps=self.arm_delay_ps)
+        self.side.ready(self)
 
     @handler(Go)
     def on_go(self, msg: Go, sender: str) -> None:
-        if msg.link != self.link or msg.round != self.round or self.attempt:
-            self.ignored += 1
-            return
-        self.round_open_ps = self.now
-        self._emit()
+        self.side.go(self, msg)
 
     @handler(Herald)
     def on_herald(self, msg: Herald, sender: str) -> None:
-        if msg.link != self.link or msg.round != self.round or (self.attempt and msg.attempt != self.attempt):
-            self.ignored += 1  # a herald of another round or attempt: stale or duplicated
+        pair = self.side.herald(self, msg)
+        if pair is None:
             return
-        if not msg.kind:
-            self._emit()
-            return
-        if not self.attempt:  # geometric model: the round opened when our Ready could have been answered
-            self.round_open_ps = self.now - msg.attempt * 2 * self.arm_delay_ps
-        self.deliveries.append((self.now, msg.attempt, msg.kind, msg.pair.fidelity_at(self.now)))
-        self.round += 1
-        self.attempt = 0
+        self.deliveries.append((self.now, msg.attempt, msg.kind, pair.fidelity_at(self.now)))
+        self.side.pair = None
         if len(self.deliveries) < self.max_pairs:
-            self.send(self.station, Ready(self.link, self.round, self.noise), delay_ps=self.arm_delay_ps)
+            self.side.ready(self)
 
 
 def two_node_link(length_km: float, physics: LinkPhysics, *, model: str = "geometric",

@@ -38,7 +38,7 @@ __all__ = [
     "PauliChannel", "MemoryNoise", "PairEnd", "PairRecord",
     "check_coefficients", "werner", "werner_parameter", "fidelity", "twirl", "apply_channel",
     "apply_channel_both", "apply_pauli", "swap", "swap_outcome", "bbpssw", "dejmps", "pauli_product", "correlation",
-    "measure_pair", "BASES",
+    "measure_pair", "BASES", "chain_record",
 ]
 
 BELL_LABELS = ("Phi+", "Psi+", "Psi-", "Phi-")
@@ -353,8 +353,36 @@ class PairRecord(Message):
         return _from_correlations(tx, ty, tz)
 
     def fidelity_at(self, t_ps: int, target: int = PHI_PLUS) -> float:
+        """Fidelity to Bell state ``target`` at ``t_ps``."""
         return self.at(t_ps)[target]
 
     def advanced(self, t_ps: int) -> "PairRecord":
         """The same pair with its coefficients brought forward to ``t_ps``."""
         return PairRecord(self.pair_id, self.at(t_ps), t_ps, self.a, self.b)
+
+
+def chain_record(pair_id: str, links: Sequence[PairRecord], swap_times_ps: Sequence[int]) -> PairRecord:
+    """The end-to-end pair left after ideal swaps of ``links`` (in chain order) at the
+    inner nodes, swap ``j`` joining ``links[j]`` and ``links[j + 1]`` at ``swap_times_ps[j]``.
+
+    Each inner qubit decays in its memory from when it was stored until its
+    swap; the two outer qubits keep decaying from when they were stored (the
+    returned record's ends), so ``at(t)`` gives the pair's state at any later
+    time.  Every factor commutes, so the order the swaps happened in does not
+    matter and both ends compute the same record from the same inputs.
+    """
+    if len(swap_times_ps) != len(links) - 1 or not links:
+        raise ConfigurationError(f"chain_record needs one swap time per inner node: {len(links)} links, "
+                                 f"{len(swap_times_ps)} swap times", field="swap_times_ps", value=len(swap_times_ps))
+    tx = ty = tz = 1.0
+    for link in links:
+        cx, cy, cz = _correlations(link.coefficients)
+        tx, ty, tz = tx * cx, ty * cy, tz * cz
+    for j, t_swap in enumerate(swap_times_ps):
+        for qubit, record in ((links[j].b, links[j]), (links[j + 1].a, links[j + 1])):
+            start = max(record.ref_ps, qubit.stored_ps)
+            if t_swap > start:
+                lx, ly, lz = qubit.noise.decay((t_swap - start) * 1e-12)
+                tx, ty, tz = tx * lx, ty * ly, tz * lz
+    first, last = links[0], links[-1]
+    return PairRecord(pair_id, _from_correlations(tx, ty, tz), min(first.ref_ps, last.ref_ps), first.a, last.b)

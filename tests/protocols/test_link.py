@@ -54,7 +54,7 @@ def test_link_2_double_click_rate(cases, length_km, model, pairs):
     assert abs(k.mean() - 1 / p) < 3 * math.sqrt(1 - p) / p / math.sqrt(pairs)
     # every round costs a handshake (one round trip) plus K attempts of one round trip T each
     t = np.array([d[0] for d in result.states["A"]["deliveries"]])
-    period = 2 * result.states["A"]["arm_delay_ps"]
+    period = 2 * result.states["A"]["side"].arm_delay_ps
     assert period == pytest.approx(exp["T_attempt_s"] * 1e12, rel=1e-9)
     assert np.array_equal(np.diff(t), (k[1:] + 1) * period)
     # the heralded rate while attempting is p / T = p c / L
@@ -69,8 +69,9 @@ def test_fib_1_photons_reach_the_station_with_the_fibre_transmissivity(cases, ar
     eta = cases["FIB-1"]["expected"][str(arm_km)]["eta"]
     physics = LinkPhysics("double_click", eta_arm=eta)  # ideal detectors: arm efficiency = fibre transmissivity
     result = run_link(2 * arm_km, physics, "attempts", pairs=200 if arm_km == 50 else 2500)
-    emitted = result.states["A"]["attempts_emitted"] + result.states["B"]["attempts_emitted"]
-    detected = result.states["A"]["photons_detected"] + result.states["B"]["photons_detected"]
+    sides = [result.states[n]["side"] for n in ("A", "B")]
+    emitted = sum(s.attempts_emitted for s in sides)
+    detected = sum(s.photons_detected for s in sides)
     assert emitted > 10_000
     assert abs(detected / emitted - eta) < 3 * math.sqrt(eta * (1 - eta) / emitted)
 
@@ -107,7 +108,7 @@ def test_memory_decoherence_is_counted_from_emission():
     noisy = QuantumMemory(num_qubits=1, t1_s=1e-3, t2_s=1e-3)
     ideal = run_link(20, physics, "geometric", 50, memory=memory)
     decayed = run_link(20, physics, "geometric", 50, memory=noisy)
-    period_s = 2 * decayed.states["A"]["arm_delay_ps"] * 1e-12
+    period_s = 2 * decayed.states["A"]["side"].arm_delay_ps * 1e-12
     for d in decayed.states["A"]["deliveries"]:
         # both qubits have been stored since their photons left, one round trip T before the herald came back;
         # with T1 = T2 every correlation <XX>, <YY>, <ZZ> shrinks by e = exp(-T/T1) per qubit: F = (1 + 3 e^2)/4
@@ -177,7 +178,7 @@ def test_link_end_ignores_stale_and_duplicate_heralds():
     sent = end.deliver(Herald("A-B", 0, 2, GOOD, pair), "S", 600)
     assert [type(x.msg) for x in sent] == [Ready] and sent[0].msg.round == 1
     assert end.deliver(Herald("A-B", 0, 2, GOOD, pair), "S", 610) == []   # the same herald again
-    assert end.actor.ignored == 3
+    assert end.actor.side.ignored == 3
     assert end.actor.deliveries == [(600, 2, GOOD, 1.0)]
 
 

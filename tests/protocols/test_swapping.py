@@ -1,0 +1,122 @@
+"""Swap-asap repeater chains on actors: REP-1 by simulation, fidelity composition,
+message orders at the end nodes, and determinism across backends."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import qactors
+from qactors.hardware import QuantumMemory
+from qactors.protocols.link import GOOD, Herald, LinkPhysics, LinkSide, Ready
+from qactors.protocols.swapping import ChainNode, SwapRecord, repeater_chain
+from qactors.quantum.bell import MemoryNoise, PairEnd, PairRecord
+from qactors.testing import ActorProbe
+
+
+def physics_with_p(p: float, visibility: float = 1.0) -> LinkPhysics:
+    return LinkPhysics("double_click", eta_arm=math.sqrt(2 * p), visibility=visibility)  # p = eta^2 / 2
+
+
+def run_chain(nodes, physics, pairs, a=1.0, seed=2, backend="local", memory=None, model="geometric"):
+    net = repeater_chain(nodes, 10, physics, model=model, swap_success_probability=a, max_pairs=pairs,
+                         memory=memory)
+    return qactors.run(net, until_ps=2**62, seed=seed, backend=backend)
+
+
+@pytest.mark.parametrize("key", ["p=0.1,a=1.0", "p=0.1,a=0.5", "p=0.01,a=1.0", "p=0.01,a=0.5"])
+def test_rep_1_two_segment_delivery_time_by_simulation(cases, key):
+    exp = cases["REP-1"]["expected"][key]
+    p, a = (float(kv.split("=")[1]) for kv in key.split(","))
+    pairs = 2000
+    result = run_chain(3, physics_with_p(p), pairs, a=a)
+    deliveries = result.states["N0"]["deliveries"]
+    assert len(deliveries) == pairs == len(result.states["N2"]["deliveries"])
+    # the repeater reports the attempts spent since its previous successful swap: REP-1's T
+    t = np.array([d[2][0] for d in deliveries])
+    assert abs(t.mean() - exp["E_T"]) < 3 * exp["SD_T"] / math.sqrt(pairs)
+    assert result.states["N1"]["failed_swaps"] == result.states["N0"]["discarded"] == result.states["N2"]["discarded"]
+    if a < 1:
+        assert abs(result.states["N1"]["failed_swaps"] / result.states["N1"]["swaps"] - (1 - a)) < \
+            3 * math.sqrt(a * (1 - a) / result.states["N1"]["swaps"])
+
+
+@pytest.mark.parametrize("nodes", [2, 3, 5])
+def test_dephased_links_compose_along_the_chain(nodes):
+    """Each link carries a Z error with probability (1-V)/2 (coherence V); swaps multiply
+    coherences, so with perfect memories the end-to-end fidelity is (1 + V^n)/2 for n links."""
+    v = 0.9
+    result = run_chain(nodes, physics_with_p(0.2, visibility=v), pairs=50)
+    expected = (1 + v ** (nodes - 1)) / 2
+    for end in ("N0", f"N{nodes - 1}"):
+        fids = [d[1] for d in result.states[end]["deliveries"]]
+        assert len(fids) == 50 and max(abs(f - expected) for f in fids) < 1e-12
+
+
+def test_memory_decoherence_lowers_end_to_end_fidelity_consistently():
+    noisy = run_chain(4, physics_with_p(0.05), pairs=100, memory=QuantumMemory(2, t1_s=1e-3, t2_s=5e-4))
+    ideal = run_chain(4, physics_with_p(0.05), pairs=100)
+    f_noisy = [d[1] for d in noisy.states["N0"]["deliveries"]]
+    assert all(d[1] == pytest.approx(1.0) for d in ideal.states["N0"]["deliveries"])
+    assert len(f_noisy) == 100 and max(f_noisy) < 1.0 and min(f_noisy) >= 0.25 - 1e-12
+
+
+@pytest.mark.ray
+def test_chain_runs_identically_on_two_ray_shards(ray_session):
+    physics = LinkPhysics("single_click", eta_arm=0.4, bright_state_population=0.1, dark_count_probability=0.01)
+    local = run_chain(4, physics, 40, a=0.5, model="attempts", seed=5)
+    remote = run_chain(4, physics, 40, a=0.5, model="attempts", seed=5, backend="ray:2")
+    assert remote.digest == local.digest and remote.states == local.states
+
+
+# -- message orders at an end node ----------------------------------------------------
+
+NOISE = MemoryNoise()
+PHYS = LinkPhysics("double_click", eta_arm=1.0)
+
+
+def pair(pid, a, b, t=0, coefficients=(1.0, 0.0, 0.0, 0.0)):
+    return PairRecord(pid, coefficients, t, PairEnd(a, NOISE, t), PairEnd(b, NOISE, t))
+
+
+def first_end():
+    side = LinkSide("N0-N1", "N0-N1/station", PHYS, 100, NOISE)
+    probe = ActorProbe(ChainNode("N0", [side], ("N0", "N3"), {"N0": 1, "N3": 600}),
+                       peers=["N0-N1/station", "N1", "N2", "N3"])
+    probe.start()
+    return probe
+
+
+def test_records_arriving_in_any_order_join_up_once_complete():
+    end = first_end()
+    p01, p12, p23 = pair("a", "N0", "N1"), pair("b", "N1", "N2", coefficients=(0.9, 0.0, 0.0, 0.1)), \
+        pair("c", "N2", "N3")
+    # the far repeater's record arrives first, before our own pair is even heralded
+    assert end.deliver(SwapRecord("N2", 50, True, p12, p23, 3), "N2", 300) == []
+    assert end.deliver(Herald("N0-N1", 0, 1, GOOD, p01), "N0-N1/station", 320) == []
+    sent = end.deliver(SwapRecord("N1", 40, True, p01, p12, 5), "N1", 400)
+    assert [type(x.msg) for x in sent] == [Ready]                       # used, slot offered again
+    assert end.actor.deliveries == [(400, pytest.approx(0.9), (5, 3))]
+    assert end.actor.records == {}
+    # the same record again changes nothing
+    assert end.deliver(SwapRecord("N1", 40, True, p01, p12, 5), "N1", 410) == []
+    assert len(end.actor.deliveries) == 1
+
+
+def test_a_failed_swap_anywhere_discards_the_pair_and_the_rest_of_that_chain():
+    end = first_end()
+    p01, p12, p23 = pair("a", "N0", "N1"), pair("b", "N1", "N2"), pair("c", "N2", "N3")
+    end.deliver(Herald("N0-N1", 0, 1, GOOD, p01), "N0-N1/station", 100)
+    end.deliver(SwapRecord("N2", 50, True, p12, p23, 3), "N2", 200)
+    sent = end.deliver(SwapRecord("N1", 60, False, p01, p12, 0), "N1", 300)
+    assert [type(x.msg) for x in sent] == [Ready]
+    assert end.actor.deliveries == [] and end.actor.discarded == 1 and end.actor.records == {}
+
+
+def test_bad_chain_settings():
+    with pytest.raises(qactors.ConfigurationError, match="repeater_chain needs nodes >= 2"):
+        repeater_chain(1, 10, PHYS)
+    with pytest.raises(qactors.ConfigurationError, match="swap_success_probability = 0 is not allowed"):
+        repeater_chain(3, 10, PHYS, swap_success_probability=0)
