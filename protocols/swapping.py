@@ -53,8 +53,9 @@ class ChainNode(Actor):
     """A node of a linear chain: an end node (one link) or a repeater (two links).
 
     End nodes record every end-to-end pair they obtain as ``(time ps, fidelity
-    on arrival, attempts reported by the repeaters)`` in ``deliveries`` and use
-    it at once (freeing their slot), until ``max_pairs`` pairs.
+    on arrival, attempts reported by the repeaters, Bell coefficients on
+    arrival)`` in ``deliveries`` and use it at once (freeing their slot), until
+    ``max_pairs`` pairs.
     """
 
     def __init__(self, actor_id: str, sides: list[LinkSide], ends: tuple[str, str], latency_to_ends: dict[str, int],
@@ -78,7 +79,7 @@ class ChainNode(Actor):
         self.swaps = 0
         self.failed_swaps = 0
         self.records: dict[str, SwapRecord] = {}  # end nodes: by the pair id that leads towards the far end
-        self.deliveries: list[tuple[int, float, tuple[int, ...]]] = []
+        self.deliveries: list[tuple[int, float, tuple[int, ...], tuple]] = []
         self.discarded = 0
 
     @property
@@ -159,7 +160,8 @@ class ChainNode(Actor):
             times.reverse()
             attempts.reverse()
         pair = chain_record(f"{links[0].pair_id}..{links[-1].pair_id}", links, times)
-        self.deliveries.append((self.now, pair.fidelity_at(self.now), tuple(attempts)))
+        state = pair.at(self.now)
+        self.deliveries.append((self.now, state[0], tuple(attempts), state))
         self._finish(side, walked, None)
 
     def _finish(self, side: LinkSide, walked: list[str], failure: SwapRecord | None) -> None:

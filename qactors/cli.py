@@ -1,7 +1,7 @@
 """The ``qactors`` command-line tool.
 
 Subcommands:
-  demo   run the built-in ping-ring network and print a summary
+  demo   run a built-in demo network (a repeater chain, or a ping ring) and print a summary
   info   print versions and which backends are available
 """
 
@@ -44,9 +44,16 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qactors", description="Quantum-internet simulator on actors.")
     p.add_argument("--version", action="version", version=f"qactors {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("demo", help="run the built-in ping-ring demo network")
-    d.add_argument("--nodes", type=_positive_int, default=32, help="nodes on the ring (>= 3, default 32)")
-    d.add_argument("--until-ms", type=_positive_float, default=50.0, help="simulated time in ms (default 50)")
+    d = sub.add_parser("demo", help="run a built-in demo network (a repeater chain by default)")
+    d.add_argument("--network", choices=("chain", "ping"), default="chain",
+                   help="chain: repeater chain delivering entangled pairs (default); ping: nodes pinging on a ring")
+    d.add_argument("--nodes", type=_positive_int, default=None,
+                   help="chain nodes including the two ends (>= 2, default 5) or ring nodes (>= 3, default 32)")
+    d.add_argument("--link-km", type=_positive_float, default=25.0, help="chain link length in km (default 25)")
+    d.add_argument("--model", choices=("geometric", "attempts"), default="geometric",
+                   help="link model of the chain (default geometric)")
+    d.add_argument("--until-ms", type=_positive_float, default=None,
+                   help="simulated time in ms (default 10000 for the chain, 50 for the ring)")
     d.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     d.add_argument("--backend", default="local",
                    help=f"one of {', '.join(BACKEND_NAMES)} (default local)")
@@ -57,32 +64,38 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _demo(args) -> int:
-    from .demo import ping_ring, summarise_ping_ring
-    if args.nodes < 3:
-        print(f"qactors demo: --nodes must be >= 3, got {args.nodes}", file=sys.stderr)
+    from .demo import chain_demo, ping_ring, summarise_chain, summarise_ping_ring
+    chain = args.network == "chain"
+    nodes = args.nodes if args.nodes is not None else (5 if chain else 32)
+    if nodes < (2 if chain else 3):
+        print(f"qactors demo: --nodes must be >= {2 if chain else 3} for the {args.network} network, got {nodes}",
+              file=sys.stderr)
         return 2
-    until = round(args.until_ms * MS)
+    until_ms = args.until_ms if args.until_ms is not None else (10_000.0 if chain else 50.0)
+    until = round(until_ms * MS)
     if until <= 0:
-        print(f"qactors demo: --until-ms {args.until_ms} is below one picosecond", file=sys.stderr)
+        print(f"qactors demo: --until-ms {until_ms} is below one picosecond", file=sys.stderr)
         return 2
     backend = make_backend(args.backend)
-    net = ping_ring(args.nodes)
+    net = chain_demo(nodes, args.link_km, model=args.model) if chain else ping_ring(nodes)
     progress = None if args.no_progress or args.json else ProgressBar()
     result = backend.run(net, until_ps=until, seed=args.seed, progress=progress)
-    summary = {"backend": result.backend, "shards": result.shards, "simulated": format_ps(until),
-               "events": result.events, "wall_s": round(result.wall_s, 3),
-               "events_per_s": round(result.events_per_s), **summarise_ping_ring(result.states),
-               "digest": result.digest}
+    details = summarise_chain(result.states, until) if chain else summarise_ping_ring(result.states)
+    summary = {"network": args.network, "nodes": nodes, "backend": result.backend, "shards": result.shards,
+               "simulated": format_ps(until), "events": result.events, "wall_s": round(result.wall_s, 3),
+               "events_per_s": round(result.events_per_s), **details, "digest": result.digest}
     if args.json:
         print(json.dumps(summary))
-    else:
-        print(f"\nping-ring demo: {args.nodes} nodes, each with a memory, {format_ps(until)} simulated "
-              f"on the {result.backend} backend ({result.shards} shard{'s' if result.shards > 1 else ''})")
-        width = max(len(k) for k in summary)
-        for k, v in summary.items():
-            if isinstance(v, float):
-                v = f"{v:.3f}"
-            print(f"  {k:<{width}}  {v}")
+        return 0
+    what = (f"repeater chain: {nodes} nodes, {args.link_km:g} km links ({args.link_km * (nodes - 1):g} km end to "
+            f"end), {args.model} link model" if chain else f"ping ring: {nodes} nodes, each with a memory")
+    print(f"\n{what}; {format_ps(until)} simulated on the {result.backend} backend "
+          f"({result.shards} shard{'s' if result.shards > 1 else ''})")
+    width = max(len(k) for k in summary)
+    for k, v in summary.items():
+        if isinstance(v, float):
+            v = f"{v:.4g}"
+        print(f"  {k:<{width}}  {v}")
     return 0
 
 

@@ -17,14 +17,32 @@ from qactors.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_demo_prints_a_summary(capsys):
-    assert main(["demo", "--nodes", "6", "--until-ms", "5", "--no-progress"]) == 0
+def test_demo_prints_a_chain_summary(capsys):
+    assert main(["demo", "--until-ms", "200", "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "ping-ring demo: 6 nodes" in out and "pongs_received" in out and "digest" in out
+    assert "repeater chain: 5 nodes, 25 km links (100 km end to end)" in out
+    for key in ("pairs_delivered", "rate_hz", "mean_fidelity", "teleportation_fidelity", "bbm92_key_rate_bps"):
+        assert key in out
+
+
+def test_chain_demo_json_is_consistent(capsys):
+    assert main(["demo", "--nodes", "3", "--until-ms", "300", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip())
+    assert summary["pairs_delivered"] > 10
+    assert summary["rate_hz"] == pytest.approx(summary["pairs_delivered"] / 0.3)
+    # teleportation over a Bell-diagonal resource: (2F + 1)/3
+    assert summary["teleportation_fidelity"] == pytest.approx((2 * summary["mean_fidelity"] + 1) / 3)
+    assert 0.25 <= summary["mean_fidelity"] <= 1
+
+
+def test_ping_demo_prints_a_summary(capsys):
+    assert main(["demo", "--network", "ping", "--nodes", "6", "--until-ms", "5", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "ping ring: 6 nodes" in out and "pongs_received" in out and "digest" in out
 
 
 def test_demo_json_is_one_line_and_consistent(capsys):
-    assert main(["demo", "--nodes", "5", "--until-ms", "5", "--json"]) == 0
+    assert main(["demo", "--network", "ping", "--nodes", "5", "--until-ms", "5", "--json"]) == 0
     line = capsys.readouterr().out.strip()
     summary = json.loads(line)
     assert summary["nodes"] == 5 and summary["events"] > 0
@@ -32,14 +50,15 @@ def test_demo_json_is_one_line_and_consistent(capsys):
 
 
 def test_demo_draws_progress_on_stderr(capsys):
-    assert main(["demo", "--nodes", "4", "--until-ms", "2"]) == 0
+    assert main(["demo", "--nodes", "3", "--until-ms", "20"]) == 0
     err = capsys.readouterr().err
-    assert "simulating: 100% of 2 ms simulated" in err
+    assert "simulating: 100% of 20 ms simulated" in err
 
 
 @pytest.mark.parametrize("argv, needle", [
     (["demo", "--backend", "gpu"], "backend 'gpu' is not known"),
-    (["demo", "--nodes", "2"], "--nodes must be >= 3"),
+    (["demo", "--network", "ping", "--nodes", "2"], "--nodes must be >= 3 for the ping network"),
+    (["demo", "--nodes", "1"], "--nodes must be >= 2 for the chain network"),
 ])
 def test_demo_rejects_bad_options(capsys, argv, needle):
     assert main(argv) == 2

@@ -98,7 +98,7 @@ def test_records_arriving_in_any_order_join_up_once_complete():
     assert end.deliver(Herald("N0-N1", 0, 1, GOOD, p01), "N0-N1/station", 320) == []
     sent = end.deliver(SwapRecord("N1", 40, True, p01, p12, 5), "N1", 400)
     assert [type(x.msg) for x in sent] == [Ready]                       # used, slot offered again
-    assert end.actor.deliveries == [(400, pytest.approx(0.9), (5, 3))]
+    assert end.actor.deliveries == [(400, pytest.approx(0.9), (5, 3), pytest.approx((0.9, 0.0, 0.0, 0.1)))]
     assert end.actor.records == {}
     # the same record again changes nothing
     assert end.deliver(SwapRecord("N1", 40, True, p01, p12, 5), "N1", 410) == []
