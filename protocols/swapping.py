@@ -32,6 +32,7 @@ from qactors.hardware.channels import Fibre
 from qactors.hardware.memory import QuantumMemory
 from qactors.quantum.bell import PairRecord, chain_record
 
+from .applications import APPLICATIONS, Receiver, SiftBits, TeleportBits, sender_use
 from .link import Go, Herald, LinkPhysics, LinkSide, MidpointStation
 
 __all__ = ["SwapRecord", "ChainNode", "repeater_chain"]
@@ -59,7 +60,7 @@ class ChainNode(Actor):
     """
 
     def __init__(self, actor_id: str, sides: list[LinkSide], ends: tuple[str, str], latency_to_ends: dict[str, int],
-                 swap_success_probability: float = 1.0, max_pairs: int = 1_000_000):
+                 swap_success_probability: float = 1.0, max_pairs: int = 1_000_000, application: str = "record"):
         super().__init__(actor_id)
         if not 1 <= len(sides) <= 2:
             raise ConfigurationError(f"chain node {actor_id!r} has {len(sides)} links; allowed: 1 (end) or 2",
@@ -68,6 +69,12 @@ class ChainNode(Actor):
             raise ConfigurationError(f"swap_success_probability = {swap_success_probability!r} is not allowed; "
                                      f"allowed: a number in (0, 1]", field="swap_success_probability",
                                      value=swap_success_probability)
+        if application not in APPLICATIONS:
+            raise ConfigurationError(f"application {application!r} is not known; allowed: {APPLICATIONS}",
+                                     field="application", value=application)
+        self.application = application
+        self.receiver = Receiver()
+        self.holding = ""  # receiver: id of a teleported pair waiting for its correction bits
         self.sides = {s.link: s for s in sides}
         self.order = [s.link for s in sides]  # left link first
         self.ends = ends
@@ -136,7 +143,7 @@ class ChainNode(Actor):
 
     def _try_deliver(self) -> None:
         side = self.sides[self.order[0]]
-        if side.pair is None:
+        if side.pair is None or self.holding:
             return
         first = self.id == self.ends[0]
         far = self.ends[1] if first else self.ends[0]
@@ -159,12 +166,34 @@ class ChainNode(Actor):
             links.reverse()
             times.reverse()
             attempts.reverse()
-        pair = chain_record(f"{links[0].pair_id}..{links[-1].pair_id}", links, times)
+        pair_id = links[0].pair_id if len(links) == 1 else f"{links[0].pair_id}..{links[-1].pair_id}"
+        pair = chain_record(pair_id, links, times)
         state = pair.at(self.now)
         self.deliveries.append((self.now, state[0], tuple(attempts), state))
-        self._finish(side, walked, None)
+        release = True
+        if self.application != "record":
+            if first:
+                sender_use(self, self.application, pair, self.ends[1], self.latency_to_ends[self.ends[1]])
+            else:
+                release = self.receiver.obtain(self, self.application, pair)
+                if not release:
+                    self.holding = pair.pair_id
+        self._finish(side, walked, None, release)
 
-    def _finish(self, side: LinkSide, walked: list[str], failure: SwapRecord | None) -> None:
+    @handler(TeleportBits, SiftBits)
+    def on_sender_bits(self, msg: TeleportBits | SiftBits, sender: str) -> None:
+        if not self.is_end or self.id != self.ends[1]:
+            return
+        if self.receiver.resolve(self, msg) and msg.pair_id == self.holding:
+            self.holding = ""
+            self._release(self.sides[self.order[0]])
+
+    def _release(self, side: LinkSide) -> None:
+        side.pair = None
+        if len(self.deliveries) < self.max_pairs:
+            side.ready(self)
+
+    def _finish(self, side: LinkSide, walked: list[str], failure: SwapRecord | None, release: bool = True) -> None:
         for pair_id in walked:
             self.records.pop(pair_id, None)
         if failure is not None:  # records further along a failed chain can never be used
@@ -173,16 +202,17 @@ class ChainNode(Actor):
             while nxt in self.records:
                 dead = self.records.pop(nxt)
                 nxt = (dead.right if first else dead.left).pair_id
-        side.pair = None
-        if len(self.deliveries) < self.max_pairs:
-            side.ready(self)
+        if release:
+            self._release(side)
 
 
 def repeater_chain(nodes: int, link_length_km: float, physics: LinkPhysics, *, model: str = "geometric",
                    memory: QuantumMemory | None = None, swap_success_probability: float = 1.0,
-                   max_pairs: int = 1000, refractive_index: float = 1.47) -> Network:
+                   max_pairs: int = 1000, refractive_index: float = 1.47, application: str = "record") -> Network:
     """``nodes`` chain nodes ``N0 .. N{nodes-1}``, neighbours ``link_length_km`` apart with a
-    heralding station half-way on every link; swap-asap at the inner nodes."""
+    heralding station half-way on every link; swap-asap at the inner nodes; the end
+    nodes use each end-to-end pair for ``application`` (see
+    :mod:`qactors.protocols.applications`; ``N0`` sends, the last node receives)."""
     if type(nodes) is not int or nodes < 2:
         raise ConfigurationError(f"repeater_chain needs nodes >= 2, got {nodes!r}", field="nodes", value=nodes)
     if not (isinstance(link_length_km, (int, float)) and link_length_km > 0 and math.isfinite(link_length_km)):
@@ -204,7 +234,8 @@ def repeater_chain(nodes: int, link_length_km: float, physics: LinkPhysics, *, m
         if i < nodes - 1:
             sides.append(LinkSide(links[i], f"{links[i]}/station", physics, arm, noise))
         latency = {end: max(1, 2 * arm * hops[i][names.index(end)]) for end in ends}
-        net.add_actor(ChainNode(name, sides, ends, latency, swap_success_probability, max_pairs), site=name)
+        net.add_actor(ChainNode(name, sides, ends, latency, swap_success_probability, max_pairs, application),
+                      site=name)
     for i, link in enumerate(links):
         station = f"{link}/station"
         net.add_actor(MidpointStation(station, link, names[i], names[i + 1], physics, model, arm), site=station)

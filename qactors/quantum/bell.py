@@ -352,6 +352,20 @@ class PairRecord(Message):
                 tx, ty, tz = tx * lx, ty * ly, tz * lz
         return _from_correlations(tx, ty, tz)
 
+    def at_ends(self, t_a_ps: int, t_b_ps: int) -> Coefficients:
+        """The pair's coefficients when end ``a``'s qubit stopped decaying at ``t_a_ps`` and
+        end ``b``'s at ``t_b_ps`` (each measured or used at its own time)."""
+        tx, ty, tz = _correlations(self.coefficients)
+        for end, t in ((self.a, t_a_ps), (self.b, t_b_ps)):
+            if t < self.ref_ps:
+                raise ConfigurationError(f"pair {self.pair_id!r} is known from t={self.ref_ps} ps; asked for "
+                                         f"end {end.node!r} at t={t} ps", field="t_ps", value=t)
+            start = max(self.ref_ps, end.stored_ps)
+            if t > start:
+                lx, ly, lz = end.noise.decay((t - start) * 1e-12)
+                tx, ty, tz = tx * lx, ty * ly, tz * lz
+        return _from_correlations(tx, ty, tz)
+
     def fidelity_at(self, t_ps: int, target: int = PHI_PLUS) -> float:
         """Fidelity to Bell state ``target`` at ``t_ps``."""
         return self.at(t_ps)[target]
