@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import zlib
 
+from qactors.core.actor import Actor
 from qactors.core.messages import Message, message
 from qactors.quantum.bell import PairRecord, measure_pair
 
-__all__ = ["APPLICATIONS", "TeleportBits", "SiftBits", "Receiver", "choose_application"]
+__all__ = ["APPLICATIONS", "TeleportBits", "SiftBits", "Receiver", "choose_application", "sender_use"]
 
 APPLICATIONS = ("record", "teleport", "bbm92", "mixed")
 _AXES = ("X", "Y", "Z")
@@ -60,7 +61,7 @@ def choose_application(application: str, pair_id: str) -> str:
     return "teleport" if zlib.crc32(pair_id.encode()) % 2 == 0 else "bbm92"
 
 
-def sender_use(actor, application: str, pair: PairRecord, receiver: str, delay_ps: int) -> None:
+def sender_use(actor: Actor, application: str, pair: PairRecord, receiver: str, delay_ps: int) -> None:
     """The sender's side: measure now and tell the receiver."""
     what = choose_application(application, pair.pair_id)
     if what == "teleport":
@@ -124,7 +125,9 @@ class Receiver:
             self.unsifted += 1
             return False
         a, b = measure_pair(c, msg.basis, basis, u_a, u_b)
-        assert a == msg.outcome  # the sender drew the same u_a
+        if a != msg.outcome:  # both ends draw u_a from the same keyed generator: this cannot differ
+            raise RuntimeError(f"BBM92 pair {msg.pair_id!r}: sender outcome {msg.outcome} but the shared draw "
+                               f"gives {a}; the keyed generators disagree")
         self.sifted[basis] += 1
         self.errors[basis] += int(a != b)
         return False

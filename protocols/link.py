@@ -184,6 +184,10 @@ class MidpointStation(Actor):
         if model not in MODELS:
             raise ConfigurationError(f"link model {model!r} is not known; allowed: {MODELS}", field="model",
                                      value=model)
+        if physics.success_probability() <= 0.0:
+            raise ConfigurationError(f"link {link!r} can never herald: its success probability per attempt is 0 "
+                                     f"(eta_arm = {physics.eta_arm}); allowed: a link that can succeed",
+                                     field="eta_arm", value=physics.eta_arm)
         self.link, self.node_a, self.node_b = link, node_a, node_b
         self.physics, self.model, self.arm_delay_ps = physics, model, arm_delay_ps
         self.round = -1
@@ -195,7 +199,8 @@ class MidpointStation(Actor):
 
     @handler(Ready)
     def on_ready(self, msg: Ready, sender: str) -> None:
-        if msg.link != self.link or msg.round != self.round + 1 or sender in self.ready:
+        if (msg.link != self.link or msg.round != self.round + 1 or sender in self.ready
+                or sender not in (self.node_a, self.node_b)):
             self.ignored += 1
             return
         self.ready[sender] = msg.noise
@@ -209,8 +214,6 @@ class MidpointStation(Actor):
                 self.send(node, Go(self.link, self.round), delay_ps=self.arm_delay_ps)
             return
         p = self.physics.success_probability()
-        if p <= 0.0:
-            return  # this link can never herald
         k = int(self.rng.geometric(p))
         good, bad, _ = self.physics.kind_probabilities()
         u = self.rng.random() * p

@@ -14,8 +14,9 @@ Dür, Cirac, Zoller, PRL 81, 5932 (1998); the swap-asap policy as analysed by
 Shchukin, Schmidt, van Loock, PRA 100, 032322 (2019)).
 
 Records can arrive in any order and long after the swap; an end node keeps
-them until they join up.  Known limitation: a record whose chain already
-died elsewhere before it arrived is kept (a few bytes) until the run ends.
+them until they join up, and forgets a repeater's earlier records once a
+later one of it has been used or found dead (they belong to chains that
+died elsewhere).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ class ChainNode(Actor):
     ``max_pairs`` pairs.
     """
 
-    def __init__(self, actor_id: str, sides: list[LinkSide], ends: tuple[str, str], latency_to_ends: dict[str, int],
+    def __init__(self, actor_id: str, sides: list[LinkSide], ends: tuple[str, str], latency_to_ends_ps: dict[str, int],
                  swap_success_probability: float = 1.0, max_pairs: int = 1_000_000, application: str = "record"):
         super().__init__(actor_id)
         if not 1 <= len(sides) <= 2:
@@ -78,7 +79,7 @@ class ChainNode(Actor):
         self.sides = {s.link: s for s in sides}
         self.order = [s.link for s in sides]  # left link first
         self.ends = ends
-        self.latency_to_ends = dict(latency_to_ends)
+        self.latency_to_ends_ps = dict(latency_to_ends_ps)
         self.swap_success_probability = swap_success_probability
         self.max_pairs = max_pairs
         self.attempts_since_success = 0
@@ -86,6 +87,8 @@ class ChainNode(Actor):
         self.swaps = 0
         self.failed_swaps = 0
         self.records: dict[str, SwapRecord] = {}  # end nodes: by the pair id that leads towards the far end
+        self.arrivals: dict[str, list[str]] = {}  # end nodes: record keys per repeater, in arrival order
+        self.ignored = 0
         self.deliveries: list[tuple[int, float, tuple[int, ...], tuple]] = []
         self.discarded = 0
 
@@ -100,13 +103,18 @@ class ChainNode(Actor):
     @handler(Go)
     def on_go(self, msg: Go, sender: str) -> None:
         side = self.sides.get(msg.link)
-        if side is not None:
-            side.go(self, msg)
+        if side is None:
+            self.ignored += 1
+            return
+        side.go(self, msg)
 
     @handler(Herald)
     def on_herald(self, msg: Herald, sender: str) -> None:
         side = self.sides.get(msg.link)
-        if side is None or side.herald(self, msg) is None:
+        if side is None:
+            self.ignored += 1
+            return
+        if side.herald(self, msg) is None:
             return
         self.last_attempts[msg.link] = msg.attempt
         if self.is_end:
@@ -127,7 +135,7 @@ class ChainNode(Actor):
         else:
             self.failed_swaps += 1
         for end in self.ends:
-            self.send(end, record, delay_ps=self.latency_to_ends[end])
+            self.send(end, record, delay_ps=self.latency_to_ends_ps[end])
         left.release(self)
         right.release(self)
 
@@ -135,11 +143,30 @@ class ChainNode(Actor):
     @handler(SwapRecord)
     def on_swap_record(self, msg: SwapRecord, sender: str) -> None:
         if not self.is_end:
+            self.ignored += 1
             return
         # the first end walks rightwards (keyed by the left pair), the last end leftwards
         key = msg.left.pair_id if self.id == self.ends[0] else msg.right.pair_id
+        if key in self.records:
+            self.ignored += 1  # a duplicate
+            return
         self.records[key] = msg
+        self.arrivals.setdefault(msg.repeater, []).append(key)
         self._try_deliver()
+
+    def _drop_through(self, record: SwapRecord, key: str) -> None:
+        """Forget ``record`` and every earlier record of the same repeater.
+
+        A repeater's records arrive in the order it swapped, and an end node's
+        successive pairs use successive swaps of every repeater; so once a
+        record is used or found dead, the ones that came before it from that
+        repeater belong to chains that died elsewhere and can never be used."""
+        keys = self.arrivals.get(record.repeater, [])
+        if key in keys:
+            upto = keys.index(key) + 1
+            for old in keys[:upto]:
+                self.records.pop(old, None)
+            del keys[:upto]
 
     def _try_deliver(self) -> None:
         side = self.sides[self.order[0]]
@@ -173,7 +200,7 @@ class ChainNode(Actor):
         release = True
         if self.application != "record":
             if first:
-                sender_use(self, self.application, pair, self.ends[1], self.latency_to_ends[self.ends[1]])
+                sender_use(self, self.application, pair, self.ends[1], self.latency_to_ends_ps[self.ends[1]])
             else:
                 release = self.receiver.obtain(self, self.application, pair)
                 if not release:
@@ -183,6 +210,7 @@ class ChainNode(Actor):
     @handler(TeleportBits, SiftBits)
     def on_sender_bits(self, msg: TeleportBits | SiftBits, sender: str) -> None:
         if not self.is_end or self.id != self.ends[1]:
+            self.ignored += 1
             return
         if self.receiver.resolve(self, msg) and msg.pair_id == self.holding:
             self.holding = ""
@@ -195,12 +223,14 @@ class ChainNode(Actor):
 
     def _finish(self, side: LinkSide, walked: list[str], failure: SwapRecord | None, release: bool = True) -> None:
         for pair_id in walked:
-            self.records.pop(pair_id, None)
+            if pair_id in self.records:
+                self._drop_through(self.records[pair_id], pair_id)
         if failure is not None:  # records further along a failed chain can never be used
             first = self.id == self.ends[0]
             nxt = (failure.right if first else failure.left).pair_id
             while nxt in self.records:
-                dead = self.records.pop(nxt)
+                dead = self.records[nxt]
+                self._drop_through(dead, nxt)
                 nxt = (dead.right if first else dead.left).pair_id
         if release:
             self._release(side)

@@ -399,4 +399,8 @@ def chain_record(pair_id: str, links: Sequence[PairRecord], swap_times_ps: Seque
                 lx, ly, lz = qubit.noise.decay((t_swap - start) * 1e-12)
                 tx, ty, tz = tx * lx, ty * ly, tz * lz
     first, last = links[0], links[-1]
-    return PairRecord(pair_id, _from_correlations(tx, ty, tz), min(first.ref_ps, last.ref_ps), first.a, last.b)
+    # an outer link known from a later time than its qubit was stored has that decay in its coefficients
+    # already: the end decays on from the later of the two
+    a = PairEnd(first.a.node, first.a.noise, max(first.ref_ps, first.a.stored_ps))
+    b = PairEnd(last.b.node, last.b.noise, max(last.ref_ps, last.b.stored_ps))
+    return PairRecord(pair_id, _from_correlations(tx, ty, tz), min(a.stored_ps, b.stored_ps), a, b)

@@ -4,7 +4,9 @@ Double-click links with dark counts herald either a perfect pair or (after a
 false herald) a maximally mixed one, so the pairs are Werner states on
 average; the dark-count probability is tuned so that the mean fidelity hits a
 value listed in TEL-1 / QKD-2, and the protocols' statistics are compared
-with the cases' values within 3-sigma bounds.
+with the cases' values within 3-sigma bounds.  The tuning uses the link's own
+per-attempt model, so these tests check the teleportation and BBM92 maps on
+top of it; the link's fidelity itself is checked in test_link.py.
 """
 
 from __future__ import annotations

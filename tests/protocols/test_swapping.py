@@ -61,6 +61,18 @@ def test_memory_decoherence_lowers_end_to_end_fidelity_consistently():
     f_noisy = [d[1] for d in noisy.states["N0"]["deliveries"]]
     assert all(d[1] == pytest.approx(1.0) for d in ideal.states["N0"]["deliveries"])
     assert len(f_noisy) == 100 and max(f_noisy) < 1.0 and min(f_noisy) >= 0.25 - 1e-12
+    # both ends rebuilt the same pairs from the same swaps
+    first, last = noisy.states["N0"]["deliveries"], noisy.states["N3"]["deliveries"]
+    assert [d[2] for d in first] == [d[2] for d in last]
+
+
+def test_end_nodes_forget_records_of_chains_that_died():
+    result = run_chain(6, physics_with_p(0.3), pairs=100, a=0.5, seed=11)
+    for end in ("N0", "N5"):
+        state = result.states[end]
+        assert len(state["deliveries"]) == 100 and state["discarded"] > 50
+        # at most one pending record per repeater can still be useful
+        assert len(state["records"]) <= 4 and sum(map(len, state["arrivals"].values())) <= 4
 
 
 @pytest.mark.ray
