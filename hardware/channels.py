@@ -320,8 +320,51 @@ def _gaussian_beam(distance_m: float, wavelength_nm: float, tx_aperture_m: float
     return math.sqrt(w2), diffraction, jittered / diffraction
 
 
+class _GaussianBeamLink:
+    """What free-space and satellite links share: a Gaussian beam over a path of
+    ``_path_m`` metres, collected by the receiver's aperture, with pointing jitter,
+    atmospheric transmission and optics losses."""
+
+    __slots__ = ()
+
+    def _beam(self) -> tuple[float, float, float]:
+        return _gaussian_beam(self._path_m, self.wavelength_nm, self.tx_aperture_m, self.rx_aperture_m,
+                              self.divergence_urad, self.pointing_error_urad)
+
+    @property
+    def beam_radius_m(self) -> float:
+        """1/e^2 intensity radius of the beam at the receiver, m."""
+        return self._beam()[0]
+
+    @property
+    def diffraction_efficiency(self) -> float:
+        """Fraction of a perfectly pointed beam that the receiver collects."""
+        return self._beam()[1]
+
+    @property
+    def pointing_efficiency(self) -> float:
+        """Mean collected fraction with jitter over that without, 0..1."""
+        return self._beam()[2]
+
+    @property
+    def transmissivity(self) -> float:
+        """Product of diffraction, pointing, atmospheric and optics efficiencies."""
+        _, diffraction, pointing = self._beam()
+        return diffraction * pointing * self.atmospheric_transmission * self.optics_efficiency
+
+    @property
+    def loss_db(self) -> float:
+        """``-10 log10(transmissivity)``, dB."""
+        return transmissivity_to_db(self.transmissivity)
+
+    @property
+    def delay_ps(self) -> int:
+        """One-way delay over the path at the vacuum speed of light, integer ps (at least 1)."""
+        return max(1, to_ps(self._path_m / SPEED_OF_LIGHT_M_PER_S))
+
+
 @dataclass(frozen=True, slots=True)
-class FreeSpaceLink:
+class FreeSpaceLink(_GaussianBeamLink):
     """A horizontal free-space optical link between two telescopes.
 
     Loss has three independent parts, multiplied together with the optics'
@@ -388,9 +431,9 @@ class FreeSpaceLink:
                  _checks.real(f"{name}.divergence_urad", self.divergence_urad, low=0.0, low_open=True))
         _set(self, "optics_efficiency", _checks.probability(f"{name}.optics_efficiency", self.optics_efficiency))
 
-    def _beam(self) -> tuple[float, float, float]:
-        return _gaussian_beam(self.distance_m, self.wavelength_nm, self.tx_aperture_m, self.rx_aperture_m,
-                              self.divergence_urad, self.pointing_error_urad)
+    @property
+    def _path_m(self) -> float:
+        return self.distance_m
 
     @property
     def far_field_divergence_urad(self) -> float:
@@ -400,40 +443,9 @@ class FreeSpaceLink:
         return self.wavelength_nm * 1e-9 / (math.pi * self.tx_aperture_m / 2.0) * 1e6
 
     @property
-    def beam_radius_m(self) -> float:
-        """1/e^2 intensity radius of the beam at the receiver, m."""
-        return self._beam()[0]
-
-    @property
-    def diffraction_efficiency(self) -> float:
-        """Fraction of a perfectly pointed beam that the receiver collects."""
-        return self._beam()[1]
-
-    @property
-    def pointing_efficiency(self) -> float:
-        """Mean collected fraction with jitter over that without, 0..1."""
-        return self._beam()[2]
-
-    @property
     def atmospheric_transmission(self) -> float:
         """``10^(-extinction_db_per_km * distance_km / 10)``."""
         return 10.0 ** (-self.extinction_db_per_km * self.distance_m * 1e-3 / 10.0)
-
-    @property
-    def transmissivity(self) -> float:
-        """Product of diffraction, pointing, atmospheric and optics efficiencies."""
-        _, diffraction, pointing = self._beam()
-        return diffraction * pointing * self.atmospheric_transmission * self.optics_efficiency
-
-    @property
-    def loss_db(self) -> float:
-        """``-10 log10(transmissivity)``, dB."""
-        return transmissivity_to_db(self.transmissivity)
-
-    @property
-    def delay_ps(self) -> int:
-        """One-way delay at the vacuum speed of light, integer ps (at least 1)."""
-        return max(1, to_ps(self.distance_m / SPEED_OF_LIGHT_M_PER_S))
 
 
 # Kasten & Young (1989) relative optical air mass, elevation h in degrees:
@@ -449,7 +461,7 @@ _KY_ZENITH = _kasten_young(90.0)
 
 
 @dataclass(frozen=True, slots=True)
-class SatelliteDownlink:
+class SatelliteDownlink(_GaussianBeamLink):
     """A downlink from a satellite to one ground station, at one instant.
 
     * slant range on a spherical Earth of radius R = 6371 km, for altitude h
@@ -532,41 +544,9 @@ class SatelliteDownlink:
         """``zenith_atmospheric_transmission ** air_mass``."""
         return self.zenith_atmospheric_transmission ** self.air_mass
 
-    def _beam(self) -> tuple[float, float, float]:
-        return _gaussian_beam(self.slant_range_km * 1e3, self.wavelength_nm, self.tx_aperture_m,
-                              self.rx_aperture_m, self.divergence_urad, self.pointing_error_urad)
-
     @property
-    def beam_radius_m(self) -> float:
-        """1/e^2 intensity radius of the beam at the ground, m."""
-        return self._beam()[0]
-
-    @property
-    def diffraction_efficiency(self) -> float:
-        """Fraction of a perfectly pointed beam that the ground telescope collects."""
-        return self._beam()[1]
-
-    @property
-    def pointing_efficiency(self) -> float:
-        """Mean collected fraction with jitter over that without, 0..1."""
-        return self._beam()[2]
-
-    @property
-    def transmissivity(self) -> float:
-        """Product of diffraction, pointing, atmospheric and optics efficiencies."""
-        _, diffraction, pointing = self._beam()
-        return diffraction * pointing * self.atmospheric_transmission * self.optics_efficiency
-
-    @property
-    def loss_db(self) -> float:
-        """``-10 log10(transmissivity)``, dB."""
-        return transmissivity_to_db(self.transmissivity)
-
-    @property
-    def delay_ps(self) -> int:
-        """One-way delay over the slant range at the vacuum speed of light, integer ps."""
-        return max(1, to_ps(self.slant_range_km * 1e3 / SPEED_OF_LIGHT_M_PER_S))
-
+    def _path_m(self) -> float:
+        return self.slant_range_km * 1e3
 
 class DualDownlinkBudget(NamedTuple):
     """Two-photon budget of a satellite sending one photon of a pair to each of two stations."""
