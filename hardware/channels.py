@@ -327,6 +327,18 @@ class _GaussianBeamLink:
 
     __slots__ = ()
 
+    def _check_beam(self, *path_fields: str) -> None:
+        """Validate the path fields given and the optics every beam link has."""
+        name = type(self).__name__
+        for field in (*path_fields, "wavelength_nm", "tx_aperture_m", "rx_aperture_m"):
+            _set(self, field, _checks.real(f"{name}.{field}", getattr(self, field), low=0.0, low_open=True))
+        _set(self, "pointing_error_urad",
+             _checks.real(f"{name}.pointing_error_urad", self.pointing_error_urad, low=0.0))
+        if self.divergence_urad is not None:
+            _set(self, "divergence_urad",
+                 _checks.real(f"{name}.divergence_urad", self.divergence_urad, low=0.0, low_open=True))
+        _set(self, "optics_efficiency", _checks.probability(f"{name}.optics_efficiency", self.optics_efficiency))
+
     def _beam(self) -> tuple[float, float, float]:
         return _gaussian_beam(self._path_m, self.wavelength_nm, self.tx_aperture_m, self.rx_aperture_m,
                               self.divergence_urad, self.pointing_error_urad)
@@ -419,17 +431,9 @@ class FreeSpaceLink(_GaussianBeamLink):
     optics_efficiency: float = 1.0
 
     def __post_init__(self) -> None:
-        name = type(self).__name__
-        for field in ("distance_m", "wavelength_nm", "tx_aperture_m", "rx_aperture_m"):
-            _set(self, field, _checks.real(f"{name}.{field}", getattr(self, field), low=0.0, low_open=True))
+        self._check_beam("distance_m")
         _set(self, "extinction_db_per_km",
-             _checks.real(f"{name}.extinction_db_per_km", self.extinction_db_per_km, low=0.0))
-        _set(self, "pointing_error_urad",
-             _checks.real(f"{name}.pointing_error_urad", self.pointing_error_urad, low=0.0))
-        if self.divergence_urad is not None:
-            _set(self, "divergence_urad",
-                 _checks.real(f"{name}.divergence_urad", self.divergence_urad, low=0.0, low_open=True))
-        _set(self, "optics_efficiency", _checks.probability(f"{name}.optics_efficiency", self.optics_efficiency))
+             _checks.real(f"{type(self).__name__}.extinction_db_per_km", self.extinction_db_per_km, low=0.0))
 
     @property
     def _path_m(self) -> float:
@@ -512,18 +516,11 @@ class SatelliteDownlink(_GaussianBeamLink):
 
     def __post_init__(self) -> None:
         name = type(self).__name__
-        for field in ("altitude_km", "wavelength_nm", "tx_aperture_m", "rx_aperture_m"):
-            _set(self, field, _checks.real(f"{name}.{field}", getattr(self, field), low=0.0, low_open=True))
+        self._check_beam("altitude_km")
         _set(self, "elevation_deg",
              _checks.real(f"{name}.elevation_deg", self.elevation_deg, low=0.0, high=90.0, low_open=True))
         _set(self, "zenith_atmospheric_transmission",
              _checks.probability(f"{name}.zenith_atmospheric_transmission", self.zenith_atmospheric_transmission))
-        _set(self, "pointing_error_urad",
-             _checks.real(f"{name}.pointing_error_urad", self.pointing_error_urad, low=0.0))
-        if self.divergence_urad is not None:
-            _set(self, "divergence_urad",
-                 _checks.real(f"{name}.divergence_urad", self.divergence_urad, low=0.0, low_open=True))
-        _set(self, "optics_efficiency", _checks.probability(f"{name}.optics_efficiency", self.optics_efficiency))
 
     @property
     def slant_range_km(self) -> float:

@@ -268,6 +268,7 @@ class LinkSide:
         self.round = 0
         self.attempt = 0
         self.pair: PairRecord | None = None
+        self.pair_attempts = 0  # attempts the current pair took
         self.attempts_emitted = 0
         self.photons_detected = 0
         self.ignored = 0
@@ -304,14 +305,16 @@ class LinkSide:
             self._emit(actor)
             return None
         self.pair = msg.pair
+        self.pair_attempts = msg.attempt
         self.round += 1
         self.attempt = 0
         return msg.pair
 
-    def release(self, actor: Actor) -> None:
-        """The pair was used or discarded: free the slot and ask for the next one."""
+    def release(self, actor: Actor, offer: bool = True) -> None:
+        """The pair was used or discarded: free the slot and, if ``offer``, ask for the next one."""
         self.pair = None
-        self.ready(actor)
+        if offer:
+            self.ready(actor)
 
 
 class LinkEnd(Actor):
@@ -342,9 +345,7 @@ class LinkEnd(Actor):
         if pair is None:
             return
         self.deliveries.append((self.now, msg.attempt, msg.kind, pair.fidelity_at(self.now)))
-        self.side.pair = None
-        if len(self.deliveries) < self.max_pairs:
-            self.side.ready(self)
+        self.side.release(self, offer=len(self.deliveries) < self.max_pairs)
 
 
 def two_node_link(length_km: float, physics: LinkPhysics, *, model: str = "geometric",

@@ -83,7 +83,6 @@ class ChainNode(Actor):
         self.swap_success_probability = swap_success_probability
         self.max_pairs = max_pairs
         self.attempts_since_success = 0
-        self.last_attempts: dict[str, int] = {}
         self.swaps = 0
         self.failed_swaps = 0
         self.records: dict[str, SwapRecord] = {}  # end nodes: by the pair id that leads towards the far end
@@ -100,23 +99,23 @@ class ChainNode(Actor):
         for link in self.order:
             self.sides[link].ready(self)
 
+    def _side(self, link: str) -> LinkSide | None:
+        side = self.sides.get(link)
+        if side is None:
+            self.ignored += 1  # a message for a link this node is not on
+        return side
+
     @handler(Go)
     def on_go(self, msg: Go, sender: str) -> None:
-        side = self.sides.get(msg.link)
-        if side is None:
-            self.ignored += 1
-            return
-        side.go(self, msg)
+        side = self._side(msg.link)
+        if side is not None:
+            side.go(self, msg)
 
     @handler(Herald)
     def on_herald(self, msg: Herald, sender: str) -> None:
-        side = self.sides.get(msg.link)
-        if side is None:
-            self.ignored += 1
+        side = self._side(msg.link)
+        if side is None or side.herald(self, msg) is None:
             return
-        if side.herald(self, msg) is None:
-            return
-        self.last_attempts[msg.link] = msg.attempt
         if self.is_end:
             self._try_deliver()
         elif all(self.sides[link].pair is not None for link in self.order):
@@ -125,7 +124,7 @@ class ChainNode(Actor):
     # -- repeaters ------------------------------------------------------------------
     def _swap(self) -> None:
         left, right = (self.sides[link] for link in self.order)
-        self.attempts_since_success += max(self.last_attempts[link] for link in self.order)
+        self.attempts_since_success += max(left.pair_attempts, right.pair_attempts)
         success = self.rng.random() < self.swap_success_probability
         record = SwapRecord(self.id, self.now, success, left.pair, right.pair,
                             self.attempts_since_success if success else 0)
@@ -217,9 +216,7 @@ class ChainNode(Actor):
             self._release(self.sides[self.order[0]])
 
     def _release(self, side: LinkSide) -> None:
-        side.pair = None
-        if len(self.deliveries) < self.max_pairs:
-            side.ready(self)
+        side.release(self, offer=len(self.deliveries) < self.max_pairs)
 
     def _finish(self, side: LinkSide, walked: list[str], failure: SwapRecord | None, release: bool = True) -> None:
         for pair_id in walked:

@@ -7,8 +7,7 @@
   sites), so it doubles as the workload of the determinism tests.
 * :func:`token_ring` - the plain synthetic load of ``benchmarks/kernel.py``.
 
-The fibre delay here is a fixed 4.903 us/km (group index 1.47); the hardware
-models of :mod:`qactors.hardware` replace it in real scenarios.
+Fibre delays come from :class:`qactors.hardware.Fibre` (group index 1.47, about 4.9 us/km).
 """
 
 from __future__ import annotations
@@ -20,17 +19,15 @@ from .core.errors import ConfigurationError
 from .core.messages import Message, message
 from .core.network import Network
 from .core.time import NS, US
+from .hardware.channels import Fibre
+from .hardware.links import midpoint_arm_efficiency
+from .hardware.memory import QuantumMemory
+from .protocols.link import LinkPhysics
+from .protocols.swapping import repeater_chain
+from .quantum import information
 
-__all__ = ["ping_ring", "token_ring", "summarise_ping_ring", "fibre_delay_ps", "Node", "Memory", "Relay",
+__all__ = ["ping_ring", "token_ring", "summarise_ping_ring", "Node", "Memory", "Relay",
            "chain_demo", "summarise_chain"]
-
-FIBRE_PS_PER_KM = 4_903_000  # n = 1.47: 1.47 / 299792.458 km/s
-
-
-def fibre_delay_ps(length_km: float) -> int:
-    """Propagation delay over ``length_km`` of fibre, in whole picoseconds (at least 1)."""
-    return max(1, round(length_km * FIBRE_PS_PER_KM))
-
 
 @message
 class Tick(Message):
@@ -162,7 +159,7 @@ def ping_ring(nodes: int = 16, *, base_km: float = 10.0, far_peers: int = 2, per
     lengths = [base_km * (1 + (7 * i) % 3) for i in range(nodes)]  # link i joins node i and i+1
     graph = nx.Graph()
     for i in range(nodes):
-        graph.add_edge(i, (i + 1) % nodes, latency_ps=fibre_delay_ps(lengths[i]))
+        graph.add_edge(i, (i + 1) % nodes, latency_ps=Fibre(lengths[i]).delay_ps)
     net = Network()
     mem_lat = memory_access_ns * NS
     for i in range(nodes):
@@ -246,10 +243,6 @@ def chain_demo(nodes: int = 5, link_length_km: float = 25.0, *, model: str = "ge
     """A repeater chain: ``nodes`` NV-like nodes ``link_length_km`` apart, double-click links
     over 0.2 dB/km fibre with midpoint stations, swap-asap repeaters; the end nodes use
     each pair for teleportation or BBM92 (``application``)."""
-    from .hardware import QuantumMemory
-    from .hardware.links import midpoint_arm_efficiency
-    from .protocols.link import LinkPhysics
-    from .protocols.swapping import repeater_chain
     physics = LinkPhysics("double_click", eta_arm=midpoint_arm_efficiency(
         link_length_km, detection_efficiency=detection_efficiency), visibility=visibility)
     memory = QuantumMemory(num_qubits=2, t1_s=t1_s, t2_s=t2_s)
@@ -261,7 +254,6 @@ def chain_demo(nodes: int = 5, link_length_km: float = 25.0, *, model: str = "ge
 def summarise_chain(states: dict[str, dict], until_ps: int) -> dict:
     """Pairs delivered between the chain's ends and what the end nodes did with them:
     teleportation fidelity and BBM92 error rates and key rate as measured by the protocols."""
-    from .quantum import information
     ends = sorted((name for name, s in states.items() if "deliveries" in s and len(s["sides"]) == 1),
                   key=lambda n: int(n[1:]))
     deliveries = states[ends[0]]["deliveries"]

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import math
 import sys
 import time
 from pathlib import Path
@@ -239,28 +240,23 @@ class RayBackend:
         check_run_args(network, until_ps, seed)
         t0 = time.perf_counter()
         plan = self.plan(network)
-        started = False
-        if not ray.is_initialized():
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=True)
-            started = True
         handles: list = []
-        try:
-            self._launch(handles, network, plan, seed, record_digest)
-            result = self._drive(handles, plan, until_ps, progress)
-            finals = ray.get([h.finish.remote(result["inflight"][j], collect_states)
-                              for j, h in enumerate(handles)])
-            for f in finals:
-                if isinstance(f, QactorsError):
-                    raise f
-            node_ids = ray.get([h.node_id.remote() for h in handles])
-        finally:
-            for h in handles:
-                try:
-                    ray.kill(h)
-                except Exception:  # already dead: nothing to release
-                    pass
-            if started:
-                ray.shutdown()
+        with ray_instance(address=self.address):  # starts (and then stops) Ray only if it is not running
+            try:
+                self._launch(handles, network, plan, seed, record_digest)
+                result = self._drive(handles, plan, until_ps, progress)
+                finals = ray.get([h.finish.remote(result["inflight"][j], collect_states)
+                                  for j, h in enumerate(handles)])
+                for f in finals:
+                    if isinstance(f, QactorsError):
+                        raise f
+                node_ids = ray.get([h.node_id.remote() for h in handles])
+            finally:
+                for h in handles:
+                    try:
+                        ray.kill(h)
+                    except Exception:  # already dead: nothing to release
+                        pass
         digest = combine_digests(d for f in finals for d in f[0]) if record_digest else None
         states = None
         if collect_states:
@@ -285,7 +281,8 @@ class RayBackend:
         available = ray.available_resources().get("CPU", 0.0)
         cpus = self.num_cpus_per_shard
         if cpus is None:
-            cpus = min(1.0, available / plan.shards) if available > 0 else 0.0
+            # Ray accepts fractional CPUs to 1e-4 only: round down, so K shards always fit
+            cpus = min(1.0, math.floor(available / plan.shards * 1e4) / 1e4)
         if self.nodes:
             alive = {n["NodeID"] for n in ray.nodes() if n.get("Alive")}
             unknown = [n for n in self.nodes if n not in alive]

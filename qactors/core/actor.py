@@ -139,16 +139,13 @@ class Actor:
                 f"actor {self.id!r} sent {type(msg).__name__} to {to!r} at t={self._now} ps with "
                 f"delay_ps={delay_ps!r}; allowed: an int >= {lat} ps, the latency of the path between them",
                 actor=self.id, to=to, delay_ps=delay_ps, min_latency_ps=lat)
-        try:
-            check_payload(msg)
-        except PayloadError as e:
-            raise PayloadError(f"actor {self.id!r} sent to {to!r} at t={self._now} ps: {e}",
-                               actor=self.id, time_ps=self._now, **e.__dict__) from None
+        self._check_payload(msg, to)
         self._seq = seq = self._seq + 1
+        t = self._now + delay_ps
         if k.local[dst]:
-            heappush(k.heap, (self._now + delay_ps, dst, self._idx, seq, msg))
+            heappush(k.heap, (t, dst, self._idx, seq, msg))
         else:
-            k.outbox.append((dst, self._now + delay_ps, self._idx, seq, msg))
+            k.outbox.append((dst, t, self._idx, seq, msg))
 
     def set_timer(self, msg: Message, *, delay_ps: int) -> TimerHandle:
         """Deliver ``msg`` to this actor ``delay_ps`` (>= 0) picoseconds from now.
@@ -159,14 +156,19 @@ class Actor:
             raise LatencyError(
                 f"actor {self.id!r} set a timer for {type(msg).__name__} at t={self._now} ps with "
                 f"delay_ps={delay_ps!r}; allowed: an int >= 0", actor=self.id, delay_ps=delay_ps)
-        try:
-            check_payload(msg)
-        except PayloadError as e:
-            raise PayloadError(f"actor {self.id!r} set a timer at t={self._now} ps: {e}",
-                               actor=self.id, time_ps=self._now, **e.__dict__) from None
+        self._check_payload(msg, None)
         self._seq = seq = self._seq + 1
         heappush(self._kernel.heap, (self._now + delay_ps, self._idx, self._idx, seq, msg))
         return seq
+
+    def _check_payload(self, msg: Message, to: str | None) -> None:
+        """check_payload, with an error that names this actor, the time and the destination (None: a timer)."""
+        try:
+            check_payload(msg)
+        except PayloadError as e:
+            doing = "set a timer" if to is None else f"sent to {to!r}"
+            raise PayloadError(f"actor {self.id!r} {doing} at t={self._now} ps: {e}",
+                               **{**e.__dict__, "actor": self.id, "time_ps": self._now}) from None
 
     def cancel_timer(self, handle: TimerHandle) -> None:
         """Stop a pending timer from firing (no effect if it already fired).

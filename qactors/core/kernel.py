@@ -27,8 +27,8 @@ import msgpack
 
 from .actor import Actor
 from .codec import _default, canonical_bytes
-from .errors import ActorError, PayloadError, QactorsError, UnhandledMessageError
-from .network import PathLatency, path_latency_error
+from .errors import ActorError, NoRouteError, PayloadError, QactorsError, UnhandledMessageError
+from .network import PathLatency
 
 __all__ = ["Kernel", "combine_digests"]
 
@@ -61,7 +61,9 @@ class Kernel:
     def path_latency(self, actor: Actor, dst: int, to: str, msg) -> int:
         lat = self._paths(actor._idx, dst)
         if lat is None:
-            raise path_latency_error(actor, to, msg)
+            raise NoRouteError(
+                f"actor {actor.id!r} sent {type(msg).__name__} at t={actor.now} ps to {to!r}, but no chain of "
+                f"links joins them; declare one with Network.connect()", actor=actor.id, to=to, time_ps=actor.now)
         return lat
 
     # -- running -----------------------------------------------------------------

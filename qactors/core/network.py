@@ -19,7 +19,7 @@ import heapq
 from typing import Iterable
 
 from .actor import Actor
-from .errors import ConfigurationError, LatencyError, NoRouteError
+from .errors import ConfigurationError, LatencyError
 
 __all__ = ["Network"]
 
@@ -142,8 +142,3 @@ class PathLatency:
                     heapq.heappush(heap, (nd, v))
         return None
 
-
-def path_latency_error(actor, to: str, msg) -> NoRouteError:
-    return NoRouteError(
-        f"actor {actor.id!r} sent {type(msg).__name__} at t={actor.now} ps to {to!r}, but no chain of links "
-        f"joins them; declare one with Network.connect()", actor=actor.id, to=to, time_ps=actor.now)

@@ -52,8 +52,7 @@ _PRODUCT = tuple(tuple(_INDEX[(_BITS[i][0] ^ _BITS[j][0], _BITS[i][1] ^ _BITS[j]
                  for i in range(4))
 BASES = ("X", "Y", "Z")
 _BASIS_PAULI = {"X": 1, "Y": 2, "Z": 3}
-# _SIGN[k][s]: +1 if P_k commutes with the s-th of (X, Y, Z), else -1
-_SIGN = tuple(tuple(1 if (k == 0 or k == s + 1) else -1 for s in range(3)) for k in range(4))
+_TOLERANCE = 1e-9
 
 
 def _correlations(c: Sequence[float]) -> tuple[float, float, float]:
@@ -66,11 +65,6 @@ def _correlations(c: Sequence[float]) -> tuple[float, float, float]:
 def _from_correlations(tx: float, ty: float, tz: float) -> Coefficients:
     return ((1.0 + tx + ty + tz) / 4.0, (1.0 + tx - ty - tz) / 4.0,
             (1.0 - tx + ty - tz) / 4.0, (1.0 - tx - ty + tz) / 4.0)
-
-
-def _probabilities_from_decay(lam: Sequence[float]) -> Coefficients:
-    return _from_correlations(*lam)
-_TOLERANCE = 1e-9
 
 
 def pauli_product(i: int, j: int) -> int:
@@ -153,17 +147,11 @@ class PauliChannel(Message):
 
     def decay(self) -> tuple[float, float, float]:
         """Pauli-transfer eigenvalues: the factors by which ``<X>``, ``<Y>``, ``<Z>`` shrink."""
-        p = self.probabilities()
-        return tuple(sum(p[k] * _SIGN[k][s] for k in range(4)) for s in range(3))  # type: ignore[return-value]
+        return _correlations(self.probabilities())
 
     def then(self, other: "PauliChannel") -> "PauliChannel":
         """This channel followed by ``other`` (Pauli channels commute, so order is irrelevant)."""
-        a, b = self.probabilities(), other.probabilities()
-        out = [0.0, 0.0, 0.0, 0.0]
-        for i in range(4):
-            for j in range(4):
-                out[_PRODUCT[i][j]] += a[i] * b[j]
-        return PauliChannel(*out)
+        return PauliChannel(*_from_correlations(*(a * b for a, b in zip(self.decay(), other.decay()))))
 
 
 @message
@@ -195,7 +183,7 @@ class MemoryNoise(Message):
 
     def channel(self, duration_s: float) -> PauliChannel:
         """The Pauli channel accumulated over ``duration_s`` seconds of storage."""
-        return PauliChannel(*_probabilities_from_decay(self.decay(duration_s)))
+        return PauliChannel(*_from_correlations(*self.decay(duration_s)))
 
     def check(self) -> "MemoryNoise":
         for name in ("t1_s", "t2_s", "depolarising_s"):
@@ -282,18 +270,12 @@ def dejmps(c1: Sequence[float], c2: Sequence[float]) -> tuple[float, Coefficient
     return _bilateral_cnot(_dejmps_rotation(c1), _dejmps_rotation(c2))
 
 
-_ANTICOMMUTES = {  # does P_k anticommute with the basis Pauli?
-    "X": (False, False, True, True),
-    "Y": (False, True, False, True),
-    "Z": (False, True, True, False),
-}
 _PHI_PLUS_SIGN = {"X": 1, "Y": -1, "Z": 1}
 
 
 def correlation(c: Sequence[float], basis: str) -> float:
     """``<sigma ⊗ sigma>`` for both qubits measured in the Pauli ``basis`` ('X', 'Y' or 'Z')."""
-    anti = _ANTICOMMUTES[basis]
-    return _PHI_PLUS_SIGN[basis] * sum(-x if anti[k] else x for k, x in enumerate(c))
+    return _PHI_PLUS_SIGN[basis] * _correlations(c)["XYZ".index(basis)]
 
 
 def measure_pair(c: Sequence[float], basis_a: str, basis_b: str, u_a: float, u_b: float) -> tuple[int, int]:
