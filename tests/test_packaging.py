@@ -14,9 +14,23 @@ import pytest
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
-PROBE = ("import json, qactors, qactors.hardware, qactors.protocols, qactors.topologies, importlib.util;"
-         "print(json.dumps({m: __import__(m, fromlist=['x']).__file__ for m in "
-         "['qactors', 'qactors.hardware', 'qactors.protocols', 'qactors.topologies']} | "
+FOLDERS = {"qactors": "qactors", "hardware": "qactors.hardware", "protocols": "qactors.protocols",
+           "topologies": "qactors.topologies"}
+
+
+def source_packages() -> list[str]:
+    """Every package in the source tree, by the name it is installed under."""
+    names = []
+    for folder, name in FOLDERS.items():
+        for init in sorted((ROOT / folder).rglob("__init__.py")):
+            rel = init.parent.relative_to(ROOT / folder).parts
+            names.append(".".join((name, *rel)))
+    return names
+
+
+PROBE = ("import json, sys, importlib, importlib.util;"
+         "names = sys.argv[1:];"
+         "print(json.dumps({m: importlib.import_module(m).__file__ for m in names} | "
          "{'bare': [n for n in ('hardware', 'protocols', 'topologies') if importlib.util.find_spec(n)]}))")
 
 
@@ -34,7 +48,8 @@ def pip(python: Path, *args: str) -> None:
 
 def probe(python: Path, cwd: Path) -> dict:
     import json
-    out = subprocess.run([str(python), "-c", PROBE], capture_output=True, text=True, cwd=cwd, timeout=120)
+    out = subprocess.run([str(python), "-c", PROBE, *source_packages()], capture_output=True, text=True, cwd=cwd,
+                         timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout)
 
@@ -47,14 +62,14 @@ def test_wheel_contains_the_mapped_packages_only(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))}
     assert tops == {"qactors"}
-    for pkg in ("core", "backends", "hardware", "protocols", "topologies"):
-        assert f"qactors/{pkg}/__init__.py" in names
+    for pkg in source_packages():  # every package of the source tree is in the wheel
+        assert pkg.replace(".", "/") + "/__init__.py" in names, pkg
 
     python = make_venv(tmp_path / "venv")
     pip(python, str(wheel))
     files = probe(python, cwd=tmp_path)
     site = str(tmp_path / "venv")
-    assert all(files[m].startswith(site) for m in ("qactors", "qactors.hardware", "qactors.topologies"))
+    assert all(files[m].startswith(site) for m in source_packages()), files
     assert files["bare"] == []
 
 
