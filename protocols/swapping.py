@@ -22,6 +22,7 @@ died elsewhere).
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import networkx as nx
 
@@ -36,7 +37,7 @@ from qactors.quantum.bell import PairRecord, chain_record
 from .applications import APPLICATIONS, Receiver, SiftBits, TeleportBits, sender_use
 from .link import Go, Herald, LinkPhysics, LinkSide, MidpointStation
 
-__all__ = ["SwapRecord", "ChainNode", "repeater_chain"]
+__all__ = ["SwapRecord", "EndTracker", "Joined", "ChainNode", "repeater_chain"]
 
 
 @message
@@ -49,6 +50,103 @@ class SwapRecord(Message):
     left: PairRecord
     right: PairRecord
     attempts: int  # attempts spent on this repeater's links since its previous successful swap
+    request_id: str = ""  # the request it serves (network layer); "" on a plain chain
+
+
+class Joined(NamedTuple):
+    """What an end node's walk along the swap records found."""
+
+    dead: bool            # a swap failed or a link pair was discarded: the end's pair is useless
+    pair: PairRecord | None  # the end-to-end pair, when not dead
+    last_ps: int          # time of the last swap in it
+    attempts: tuple       # attempts each repeater reported, in chain order
+
+
+class EndTracker:
+    """An end node's view of the swaps along its path (plain data in the node's state).
+
+    Keeps the :class:`SwapRecord`s that arrived, keyed by the link pair that
+    leads towards the far end, and the pair ids other nodes discarded;
+    :meth:`walk` follows them from one of the end's own link pairs.  Records
+    can arrive in any order and long after the swap.  Once a record is used
+    or found dead, that repeater's earlier records are forgotten: a
+    repeater's records arrive in the order it swapped and an end's successive
+    pairs use successive swaps of every repeater, so the earlier ones belong
+    to chains that died elsewhere.
+    """
+
+    def __init__(self, me: str, far: str, first: bool):
+        self.me, self.far, self.first = me, far, first
+        self.records: dict[str, SwapRecord] = {}
+        self.arrivals: dict[str, list[str]] = {}  # record keys per repeater, in arrival order
+        self.dead: set[str] = set()
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and vars(self) == vars(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def add(self, record: SwapRecord) -> bool:
+        """Keep ``record``; False if it is a duplicate."""
+        # the first end walks rightwards (keyed by the left pair), the last end leftwards
+        key = record.left.pair_id if self.first else record.right.pair_id
+        if key in self.records:
+            return False
+        self.records[key] = record
+        self.arrivals.setdefault(record.repeater, []).append(key)
+        return True
+
+    def mark_dead(self, pair_id: str) -> None:
+        """A node discarded its qubit of link pair ``pair_id`` before swapping it."""
+        self.dead.add(pair_id)
+
+    def walk(self, pair: PairRecord) -> Joined | None:
+        """Follow the records from the end's own link ``pair``; None while they do not join up."""
+        first = self.first
+        links, times, attempts, walked = [pair], [], [], []
+        current = pair
+        while (current.b.node if first else current.a.node) != self.far:
+            record = self.records.get(current.pair_id)
+            if record is None:
+                if current.pair_id in self.dead:
+                    self.dead.discard(current.pair_id)
+                    self._forget(walked, None)
+                    return Joined(True, None, 0, ())
+                return None  # not joined up yet
+            walked.append(current.pair_id)
+            if not record.success:
+                self._forget(walked, record)
+                return Joined(True, None, record.time_ps, ())
+            current = record.right if first else record.left
+            links.append(current)
+            times.append(record.time_ps)
+            attempts.append(record.attempts)
+        if not first:
+            links.reverse()
+            times.reverse()
+            attempts.reverse()
+        self._forget(walked, None)
+        pair_id = links[0].pair_id if len(links) == 1 else f"{links[0].pair_id}..{links[-1].pair_id}"
+        return Joined(False, chain_record(pair_id, links, times), max(times, default=pair.ref_ps), tuple(attempts))
+
+    def _drop_through(self, record: SwapRecord, key: str) -> None:
+        keys = self.arrivals.get(record.repeater, [])
+        if key in keys:
+            upto = keys.index(key) + 1
+            for old in keys[:upto]:
+                self.records.pop(old, None)
+            del keys[:upto]
+
+    def _forget(self, walked: list[str], failure: SwapRecord | None) -> None:
+        for pair_id in walked:
+            if pair_id in self.records:
+                self._drop_through(self.records[pair_id], pair_id)
+        if failure is not None:  # records further along a failed chain can never be used
+            nxt = (failure.right if self.first else failure.left).pair_id
+            while nxt in self.records:
+                dead = self.records[nxt]
+                self._drop_through(dead, nxt)
+                nxt = (dead.right if self.first else dead.left).pair_id
 
 
 class ChainNode(Actor):
@@ -85,8 +183,8 @@ class ChainNode(Actor):
         self.attempts_since_success = 0
         self.swaps = 0
         self.failed_swaps = 0
-        self.records: dict[str, SwapRecord] = {}  # end nodes: by the pair id that leads towards the far end
-        self.arrivals: dict[str, list[str]] = {}  # end nodes: record keys per repeater, in arrival order
+        far = ends[1] if actor_id == ends[0] else ends[0]
+        self.tracker = EndTracker(actor_id, far, actor_id == ends[0]) if len(sides) == 1 else None
         self.ignored = 0
         self.deliveries: list[tuple[int, float, tuple[int, ...], tuple]] = []
         self.discarded = 0
@@ -141,70 +239,35 @@ class ChainNode(Actor):
     # -- end nodes ------------------------------------------------------------------
     @handler(SwapRecord)
     def on_swap_record(self, msg: SwapRecord, sender: str) -> None:
-        if not self.is_end:
-            self.ignored += 1
+        if self.tracker is None or not self.tracker.add(msg):
+            self.ignored += 1  # not an end node, or a duplicate
             return
-        # the first end walks rightwards (keyed by the left pair), the last end leftwards
-        key = msg.left.pair_id if self.id == self.ends[0] else msg.right.pair_id
-        if key in self.records:
-            self.ignored += 1  # a duplicate
-            return
-        self.records[key] = msg
-        self.arrivals.setdefault(msg.repeater, []).append(key)
         self._try_deliver()
-
-    def _drop_through(self, record: SwapRecord, key: str) -> None:
-        """Forget ``record`` and every earlier record of the same repeater.
-
-        A repeater's records arrive in the order it swapped, and an end node's
-        successive pairs use successive swaps of every repeater; so once a
-        record is used or found dead, the ones that came before it from that
-        repeater belong to chains that died elsewhere and can never be used."""
-        keys = self.arrivals.get(record.repeater, [])
-        if key in keys:
-            upto = keys.index(key) + 1
-            for old in keys[:upto]:
-                self.records.pop(old, None)
-            del keys[:upto]
 
     def _try_deliver(self) -> None:
         side = self.sides[self.order[0]]
         if side.pair is None or self.holding:
             return
-        first = self.id == self.ends[0]
-        far = self.ends[1] if first else self.ends[0]
-        links, times, attempts, walked = [side.pair], [], [], []
-        current = side.pair
-        while (current.b.node if first else current.a.node) != far:
-            record = self.records.get(current.pair_id)
-            if record is None:
-                return  # not joined up yet
-            walked.append(current.pair_id)
-            if not record.success:
-                self.discarded += 1
-                self._finish(side, walked, record)
-                return
-            current = record.right if first else record.left
-            links.append(current)
-            times.append(record.time_ps)
-            attempts.append(record.attempts)
-        if not first:
-            links.reverse()
-            times.reverse()
-            attempts.reverse()
-        pair_id = links[0].pair_id if len(links) == 1 else f"{links[0].pair_id}..{links[-1].pair_id}"
-        pair = chain_record(pair_id, links, times)
+        joined = self.tracker.walk(side.pair)
+        if joined is None:
+            return
+        if joined.dead:
+            self.discarded += 1
+            self._release(side)
+            return
+        pair = joined.pair
         state = pair.at(self.now)
-        self.deliveries.append((self.now, state[0], tuple(attempts), state))
+        self.deliveries.append((self.now, state[0], joined.attempts, state))
         release = True
         if self.application != "record":
-            if first:
+            if self.id == self.ends[0]:
                 sender_use(self, self.application, pair, self.ends[1], self.latency_to_ends_ps[self.ends[1]])
             else:
                 release = self.receiver.obtain(self, self.application, pair)
                 if not release:
                     self.holding = pair.pair_id
-        self._finish(side, walked, None, release)
+        if release:
+            self._release(side)
 
     @handler(TeleportBits, SiftBits)
     def on_sender_bits(self, msg: TeleportBits | SiftBits, sender: str) -> None:
@@ -217,20 +280,6 @@ class ChainNode(Actor):
 
     def _release(self, side: LinkSide) -> None:
         side.release(self, offer=len(self.deliveries) < self.max_pairs)
-
-    def _finish(self, side: LinkSide, walked: list[str], failure: SwapRecord | None, release: bool = True) -> None:
-        for pair_id in walked:
-            if pair_id in self.records:
-                self._drop_through(self.records[pair_id], pair_id)
-        if failure is not None:  # records further along a failed chain can never be used
-            first = self.id == self.ends[0]
-            nxt = (failure.right if first else failure.left).pair_id
-            while nxt in self.records:
-                dead = self.records[nxt]
-                self._drop_through(dead, nxt)
-                nxt = (dead.right if first else dead.left).pair_id
-        if release:
-            self._release(side)
 
 
 def repeater_chain(nodes: int, link_length_km: float, physics: LinkPhysics, *, model: str = "geometric",

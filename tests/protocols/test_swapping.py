@@ -72,7 +72,8 @@ def test_end_nodes_forget_records_of_chains_that_died():
         state = result.states[end]
         assert len(state["deliveries"]) == 100 and state["discarded"] > 50
         # at most one pending record per repeater can still be useful
-        assert len(state["records"]) <= 4 and sum(map(len, state["arrivals"].values())) <= 4
+        tracker = state["tracker"]
+        assert len(tracker.records) <= 4 and sum(map(len, tracker.arrivals.values())) <= 4
 
 
 @pytest.mark.ray
@@ -111,7 +112,7 @@ def test_records_arriving_in_any_order_join_up_once_complete():
     sent = end.deliver(SwapRecord("N1", 40, True, p01, p12, 5), "N1", 400)
     assert [type(x.msg) for x in sent] == [Ready]                       # used, slot offered again
     assert end.actor.deliveries == [(400, pytest.approx(0.9), (5, 3), pytest.approx((0.9, 0.0, 0.0, 0.1)))]
-    assert end.actor.records == {}
+    assert end.actor.tracker.records == {}
     # the same record again changes nothing
     assert end.deliver(SwapRecord("N1", 40, True, p01, p12, 5), "N1", 410) == []
     assert len(end.actor.deliveries) == 1
@@ -124,7 +125,7 @@ def test_a_failed_swap_anywhere_discards_the_pair_and_the_rest_of_that_chain():
     end.deliver(SwapRecord("N2", 50, True, p12, p23, 3), "N2", 200)
     sent = end.deliver(SwapRecord("N1", 60, False, p01, p12, 0), "N1", 300)
     assert [type(x.msg) for x in sent] == [Ready]
-    assert end.actor.deliveries == [] and end.actor.discarded == 1 and end.actor.records == {}
+    assert end.actor.deliveries == [] and end.actor.discarded == 1 and end.actor.tracker.records == {}
 
 
 def test_bad_chain_settings():
