@@ -16,21 +16,36 @@
   was measured.  The sifting message also carries the sender's outcome, as
   bookkeeping for the error rate (a real run would reveal a sample).
 
+* E91 (Ekert, PRL 67, 661 (1991)): both ends measure in the X-Z plane, Alice
+  at 0, pi/4 or pi/2 (settings ``Z``, ``D``, ``X``), Bob at pi/4, pi/2 or
+  3 pi/4 (``D``, ``X``, ``A``), each chosen uniformly.  Outcomes are resolved
+  as for BBM92 (keyed shared draws, :func:`~qactors.quantum.bell.measure_pair_xz`);
+  equal settings (``D``/``D``, ``X``/``X``: 2 pairs in 9) give key bits, and
+  Alice's ``Z``, ``X`` against Bob's ``D``, ``A`` (4 in 9) estimate the CHSH
+  value ``S = E(Z,D) - E(Z,A) + E(X,D) + E(X,A)`` (Clauser, Horne, Shimony,
+  Holt, PRL 23, 880 (1969)), ``2 sqrt 2`` for Phi+.  Ekert used a singlet and
+  got ``-2 sqrt 2``; over Phi+ the same angles give ``+2 sqrt 2`` and
+  correlated rather than anticorrelated key bits.  The sender's setting and
+  outcome travel in a :class:`SiftBits` like BBM92's.
+
 The receiver keeps the statistics: teleportation fidelities, sifted bits and
-errors per basis.
+errors per basis (BBM92 and E91 separately) and the CHSH tallies.
 """
 
 from __future__ import annotations
 
 import zlib
 
+import math
+
 from qactors.core.actor import Actor
 from qactors.core.messages import Message, message
-from qactors.quantum.bell import PairRecord, measure_pair
+from qactors.quantum.bell import PairRecord, measure_pair, measure_pair_xz
+from qactors.quantum.information import E91_ALICE, E91_ANGLES, E91_BOB, E91_CHSH_TERMS, E91_KEY_SETTINGS
 
 __all__ = ["APPLICATIONS", "TeleportBits", "SiftBits", "Receiver", "choose_application", "sender_use"]
 
-APPLICATIONS = ("record", "teleport", "bbm92", "mixed")
+APPLICATIONS = ("record", "teleport", "bbm92", "e91", "mixed")
 _AXES = ("X", "Y", "Z")
 _AXIS_INDEX = {"X": 1, "Y": 2, "Z": 3}
 
@@ -47,7 +62,8 @@ class TeleportBits(Message):
 
 @message
 class SiftBits(Message):
-    """Sender -> receiver: measurement basis, outcome and time of the sender's qubit."""
+    """Sender -> receiver: measurement basis (BBM92: 'Z' or 'X'; E91: the setting 'Z', 'D' or 'X'),
+    outcome and time of the sender's qubit."""
     pair_id: str
     basis: str
     outcome: int
@@ -73,20 +89,35 @@ def sender_use(actor: Actor, application: str, pair: PairRecord, receiver: str, 
         basis = "Z" if actor.rng.random() < 0.5 else "X"
         u_a = float(actor.shared_rng("bbm92", pair.pair_id).random())
         actor.send(receiver, SiftBits(pair.pair_id, basis, int(u_a < 0.5), actor.now), delay_ps=delay_ps)
+    elif what == "e91":
+        setting = E91_ALICE[int(actor.rng.integers(3))]
+        u_a = float(actor.shared_rng("e91", pair.pair_id).random())
+        actor.send(receiver, SiftBits(pair.pair_id, setting, int(u_a < 0.5), actor.now), delay_ps=delay_ps)
 
 
 class Receiver:
     """The receiving end's bookkeeping: pairs held until the sender's message arrives
-    (teleportation) or measured at once (BBM92), and the resulting statistics.
-    Plain data, kept in the end node's state."""
+    (teleportation) or measured at once (BBM92, E91), and the resulting statistics.
+    Plain data, kept in the end node's state.
+
+    E91 statistics: ``e91_sifted`` and ``e91_errors`` per key setting ('D', 'X');
+    ``chsh_pairs`` and ``chsh_agree`` per CHSH term (Alice's setting then Bob's:
+    'ZD', 'ZA', 'XD', 'XA'), from which :meth:`chsh` estimates S; ``e91_unused``
+    counts the other setting combinations."""
 
     def __init__(self) -> None:
-        self.held: dict[str, tuple[PairRecord, int, str]] = {}  # pair id -> (pair, measured/obtained ps, basis)
+        # pair id -> (pair, measured/obtained ps, basis or E91 setting, application)
+        self.held: dict[str, tuple[PairRecord, int, str, str]] = {}
         self.waiting: dict[str, Message] = {}                   # sender messages that came first
         self.teleport_fidelities: list[float] = []
         self.sifted = {"Z": 0, "X": 0}
         self.errors = {"Z": 0, "X": 0}
         self.unsifted = 0
+        self.e91_sifted = {s: 0 for s in E91_KEY_SETTINGS}
+        self.e91_errors = {s: 0 for s in E91_KEY_SETTINGS}
+        self.chsh_pairs = {a + b: 0 for a, b, _ in E91_CHSH_TERMS}
+        self.chsh_agree = {a + b: 0 for a, b, _ in E91_CHSH_TERMS}
+        self.e91_unused = 0
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and vars(self) == vars(other)
@@ -99,12 +130,14 @@ class Receiver:
         basis = ""
         if what == "bbm92":
             basis = "Z" if actor.rng.random() < 0.5 else "X"
-        self.held[pair.pair_id] = (pair, actor.now, basis)
+        elif what == "e91":
+            basis = E91_BOB[int(actor.rng.integers(3))]
+        self.held[pair.pair_id] = (pair, actor.now, basis, what)
         early = self.waiting.pop(pair.pair_id, None)
         if early is not None:
             self.resolve(actor, early)
             return True
-        return what == "bbm92"  # measured at once; a teleportation waits for its correction
+        return what in ("bbm92", "e91")  # measured at once; a teleportation waits for its correction
 
     def resolve(self, actor, msg: Message) -> bool:
         """The sender's message arrived; return True if it freed a held slot."""
@@ -112,13 +145,16 @@ class Receiver:
         if entry is None:
             self.waiting[msg.pair_id] = msg
             return False
-        pair, obtained_ps, basis = self.held.pop(msg.pair_id)
+        pair, obtained_ps, basis, what = self.held.pop(msg.pair_id)
         if isinstance(msg, TeleportBits):
             # the correction is applied now: the receiver's qubit decayed until now
             c = pair.at_ends(msg.measured_ps, actor.now)
             self.teleport_fidelities.append(c[0] + c[_AXIS_INDEX[msg.axis]])
             return True
         c = pair.at_ends(msg.measured_ps, obtained_ps)
+        if what == "e91":
+            self._resolve_e91(actor, msg, c, basis)
+            return False
         rng = actor.shared_rng("bbm92", pair.pair_id)
         u_a, u_b = float(rng.random()), float(rng.random())
         if msg.basis != basis:
@@ -131,3 +167,34 @@ class Receiver:
         self.sifted[basis] += 1
         self.errors[basis] += int(a != b)
         return False
+
+    def _resolve_e91(self, actor, msg: SiftBits, c, setting: str) -> None:
+        if msg.basis not in E91_ALICE:
+            raise RuntimeError(f"E91 pair {msg.pair_id!r}: the sender's setting {msg.basis!r} is not one of "
+                               f"{E91_ALICE}")
+        rng = actor.shared_rng("e91", msg.pair_id)
+        u_a, u_b = float(rng.random()), float(rng.random())
+        a, b = measure_pair_xz(c, E91_ANGLES[msg.basis], E91_ANGLES[setting], u_a, u_b)
+        if a != msg.outcome:  # both ends draw u_a from the same keyed generator: this cannot differ
+            raise RuntimeError(f"E91 pair {msg.pair_id!r}: sender outcome {msg.outcome} but the shared draw "
+                               f"gives {a}; the keyed generators disagree")
+        term = msg.basis + setting
+        if msg.basis == setting:
+            self.e91_sifted[setting] += 1
+            self.e91_errors[setting] += int(a != b)
+        elif term in self.chsh_pairs:
+            self.chsh_pairs[term] += 1
+            self.chsh_agree[term] += int(a == b)
+        else:
+            self.e91_unused += 1
+
+    def chsh(self) -> float:
+        """The CHSH value S estimated from the E91 pairs measured in the CHSH settings
+        (``nan`` until every term has a pair)."""
+        total = 0.0
+        for a, b, sign in E91_CHSH_TERMS:
+            n = self.chsh_pairs[a + b]
+            if n == 0:
+                return math.nan
+            total += sign * (2 * self.chsh_agree[a + b] - n) / n
+        return total

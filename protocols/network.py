@@ -219,9 +219,10 @@ class SpanDone(Message):
 
 @message
 class Discard(Message):
-    """A node dropped its qubit of ``pair_id`` (cut-off, or a failed partner operation)."""
+    """Node ``by`` dropped its qubit of ``pair`` without swapping it (cut-off, or its partner did)."""
     request_id: str
-    pair_id: str
+    pair: PairRecord
+    by: str
 
 
 @message
@@ -402,7 +403,11 @@ class QNode(Actor):
 
     def _drop(self, channel: str, offer: bool) -> None:
         """Forget the pair in ``channel`` and, if ``offer``, start generating the next one."""
-        self.held.pop(channel, None)
+        pair = self.held.pop(channel, None)
+        role = self.roles.get(self.owner.get(channel, ""))
+        if pair is not None and role is not None:
+            role.settled.discard(pair.pair_id)
+            role.rounds.pop(pair.pair_id, None)
         self.sides[channel].release(self, offer=False)
         if offer:
             self._offer(channel)
@@ -521,7 +526,8 @@ class QNode(Actor):
         if role.status == "reserving":
             role.status = "active"
             if role.is_end and role.request.policy == "asap":
-                role.tracker = EndTracker(self.id, role.request.path[role.n - role.index], role.index == 0)
+                role.tracker = EndTracker(self.id, role.request.path[role.n - role.index], role.index == 0,
+                                          in_order=role.request.channels == 1)
         if role.request.policy != "asap":
             self._restart_span(role, msg.lane, msg.l, msg.r)
         self.set_timer(_Offer(msg.request_id, msg.lane, msg.l, msg.r), delay_ps=msg.at_ps - self.now)
@@ -682,15 +688,13 @@ class QNode(Actor):
         role.cutoffs += 1
         self._discard(role, channel)
 
-    def _discard(self, role: _Role, channel: str) -> None:
-        """Drop a link pair and tell its partner and both path ends."""
+    def _discard(self, role: _Role, channel: str, partner_too: bool = True) -> None:
+        """Drop a link pair and tell both path ends (and the partner, if it may still hold it)."""
         pair = self.held[channel]
-        partner = self.neighbour_of[channel]
-        notice = Discard(role.request.request_id, pair.pair_id)
-        targets = {role.request.path.index(partner), 0, role.n} - {role.index}
-        for i in sorted(targets):
+        partner = role.request.path.index(self.neighbour_of[channel])
+        notice = Discard(role.request.request_id, pair, self.id)
+        for i in sorted({0, role.n, *((partner,) if partner_too else ())} - {role.index}):
             self._to(role, i, notice)
-        role.settled.discard(pair.pair_id)
         self._drop(channel, offer=True)
 
     @handler(Discard)
@@ -698,14 +702,13 @@ class QNode(Actor):
         role = self._role(msg.request_id)
         if role is None:
             return
-        channel = self._channel_of(role, msg.pair_id)
+        channel = self._channel_of(role, msg.pair.pair_id)
         if channel is not None:
-            if msg.pair_id in role.locked:
+            if msg.pair.pair_id in role.locked:
                 return  # the purification reply will say the partner lacked it
-            role.settled.discard(msg.pair_id)
-            self._drop(channel, offer=True)
+            self._discard(role, channel, partner_too=False)
         elif role.tracker is not None:
-            role.tracker.mark_dead(msg.pair_id)
+            role.tracker.discarded(msg.pair, msg.by)
             self._try_join(role)
 
     @handler(SwapRecord)
@@ -755,7 +758,6 @@ class QNode(Actor):
     def _deliver(self, role: _Role, channel: str | None, pair: PairRecord, estimate: float) -> None:
         request = role.request
         if channel is not None:
-            role.settled.discard(self.held[channel].pair_id if channel in self.held else "")
             self._drop(channel, offer=role.status == "active")
         if estimate < request.min_fidelity:
             role.below_min += 1
@@ -775,12 +777,11 @@ class QNode(Actor):
 
     # -- purification -------------------------------------------------------------------
     def _candidates(self, role: _Role, channels: Sequence[str] | None) -> list[PairRecord]:
-        if channels is None:
+        if channels is None:  # end-to-end pairs wait in end_pairs until settled
             pairs = [p for _, p in role.end_pairs.values()]
         else:
-            pairs = [self.held[c] for c in channels if c in self.held]
-        return sorted((p for p in pairs if p.pair_id not in role.settled and p.pair_id not in role.locked),
-                      key=lambda p: (p.ref_ps, p.pair_id))
+            pairs = [self.held[c] for c in channels if c in self.held and self.held[c].pair_id not in role.settled]
+        return sorted((p for p in pairs if p.pair_id not in role.locked), key=lambda p: (p.ref_ps, p.pair_id))
 
     def _lead_purification(self, role: _Role, channels: Sequence[str] | None) -> None:
         """Leader: settle good pairs, drop exhausted ones, start purifications."""
@@ -820,6 +821,7 @@ class QNode(Actor):
     def _settled(self, role: _Role, pair_id: str, use: bool, end: bool) -> None:
         if end:
             channel, pair = role.end_pairs.pop(pair_id)
+            role.rounds.pop(pair_id, None)
             estimate = pair.fidelity_at(self.now + (role.request.offsets_ps[-1] if role.index == 0 else 0))
             if use:
                 self._deliver(role, channel, pair, estimate)

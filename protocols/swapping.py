@@ -68,18 +68,23 @@ class EndTracker:
     Keeps the :class:`SwapRecord`s that arrived, keyed by the link pair that
     leads towards the far end, and the pair ids other nodes discarded;
     :meth:`walk` follows them from one of the end's own link pairs.  Records
-    can arrive in any order and long after the swap.  Once a record is used
-    or found dead, that repeater's earlier records are forgotten: a
-    repeater's records arrive in the order it swapped and an end's successive
-    pairs use successive swaps of every repeater, so the earlier ones belong
-    to chains that died elsewhere.
+    can arrive in any order and long after the swap.  Records are forgotten
+    once walked, and so are those further along a chain found dead.  With
+    one memory per link (``in_order``) an end's successive pairs use
+    successive swaps of every repeater, and a repeater's records arrive in
+    the order it swapped, so once one of its records is used or found dead
+    its earlier ones belong to chains that died elsewhere and are forgotten
+    too.  With several memories per link repeaters pick pairs out of order
+    and only the first rule applies.
     """
 
-    def __init__(self, me: str, far: str, first: bool):
+    def __init__(self, me: str, far: str, first: bool, in_order: bool = True):
         self.me, self.far, self.first = me, far, first
+        self.in_order = in_order
         self.records: dict[str, SwapRecord] = {}
         self.arrivals: dict[str, list[str]] = {}  # record keys per repeater, in arrival order
         self.dead: set[str] = set()
+        self.gone: set[str] = set()  # keys of records, still to arrive, that belong to dead chains
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and vars(self) == vars(other)
@@ -94,11 +99,33 @@ class EndTracker:
             return False
         self.records[key] = record
         self.arrivals.setdefault(record.repeater, []).append(key)
+        if key in self.gone:  # a late record of a chain already found dead
+            self.gone.discard(key)
+            self._forget_from(record.left if self.first else record.right)
         return True
 
-    def mark_dead(self, pair_id: str) -> None:
-        """A node discarded its qubit of link pair ``pair_id`` before swapping it."""
-        self.dead.add(pair_id)
+    def discarded(self, pair: PairRecord, by: str) -> None:
+        """Node ``by`` dropped its qubit of link ``pair`` without swapping it.
+
+        The first node to drop a pair tells its partner and both ends; the
+        partner, if it still held the pair, drops it and tells the ends too.
+        A second notice therefore means neither end of the pair swapped it
+        and nothing will ever refer to it.  After a first notice: if ``by`` is
+        the node whose record this end would key by ``pair``, a walk may reach
+        ``pair`` and must learn the chain is dead; otherwise the partner's
+        record keyed by ``pair`` (arrived or still to come) is useless."""
+        key = pair.pair_id
+        if key in self.dead or key in self.gone:
+            self.dead.discard(key)
+            self.gone.discard(key)
+            return
+        producer = pair.b.node if self.first else pair.a.node
+        if by == producer:
+            self.dead.add(key)
+        elif key in self.records:
+            self._forget_from(pair)
+        else:
+            self.gone.add(key)
 
     def walk(self, pair: PairRecord) -> Joined | None:
         """Follow the records from the end's own link ``pair``; None while they do not join up."""
@@ -129,8 +156,18 @@ class EndTracker:
         pair_id = links[0].pair_id if len(links) == 1 else f"{links[0].pair_id}..{links[-1].pair_id}"
         return Joined(False, chain_record(pair_id, links, times), max(times, default=pair.ref_ps), tuple(attempts))
 
-    def _drop_through(self, record: SwapRecord, key: str) -> None:
+    def _remove(self, record: SwapRecord, key: str) -> None:
+        self.records.pop(key, None)
         keys = self.arrivals.get(record.repeater, [])
+        if key in keys:
+            keys.remove(key)
+
+    def _drop_through(self, record: SwapRecord, key: str) -> None:
+        """Forget a record this end's own chain used, and (in order) the repeater's earlier ones."""
+        keys = self.arrivals.get(record.repeater, [])
+        if not self.in_order:
+            self._remove(record, key)
+            return
         if key in keys:
             upto = keys.index(key) + 1
             for old in keys[:upto]:
@@ -142,11 +179,21 @@ class EndTracker:
             if pair_id in self.records:
                 self._drop_through(self.records[pair_id], pair_id)
         if failure is not None:  # records further along a failed chain can never be used
-            nxt = (failure.right if self.first else failure.left).pair_id
-            while nxt in self.records:
-                dead = self.records[nxt]
-                self._drop_through(dead, nxt)
-                nxt = (dead.right if self.first else dead.left).pair_id
+            self._forget_from(failure.right if self.first else failure.left)
+
+    def _forget_from(self, pair: PairRecord) -> None:
+        """Forget the records from link ``pair`` onwards; remember the first missing one as gone."""
+        while (pair.b.node if self.first else pair.a.node) != self.far:
+            key = pair.pair_id
+            if key in self.dead:  # discarded: nothing keyed by it will come
+                self.dead.discard(key)
+                return
+            record = self.records.get(key)
+            if record is None:
+                self.gone.add(key)
+                return
+            self._remove(record, key)  # not this end's chain: says nothing about the repeater's other records
+            pair = record.right if self.first else record.left
 
 
 class ChainNode(Actor):

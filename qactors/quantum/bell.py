@@ -38,7 +38,7 @@ __all__ = [
     "PauliChannel", "MemoryNoise", "PairEnd", "PairRecord",
     "check_coefficients", "werner", "werner_parameter", "fidelity", "twirl", "apply_channel",
     "apply_channel_both", "apply_pauli", "swap", "swap_outcome", "bbpssw", "dejmps", "pauli_product", "correlation",
-    "measure_pair", "BASES", "chain_record",
+    "measure_pair", "BASES", "chain_record", "correlation_xz", "measure_pair_xz",
 ]
 
 BELL_LABELS = ("Phi+", "Psi+", "Psi-", "Phi-")
@@ -294,6 +294,37 @@ def measure_pair(c: Sequence[float], basis_a: str, basis_b: str, u_a: float, u_b
     if basis_a != basis_b:
         return a, int(u_b < 0.5)
     agree = (1.0 + correlation(c, basis_a)) / 2.0
+    return a, a if u_b < agree else 1 - a
+
+
+def correlation_xz(c: Sequence[float], theta_a: float, theta_b: float) -> float:
+    """``<A ⊗ B>`` with ``A = cos(theta_a) Z + sin(theta_a) X`` on one qubit and ``B`` likewise
+    at ``theta_b`` on the other (angles in radians, in the X-Z plane of the Bloch sphere).
+
+    A Bell-diagonal state has no cross correlations (``<ZX> = <XZ> = 0``) and no
+    local Bloch vectors, so ``<A ⊗ B> = cos a cos b <ZZ> + sin a sin b <XX>``;
+    for Phi+ that is ``cos(a - b)``.
+    """
+    return (math.cos(theta_a) * math.cos(theta_b) * correlation(c, "Z")
+            + math.sin(theta_a) * math.sin(theta_b) * correlation(c, "X"))
+
+
+def measure_pair_xz(c: Sequence[float], theta_a: float, theta_b: float, u_a: float, u_b: float) -> tuple[int, int]:
+    """Outcomes (0 for eigenvalue +1, 1 for -1) of measuring the two qubits of a Bell-diagonal
+    pair along angles ``theta_a`` and ``theta_b`` in the X-Z plane (see :func:`correlation_xz`).
+
+    As in :func:`measure_pair`, ``u_a`` and ``u_b`` are uniform numbers in [0, 1)
+    from the keyed shared generator: the first outcome depends on ``u_a`` only
+    (marginals are uniform), and the second agrees with it with probability
+    ``(1 + <A ⊗ B>) / 2``.  Angles 0 and pi/2 are the Z and X measurements of
+    :func:`measure_pair`.
+    """
+    for name, theta in (("theta_a", theta_a), ("theta_b", theta_b)):
+        if not (isinstance(theta, (int, float)) and math.isfinite(theta)):
+            raise ConfigurationError(f"measurement angle {name} = {theta!r} is not allowed; allowed: a finite "
+                                     f"number of radians", field=name, value=theta)
+    a = int(u_a < 0.5)
+    agree = (1.0 + correlation_xz(c, theta_a, theta_b)) / 2.0
     return a, a if u_b < agree else 1 - a
 
 

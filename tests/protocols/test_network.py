@@ -1,0 +1,366 @@
+"""The network layer: requests, routing, reservation, policies, multiplexing, cut-offs,
+purification, delivery records, message orders, and bad requests."""
+
+from __future__ import annotations
+
+import math
+
+import networkx as nx
+import numpy as np
+import pytest
+
+import qactors
+from qactors.hardware.memory import QuantumMemory
+from qactors.protocols.link import GOOD, Herald, LinkPhysics, LinkSide, Ready
+from qactors.protocols.network import (Activate, Confirm, Discard, Purification, Purify, PurifyReply, QNode, Release,
+                                       Request, Reserve, SpanDone, _Offer, _Start, quantum_network, swap_tree)
+from qactors.protocols.swapping import SwapRecord
+from qactors.quantum.bell import MemoryNoise, PairEnd, PairRecord, dejmps
+from qactors.testing import ActorProbe
+
+MS = 10 ** 9
+PHYS = LinkPhysics("double_click", eta_arm=0.5, visibility=0.8)
+
+
+def line(n: int, km: float = 10.0) -> nx.Graph:
+    g = nx.path_graph(n)
+    nx.set_edge_attributes(g, km, "length_km")
+    return g
+
+
+def run(graph, requests, *, until_ms=2000, seed=1, backend="local", **kw):
+    kw.setdefault("physics", PHYS)
+    net = quantum_network(graph, requests, **kw)
+    return qactors.run(net, until_ps=until_ms * MS, seed=seed, backend=backend, collect_states=True)
+
+
+def role(result, node, rid="r"):
+    return result.states[node]["roles"][rid]
+
+
+def assert_path_free(result, graph):
+    for v in graph.nodes:
+        state = result.states[str(v)]
+        assert state["owner"] == {} and state["held"] == {}, f"node {v} still holds memory"
+
+
+# -- serving requests ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("policy", ["asap", "nested", "sequential"])
+@pytest.mark.parametrize("channels", [1, 2])
+def test_every_policy_serves_a_request_and_both_ends_agree(policy, channels):
+    g = line(5)
+    result = run(g, [Request("r", "0", "4", pairs=30, policy=policy, channels=channels)],
+                 swap_success_probability=0.5, channels_per_link=2)
+    src, dst = role(result, "0"), role(result, "4")
+    assert src.outcome == dst.outcome == "served: 30 pairs"
+    assert [d[2] for d in src.delivered] == [d[2] for d in dst.delivered]  # the same pairs, in order
+    # perfect memories: the delivered fidelity is fixed by the links; 4 links of V = 0.8 dephased pairs
+    assert all(d[1] == pytest.approx((1 + 0.8 ** 4) / 2) for d in dst.delivered)
+    assert src.request.path == ("0", "1", "2", "3", "4")
+    assert_path_free(result, g)
+
+
+def test_swap_trees():
+    assert swap_tree(4, "nested") == {2: (0, 4), 1: (0, 2), 3: (2, 4)}
+    assert swap_tree(8, "nested")[4] == (0, 8) and swap_tree(8, "nested")[6] == (4, 8)
+    assert swap_tree(4, "sequential") == {1: (0, 2), 2: (0, 3), 3: (0, 4)}
+    assert swap_tree(1, "nested") == {}
+    with pytest.raises(qactors.ConfigurationError, match="swap tree policy = 'asap'"):
+        swap_tree(4, "asap")
+
+
+def test_routing_takes_the_shortest_fibre_path_or_the_users_function():
+    g = nx.Graph()
+    g.add_edge("A", "B", length_km=10.0)
+    g.add_edge("B", "C", length_km=10.0)
+    g.add_edge("A", "D", length_km=6.0)
+    g.add_edge("D", "C", length_km=6.0)
+    result = run(g, [Request("r", "A", "C", pairs=5)])
+    assert role(result, "A").request.path == ("A", "D", "C") and len(role(result, "C").delivered) == 5
+    assert "r" not in result.states["B"]["roles"]
+    via_b = run(g, [Request("r", "A", "C", pairs=5)], routing=lambda graph, s, d: [s, "B", d])
+    assert role(via_b, "A").request.path == ("A", "B", "C") and len(role(via_b, "B").request.path) == 3
+    with pytest.raises(qactors.ConfigurationError, match="a simple path of graph edges"):
+        quantum_network(g, [Request("r", "A", "C")], physics=PHYS, routing=lambda graph, s, d: [s, d])
+
+
+def test_a_busy_memory_rejects_a_second_request_and_more_memories_serve_both():
+    # R1 holds the only memory of link 1-2 for a long time; R2 wants that link
+    g = line(4)
+    reqs = [Request("r1", "0", "3", pairs=10 ** 6, deadline_ps=40 * MS),
+            Request("r2", "1", "2", pairs=3, start_ps=1 * MS, retries=0)]
+    result = run(g, reqs, until_ms=50)
+    assert role(result, "1", "r2").outcome == "rejected at 1: no free memory on the first link"
+    assert role(result, "0", "r1").outcome.startswith("deadline: ")
+    both = run(g, reqs, until_ms=50, channels_per_link=2)
+    assert role(both, "1", "r2").outcome == "served: 3 pairs"
+    assert_path_free(both, g)
+
+
+def test_a_rejection_half_way_frees_what_was_reserved_and_retries():
+    g = nx.star_graph(["X", "A", "B", "C"])  # X in the middle
+    nx.set_edge_attributes(g, 10.0, "length_km")
+    reqs = [Request("r1", "A", "B", pairs=10 ** 6, deadline_ps=30 * MS),
+            Request("r2", "C", "B", pairs=2, start_ps=1 * MS, retries=1)]
+    result = run(g, reqs, until_ms=100)
+    assert role(result, "C", "r2").outcome == "rejected at X: no free memory on the next link"
+    assert result.states["C"]["owner"] == {}  # C-X was reserved, then freed on the way back
+    # with a deadline of R1 short enough, R2's retry finds the path free
+    reqs = [Request("r1", "A", "B", pairs=10 ** 6, deadline_ps=2 * MS),
+            Request("r2", "C", "B", pairs=2, start_ps=1 * MS, retries=5)]
+    late = run(g, reqs, until_ms=100, seed=3)
+    assert role(late, "C", "r2").outcome == "served: 2 pairs"
+
+
+def test_deadline_ends_the_request_and_frees_every_memory():
+    g = line(3)
+    result = run(g, [Request("r", "0", "2", pairs=10 ** 6, deadline_ps=5 * MS)], until_ms=20)
+    src = role(result, "0")
+    assert src.outcome == f"deadline: {len(src.delivered)} of 1000000 pairs" and len(src.delivered) > 0
+    assert all(t <= 5 * MS for t, _, _ in src.delivered)
+    assert_path_free(result, g)
+
+
+def test_multiplexing_raises_the_rate():
+    g = line(3, km=20.0)
+    counts = {}
+    for channels in (1, 3):
+        result = run(g, [Request("r", "0", "2", pairs=10 ** 6, deadline_ps=200 * MS, channels=channels)],
+                     until_ms=250, channels_per_link=3)
+        counts[channels] = len(role(result, "2").delivered)
+    # Poisson counts: the difference is far beyond 3 sigma (about 2.5x the rate with 3 memories per link)
+    assert counts[3] - counts[1] > 3 * math.sqrt(counts[3] + counts[1])
+
+
+def test_min_fidelity_discards_pairs_below_it():
+    g = line(3)
+    noisy = QuantumMemory(2, t2_s=2e-3)
+    result = run(g, [Request("r", "0", "2", pairs=200, min_fidelity=0.7)], memory=noisy)
+    both = run(g, [Request("r", "0", "2", pairs=200)], memory=noisy)
+    kept = role(result, "2")
+    assert kept.below_min > 0 and all(f >= 0.7 - 0.02 for _, f, _ in kept.delivered)
+    assert min(f for _, f, _ in role(both, "2").delivered) < 0.7
+
+
+# -- cut-offs ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("policy", ["asap", "nested"])
+def test_cutoff_trades_rate_for_fidelity(policy):
+    g = line(5, km=20.0)
+    memory = QuantumMemory(2, t2_s=3e-3)
+    out = {}
+    for cutoff in (0, 1 * MS):
+        result = run(g, [Request("r", "0", "4", pairs=150, policy=policy, cutoff_ps=cutoff)], memory=memory,
+                     until_ms=20_000)
+        dst = role(result, "4")
+        f = np.array([d[1] for d in dst.delivered])
+        out[cutoff] = (f.mean(), f.std(ddof=1) / math.sqrt(len(f)), dst.delivered[-1][0],
+                       sum(role(result, str(i)).cutoffs for i in range(5)))
+    (f0, se0, t0, c0), (f1, se1, t1, c1) = out[0], out[1 * MS]
+    assert c0 == 0 and c1 > 0
+    assert f1 - f0 > 3 * math.hypot(se0, se1)   # fresher pairs
+    assert t1 > t0                                # paid for in time
+
+
+# -- purification --------------------------------------------------------------------------
+
+def test_link_purification_delivers_exactly_the_dejmps_output():
+    """Perfect memories, one round reaches the target: every pair is the DEJMPS output of two
+    link pairs, and the share of failed rounds matches its success probability (3 sigma)."""
+    c = PHYS.state(GOOD)
+    p_ok, out = dejmps(c, c)
+    purification = Purification("dejmps", "recurrence", "link", target_fidelity=out[0] - 1e-9, max_rounds=1)
+    result = run(line(2), [Request("r", "0", "1", pairs=400, channels=2, purification=purification)],
+                 channels_per_link=2)
+    src, dst = role(result, "0"), role(result, "1")
+    assert len(dst.delivered) == 400 and [d[2] for d in src.delivered] == [d[2] for d in dst.delivered]
+    assert all(d[1] == pytest.approx(out[0], abs=1e-12) for d in dst.delivered)
+    n, failed = src.purifications, src.failed_purifications
+    assert dst.purifications == n and dst.failed_purifications == failed
+    assert abs(failed / n - (1 - p_ok)) < 3 * math.sqrt(p_ok * (1 - p_ok) / n)
+
+
+@pytest.mark.parametrize("mode", ["recurrence", "pumping"])
+def test_link_purification_on_a_chain_reaches_the_target(mode):
+    purification = Purification("bbpssw", mode, "link", target_fidelity=0.93, max_rounds=3)
+    result = run(line(4), [Request("r", "0", "3", pairs=60, channels=3, purification=purification)],
+                 channels_per_link=3)
+    plain = run(line(4), [Request("r", "0", "3", pairs=60, channels=3)], channels_per_link=3)
+    f = [d[1] for d in role(result, "3").delivered]
+    assert len(f) == 60 and min(f) > max(d[1] for d in role(plain, "3").delivered)
+
+
+def test_end_to_end_purification():
+    c = (1 + 0.8 ** 2) / 2  # two dephased links joined: coherence 0.64
+    chain = (c, 0.0, 0.0, 1 - c)
+    p_ok, out = dejmps(chain, chain)
+    purification = Purification("dejmps", "recurrence", "end", target_fidelity=out[0] - 1e-9, max_rounds=1)
+    result = run(line(3), [Request("r", "0", "2", pairs=100, channels=2, purification=purification)],
+                 channels_per_link=2)
+    src, dst = role(result, "0"), role(result, "2")
+    assert len(dst.delivered) == 100 and [d[2] for d in src.delivered] == [d[2] for d in dst.delivered]
+    assert all(d[1] == pytest.approx(out[0], abs=1e-12) for d in dst.delivered)
+    n, failed = src.purifications, src.failed_purifications
+    assert abs(failed / n - (1 - p_ok)) < 3 * math.sqrt(p_ok * (1 - p_ok) / n)
+
+
+# -- message orders ------------------------------------------------------------------------
+
+NOISE = MemoryNoise()
+
+
+def node(name, neighbours, channels=1, request=None):
+    sides, nb = [], {}
+    for other in neighbours:
+        a, b = sorted((name, other))
+        for i in range(channels):
+            ch = f"{a}-{b}:{i}"
+            sides.append(LinkSide(ch, f"{a}-{b}/station:{i}", PHYS, 100, NOISE))
+            nb[ch] = other
+    peers = sorted({*neighbours, *(request.path if request else ()), *(s.station for s in sides)} - {name})
+    return ActorProbe(QNode(name, sides, nb, [request] if request else []), peers=peers)
+
+
+def link_pair(pid, a, b, t=0):
+    return PairRecord(pid, (0.9, 0.0, 0.0, 0.1), t, PairEnd(a, NOISE, t), PairEnd(b, NOISE, t))
+
+
+def request(**kw):
+    fields = dict(request_id="r", source="0", dest="2", path=("0", "1", "2"), offsets_ps=(0, 200, 400))
+    fields.update(kw)
+    return Request(**fields)
+
+
+def active_repeater(channels=2, **kw):
+    req = request(channels=channels, **kw)
+    probe = node("1", ["0", "2"], channels, req)
+    probe.start()
+    left = tuple(f"0-1:{i}" for i in range(channels))
+    probe.deliver(Reserve(req, 1, left, 0), "0", 10)
+    assert [s.msg for s in probe.deliver(Activate("r", -1, 0, 2, 500), "0", 300)] == [_Offer("r", -1, 0, 2)]
+    sent = probe.deliver(_Offer("r", -1, 0, 2), "1", 500)
+    assert sorted(s.to for s in sent) == sorted(f"{lk}/station:{i}" for lk in ("0-1", "1-2") for i in range(channels))
+    return probe
+
+
+@pytest.mark.parametrize("selection, chosen", [("oldest", "0-1:0#0"), ("youngest", "0-1:1#0"),
+                                               ("best", "0-1:2#0")])
+def test_repeater_selects_pairs_by_policy(selection, chosen):
+    rep = active_repeater(channels=3, selection=selection)
+    for i, (t, c) in enumerate(((100, (0.8, 0.0, 0.0, 0.2)), (300, (0.8, 0.0, 0.0, 0.2)),
+                                (200, (0.95, 0.0, 0.0, 0.05)))):
+        pair = PairRecord(f"0-1:{i}#0", c, t, PairEnd("0", NOISE, t), PairEnd("1", NOISE, t))
+        assert rep.deliver(Herald(f"0-1:{i}", 0, 1, GOOD, pair), f"0-1/station:{i}", 600) == []
+    sent = rep.deliver(Herald("1-2:1", 0, 1, GOOD, link_pair("1-2:1#0", "1", "2", 150)), "1-2/station:1", 650)
+    records = [s.msg for s in sent if isinstance(s.msg, SwapRecord)]
+    assert len(records) == 2 and {(r.left.pair_id, r.right.pair_id) for r in records} == {(chosen, "1-2:1#0")}
+
+
+def test_repeater_swaps_the_first_pairs_and_reports_to_both_ends():
+    rep = active_repeater(channels=1)
+    assert rep.deliver(Herald("0-1:0", 0, 1, GOOD, link_pair("0-1:0#0", "0", "1", 100)), "0-1/station:0",
+                       600) == []
+    sent = rep.deliver(Herald("1-2:0", 0, 1, GOOD, link_pair("1-2:0#0", "1", "2", 150)), "1-2/station:0", 650)
+    records = [s for s in sent if isinstance(s.msg, SwapRecord)]
+    assert sorted(s.to for s in records) == ["0", "2"] and all(s.delay_ps >= 200 for s in records)
+    assert sorted(s.msg.__class__.__name__ for s in sent if s.to.endswith("station:0")) == ["Ready", "Ready"]
+    # a duplicated herald of the same round changes nothing
+    assert rep.deliver(Herald("1-2:0", 0, 1, GOOD, link_pair("1-2:0#0", "1", "2", 150)), "1-2/station:0",
+                       660) == []
+
+
+def test_purify_for_a_pair_the_follower_no_longer_holds_fails_both():
+    pur = Purification("dejmps", "recurrence", "link", 0.99, 2)
+    rep = active_repeater(channels=2, purification=pur)  # node 1 follows on link 0-1
+    rep.deliver(Herald("0-1:0", 0, 1, GOOD, link_pair("0-1:0#0", "0", "1", 100)), "0-1/station:0", 600)
+    rep.deliver(Herald("0-1:1", 0, 1, GOOD, link_pair("0-1:1#0", "0", "1", 110)), "0-1/station:1", 610)
+    # the leader discarded one pair (cut-off): we drop it too and tell both ends, then offer the memory
+    gone = link_pair("0-1:1#0", "0", "1", 110)
+    sent = rep.deliver(Discard("r", gone, "0"), "0", 620)
+    assert [(s.to, s.msg) for s in sent if isinstance(s.msg, Discard)] == [("0", Discard("r", gone, "1")),
+                                                                          ("2", Discard("r", gone, "1"))]
+    assert [type(s.msg) for s in sent if s.to.startswith("0-1/station")] == [Ready]
+    sent = rep.deliver(Purify("r", "0-1:0#0", "0-1:1#0", 615), "0", 700)
+    replies = [s.msg for s in sent if isinstance(s.msg, PurifyReply)]
+    assert replies == [PurifyReply("r", "0-1:0#0", "0-1:1#0", 615, 700, False)]
+    assert rep.actor.held == {}  # the other pair went with it
+    # a pair is never used before the leader settles it; then a duplicate Settled is harmless
+    rep.deliver(Herald("0-1:0", 1, 1, GOOD, link_pair("0-1:0#1", "0", "1", 800)), "0-1/station:0", 900)
+    rep.deliver(Herald("1-2:0", 0, 1, GOOD, link_pair("1-2:0#0", "1", "2", 800)), "1-2/station:0", 900)
+    assert rep.actor.roles["r"].swaps == 0 and set(rep.actor.held) == {"0-1:0", "1-2:0"}
+
+
+def test_leader_ignores_duplicate_replies_and_waits_out_discards_of_locked_pairs():
+    pur = Purification("dejmps", "recurrence", "link", 0.99, 2)
+    req = request(channels=2, purification=pur, source="1", dest="2", path=("1", "2"), offsets_ps=(0, 200))
+    leader = node("1", ["2"], 2, req)
+    leader.start()
+    assert [type(s.msg) for s in leader.deliver(_Start("r", 0), "1", 0)] == [Reserve]
+    sent = leader.deliver(Confirm("r", 0, ()), "2", 400)
+    assert [(s.to, s.msg) for s in sent] == [("2", Activate("r", -1, 0, 1, 600)), ("1", _Offer("r", -1, 0, 1))]
+    leader.deliver(_Offer("r", -1, 0, 1), "1", 600)
+    leader.deliver(Herald("1-2:0", 0, 1, GOOD, link_pair("1-2:0#0", "1", "2", 700)), "1-2/station:0", 800)
+    sent = leader.deliver(Herald("1-2:1", 0, 1, GOOD, link_pair("1-2:1#0", "1", "2", 700)), "1-2/station:1", 800)
+    assert [s.msg for s in sent if isinstance(s.msg, Purify)] == [Purify("r", "1-2:0#0", "1-2:1#0", 800)]
+    # locked in a purification: the reply decides its fate
+    assert leader.deliver(Discard("r", link_pair("1-2:0#0", "1", "2", 700), "2"), "2", 850) == []
+    sent = leader.deliver(PurifyReply("r", "1-2:0#0", "1-2:1#0", 800, 1000, True), "2", 1200)
+    assert leader.actor.roles["r"].purifications == 1
+    assert leader.deliver(PurifyReply("r", "1-2:0#0", "1-2:1#0", 800, 1000, True), "2", 1210) == []
+    assert leader.actor.ignored == 1
+
+
+def test_messages_for_unknown_or_finished_requests_are_ignored():
+    rep = active_repeater(channels=1)
+    before = rep.actor.ignored
+    assert rep.deliver(SpanDone("other", 0, 0, 1, link_pair("x", "0", "1")), "0", 600) == []
+    assert rep.deliver(Release("r", "done"), "0", 700) == []
+    assert rep.actor.owner == {}
+    assert rep.deliver(Release("r", "done"), "0", 710) == []
+    assert rep.actor.ignored == before + 2
+
+
+# -- bad requests --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("req, match", [
+    (Request("r", "0", "9"), r"request 'r' dest = '9' is not allowed; allowed: a node of the graph"),
+    (Request("r", "0", "0"), "a node other than the source"),
+    (Request("r", "0", "2", pairs=0), r"pairs = 0 is not allowed; allowed: an int >= 1"),
+    (Request("r", "0", "2", min_fidelity=1.5), r"min_fidelity = 1.5 is not allowed"),
+    (Request("r", "0", "2", policy="greedy"), r"policy = 'greedy' is not allowed; allowed: \('asap'"),
+    (Request("r", "0", "2", deadline_ps=5, start_ps=10), "0 \\(none\\) or later than start_ps"),
+    (Request("r", "0", "2", cutoff_ps=-1), r"cutoff_ps = -1 is not allowed"),
+    (Request("r", "0", "2", purification=Purification(target_fidelity=1.2)), r"target_fidelity = 1.2"),
+    (Request("r", "0", "2", policy="nested", purification=Purification()), "purification only with policy"),
+])
+def test_bad_requests_are_refused_before_anything_runs(req, match):
+    with pytest.raises(qactors.ConfigurationError, match=match):
+        quantum_network(line(3), [req], physics=PHYS)
+
+
+def test_bad_graphs_and_duplicate_requests():
+    g = line(3)
+    g.add_node(7)
+    with pytest.raises(qactors.ConfigurationError, match="a destination connected to the source"):
+        quantum_network(g, [Request("r", "0", "7")], physics=PHYS)
+    bad = line(3)
+    bad.edges[0, 1]["length_km"] = -2
+    with pytest.raises(qactors.ConfigurationError, match=r"edge \(0, 1\) length_km = -2 is not allowed"):
+        quantum_network(bad, [], physics=PHYS)
+    with pytest.raises(qactors.ConfigurationError, match="unique in the network"):
+        quantum_network(line(3), [Request("r", "0", "2"), Request("r", "2", "0")], physics=PHYS)
+
+
+@pytest.mark.ray
+def test_network_runs_identically_on_two_ray_shards(ray_session):
+    g = line(4)
+    reqs = [Request("a", "0", "3", pairs=8, channels=2, purification=Purification(level="link", target_fidelity=0.9)),
+            Request("b", "3", "1", pairs=5, policy="nested", start_ps=1 * MS),
+            Request("c", "0", "2", pairs=5, policy="sequential", start_ps=2 * MS, cutoff_ps=2 * MS)]
+    kw = dict(channels_per_link=3, swap_success_probability=0.5, memory=QuantumMemory(2, t2_s=0.05),
+              model="attempts", until_ms=200, seed=4)
+    local = run(g, reqs, **kw)
+    remote = run(g, reqs, backend="ray:2", **kw)
+    assert remote.digest == local.digest and remote.states == local.states
+    assert all(role(local, "0", r).outcome.startswith("served") for r in ("a", "c"))
