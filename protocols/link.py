@@ -1,33 +1,74 @@
-"""Link layer: heralded entanglement generation between two nodes and a midpoint station.
+"""Link layer: heralded entanglement generation between two nodes, in three architectures.
 
-Follows the midpoint-heralding architecture of Barrett & Kok, PRA 71, 060310(R)
-(2005) (double click) and Cabrillo et al., PRA 59, 1025 (1999) / Humphreys et
-al., Nature 558, 268 (2018) (single click); the per-attempt physics is
-:mod:`qactors.hardware.links`.  The round structure is:
+The architectures are those compared by Jones, Kim, Rakher, Kwiat, Ladd, NJP 18,
+083015 (2016) (their names in brackets).  For nodes ``L`` apart and signals at
+speed ``c``:
 
-1. a node whose memory slot for the link is free sends :class:`Ready`
-   (with its memory's noise) to the station;
-2. when both are ready the station opens a round: in the ``attempts`` model it
-   sends :class:`Go`, both nodes emit an attempt at once and again each time a
-   failed :class:`Herald` comes back (one attempt per round trip ``T``); in the
+* **midpoint heralding** ("MeetInTheMiddle"), :class:`LinkPhysics`: both nodes
+  emit a photon entangled with their memory towards a Bell-state analyser
+  half-way, double click after Barrett & Kok, PRA 71, 060310(R) (2005), or
+  single click after Cabrillo et al., PRA 59, 1025 (1999) / Humphreys et al.,
+  Nature 558, 268 (2018).  Qubits are stored from emission; both ends learn the
+  result at emission + ``L/c``; one attempt every ``L/c``.
+* **midpoint source** ("MidpointSource"), :class:`MidpointSourcePhysics`: a
+  photon-pair source half-way sends one photon to each node, which stores it
+  with a heralded absorption; a pair exists when both ends herald.  Qubits are
+  stored from emission + ``L/2c``; both ends learn the result at emission +
+  ``1.5 L/c``; one attempt every ``L/c``.
+* **sender-receiver** ("SenderReceiver"), :class:`SenderReceiverPhysics`: node
+  ``a`` emits a photon entangled with its memory towards node ``b``, which
+  absorbs it with a herald.  ``a`` stores from emission and learns the result
+  at emission + ``2 L/c``; ``b`` stores and learns it at emission + ``L/c``
+  (plus :data:`RECEIVER_LOCAL_DELAY_PS`); one attempt every ``2 L/c``.
+
+The per-attempt physics is :mod:`qactors.hardware.links` (midpoint heralding)
+and the physics classes here.  One actor per link decides every attempt:
+
+* a :class:`MidpointStation` half-way (``"{link}/station"``, or
+  ``"{link}/source"`` for a midpoint source).  For the midpoint source the
+  decision in the middle stands for the nodes telling each other their
+  results: a node's result reaches the middle ``L/2c`` after its photon
+  arrived, and the verdict reaches both nodes ``L/2c`` later, at emission +
+  ``1.5 L/c``, just when the two results exchanged directly would have;
+* a :class:`ReceiverStation` (``"{link}/receiver"``) for sender-receiver links:
+  the heralded absorber at node ``b``'s site, joined to ``b`` by
+  :data:`RECEIVER_LOCAL_DELAY_PS` and to ``a`` by the fibre.
+
+Nodes never see the difference: each keeps a :class:`LinkSide` per link and
+receives only :class:`Go` and :class:`Herald`.  The round structure is:
+
+1. a node whose memory slot for the link is free sends :class:`Ready` (with its
+   memory's noise) to the link's actor;
+2. when both are ready the actor opens a round: in the ``attempts`` model it
+   sends :class:`Go` to the nodes that act each attempt (both nodes, or ``a``
+   alone for sender-receiver), they act at once and again each time a failed
+   :class:`Herald` comes back, one attempt per period ``T``; in the
    ``geometric`` model it draws the number ``K`` of the successful attempt from
-   the exact geometric distribution and the kind of herald from the same
-   per-attempt probabilities, and sends the successful :class:`Herald` when
-   attempt ``K`` would have reached it.  Either way the herald of attempt
-   ``K`` reaches both nodes ``K T`` after the round opened at the nodes;
+   the exact geometric distribution and the herald (kind and state) from the
+   same per-attempt physics, and sends the successful :class:`Herald` when
+   attempt ``K`` would have been decided.  Either way the herald of attempt
+   ``K`` reaches a node ``K T`` after the round opened at that node;
 3. the successful herald carries the :class:`~qactors.quantum.bell.PairRecord`
-   (Pauli-frame error of the scheme, both memories' noise, stored from the
-   emission of attempt ``K``).
+   (the pair's state, both memories' noise and when each end stored its qubit).
 
-Both models draw attempts from one :class:`LinkPhysics`, so they agree in
+For the midpoint source the "photon" a node sends to the middle is its
+heralded-absorption result, and :class:`Go` and each failed :class:`Herald`
+carry the number of pairs the source emitted in the next attempt (they travel
+with that attempt's light).
+
+Both models draw attempts from one physics object, so they agree in
 distribution (tested).  Dark counts produce false heralds whose pair is
-modelled as maximally mixed.
+modelled as maximally mixed.  :func:`link_components` adds the actors of any
+architecture between two nodes; :func:`link_timing` gives its attempt period,
+success probability, mean fidelity and pair rate in closed form.
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 from qactors.core.actor import Actor, handler
 from qactors.core.errors import ConfigurationError
@@ -36,21 +77,72 @@ from qactors.core.network import Network
 from qactors.hardware.channels import Fibre
 from qactors.hardware.links import double_click, single_click
 from qactors.hardware.memory import QuantumMemory
-from qactors.quantum.bell import MemoryNoise, PairEnd, PairRecord
+from qactors.quantum.bell import MemoryNoise, PairEnd, PairRecord, PauliChannel, apply_channel, werner
 
-__all__ = ["LinkPhysics", "Ready", "Go", "Photon", "Herald", "MidpointStation", "LinkSide", "LinkEnd",
+__all__ = ["LinkPhysics", "MidpointSourcePhysics", "SenderReceiverPhysics", "AttemptPhysics",
+           "Ready", "Go", "Photon", "Herald", "MidpointStation", "ReceiverStation", "LinkSide", "LinkEnd",
+           "LinkSideArgs", "LinkComponents", "LinkTiming", "plan_link", "link_components", "link_timing",
            "two_node_link",
-           "MODELS", "SCHEMES", "GOOD", "BAD", "DARK"]
+           "MODELS", "SCHEMES", "ALL_SCHEMES", "GOOD", "BAD", "DARK", "RECEIVER_LOCAL_DELAY_PS"]
 
 MODELS = ("attempts", "geometric")
-SCHEMES = ("double_click", "single_click")
-GOOD, BAD, DARK = 1, 2, 3  # herald kinds: right state, wrong state (single click |11>), dark-count false herald
+SCHEMES = ("double_click", "single_click")  # the schemes of LinkPhysics
+ALL_SCHEMES = SCHEMES + ("midpoint_source", "sender_receiver")
+# herald kinds: the intended state; a wrong or degraded one (single click: both spins bright;
+# midpoint source: two or more pairs emitted); a false herald made by a dark count
+GOOD, BAD, DARK = 1, 2, 3
+RECEIVER_LOCAL_DELAY_PS = 1
+"""Latency between a sender-receiver link's heralded absorber and its node ``b``, ps."""
 _MIXED = (0.25, 0.25, 0.25, 0.25)
+_MAX_MEAN_PHOTON_NUMBER = 10.0
+
+
+def _check_probabilities(owner: object, names: tuple[str, ...]) -> None:
+    cls = type(owner).__name__
+    for name in names:
+        v = getattr(owner, name)
+        if not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0):
+            raise ConfigurationError(f"{cls}.{name} = {v!r} is not allowed; allowed: a number in [0, 1]",
+                                     field=name, value=v)
+
+
+def _dephased(fidelity: float, visibility: float) -> tuple[float, float, float, float]:
+    """Isotropic pair of ``fidelity`` whose coherence (<XX>, <YY>) is further reduced by ``visibility``."""
+    return apply_channel(werner(fidelity), PauliChannel.dephasing(visibility))
+
+
+class AttemptPhysics(Protocol):
+    """What the link actors and :class:`LinkSide` ask of a link's physics.
+
+    One object serves both link models: the ``attempts`` model uses
+    :meth:`source_pairs`, :meth:`at_node` and :meth:`at_station` for every
+    attempt, the ``geometric`` model :meth:`success_probability` and
+    :meth:`draw_success` once per pair.  ``layout`` is ``"midpoint"`` (decided
+    half-way, :class:`MidpointStation`) or ``"receiver"`` (decided at node
+    ``b``, :class:`ReceiverStation`).
+    """
+
+    scheme: str
+    layout: ClassVar[str]
+
+    def success_probability(self) -> float: ...
+
+    def kind_probabilities(self) -> tuple[float, float, float]: ...
+
+    def reference_fidelity(self) -> float: ...
+
+    def source_pairs(self, rng: Any) -> int: ...
+
+    def at_node(self, rng: Any, pairs: int) -> tuple[bool, bool]: ...
+
+    def at_station(self, rng: Any, photons: tuple, pairs: int) -> tuple[int, tuple | None]: ...
+
+    def draw_success(self, rng: Any) -> tuple[int, tuple]: ...
 
 
 @dataclasses.dataclass(frozen=True)
 class LinkPhysics:
-    """What one attempt can do.
+    """What one attempt of midpoint heralding can do.
 
     Args:
         scheme: ``"double_click"`` or ``"single_click"``.
@@ -63,6 +155,9 @@ class LinkPhysics:
             clicks and accepts the pattern half the time; single click needs one click.
     """
 
+    layout: ClassVar[str] = "midpoint"
+    _rate_fields: ClassVar[tuple[str, ...]] = ("eta_arm", "bright_state_population")
+
     scheme: str
     eta_arm: float
     bright_state_population: float = 0.0
@@ -71,13 +166,10 @@ class LinkPhysics:
 
     def __post_init__(self) -> None:
         if self.scheme not in SCHEMES:
-            raise ConfigurationError(f"LinkPhysics.scheme = {self.scheme!r} is not known; allowed: {SCHEMES}",
-                                     field="scheme", value=self.scheme)
-        for name in ("eta_arm", "bright_state_population", "visibility", "dark_count_probability"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0):
-                raise ConfigurationError(f"LinkPhysics.{name} = {v!r} is not allowed; allowed: a number in [0, 1]",
-                                         field=name, value=v)
+            raise ConfigurationError(f"LinkPhysics.scheme = {self.scheme!r} is not known; allowed: {SCHEMES} "
+                                     f"(a midpoint source or sender-receiver link takes MidpointSourcePhysics or "
+                                     f"SenderReceiverPhysics)", field="scheme", value=self.scheme)
+        _check_probabilities(self, ("eta_arm", "bright_state_population", "visibility", "dark_count_probability"))
         if self.scheme == "single_click" and self.bright_state_population == 0.0:
             raise ConfigurationError("LinkPhysics.bright_state_population = 0 never emits; allowed for "
                                      "single_click: a number in (0, 1]", field="bright_state_population", value=0.0)
@@ -101,6 +193,27 @@ class LinkPhysics:
         if detected == 1:
             return GOOD
         return DARK if detected == 0 and u_dark < d else 0
+
+    # -- the attempt interface (AttemptPhysics) ------------------------------------------
+    def source_pairs(self, rng: Any) -> int:
+        """Nothing comes from the middle: the nodes emit (no random number drawn)."""
+        return 0
+
+    def at_node(self, rng: Any, pairs: int) -> tuple[bool, bool]:
+        """:meth:`emit` with two numbers from ``rng``."""
+        return self.emit(rng.random(), rng.random())
+
+    def at_station(self, rng: Any, photons: tuple, pairs: int) -> tuple[int, tuple | None]:
+        """(kind, Bell coefficients or None) from both nodes' photons, by :meth:`decide`."""
+        kind = self.decide(photons[0], photons[1], rng.random(), rng.random())
+        return kind, (self.state(kind) if kind else None)
+
+    def draw_success(self, rng: Any) -> tuple[int, tuple]:
+        """(kind, Bell coefficients) of a successful attempt, drawn from :meth:`kind_probabilities`."""
+        good, bad, _ = self.kind_probabilities()
+        u = rng.random() * self.success_probability()
+        kind = GOOD if u < good else BAD if u < good + bad else DARK
+        return kind, self.state(kind)
 
     # -- the same process in aggregate -------------------------------------------------
     def kind_probabilities(self) -> tuple[float, float, float]:
@@ -136,6 +249,258 @@ class LinkPhysics:
         return (good * self.state(GOOD)[0] + bad * self.state(BAD)[0] + dark * 0.25) / total
 
 
+class _Aggregate(NamedTuple):
+    """A midpoint source's per-attempt outcome probabilities, summed over the pair number."""
+
+    good: float
+    bad: float
+    dark: float
+    fidelity_sum: float  # sum over real heralds of probability x fidelity
+    bad_state: tuple  # mean Bell coefficients of a BAD herald
+    bad_cdf: tuple  # cumulative probability of a BAD herald with 2, 3, ... pairs
+
+
+@dataclasses.dataclass(frozen=True)
+class MidpointSourcePhysics:
+    """What one attempt of a midpoint-source link can do.
+
+    Per attempt the source emits ``N`` pairs.  Each of the ``N`` photons that
+    travel to a node is stored there with probability ``eta_arm``, independently;
+    the node heralds when at least one was (a threshold herald) or, without
+    one, on a dark count.  A pair exists when both nodes herald.  Its state:
+
+    * ``N = 1``: the source's Bell pair, its coherence reduced to ``visibility``
+      (Phi+ with probability ``(1 + V)/2``, Phi- otherwise);
+    * ``N >= 2`` (kind BAD): each node keeps one of the photons that reached it,
+      at random.  One photon from each side of ``N`` pairs of a polarisation-
+      entangled SPDC source is in the isotropic state of fidelity
+      ``(N + 1) / (2 N)`` (then dephased by ``visibility``).  Averaged over the
+      thermal pair statistics at low efficiency this gives exactly the
+      visibility ``(1 + mu)/(1 + 3 mu)`` of
+      :attr:`qactors.hardware.sources.SPDCSource.entanglement_visibility`;
+    * a dark-count herald at either end (kind DARK): maximally mixed.
+
+    Args:
+        eta_arm: probability that a photon leaving the source is stored with a
+            herald at its node: fibre over ``L/2`` times coupling and heralded-
+            absorption efficiency, 0..1 (e.g.
+            :func:`qactors.hardware.links.midpoint_arm_efficiency`).
+        emission_probability: single-pair source: probability per attempt that
+            it emits its pair (never more than one), 0..1.
+        mean_photon_number: SPDC source if > 0: mean pairs per pulse per mode
+            pair, as :class:`~qactors.hardware.sources.SPDCSource` (two thermal
+            mode pairs, H and V: ``P(N) = (N + 1) x^N (1 - x)^2`` with
+            ``x = mu / (1 + mu)``), at most 10.  0 (default): the single-pair source.
+        visibility: coherence of the emitted pair, 0..1.
+        dark_count_probability: probability that a node's herald fires with no
+            photon stored, per attempt, 0..1.
+
+    Raises:
+        ConfigurationError: a field outside its range, or ``emission_probability``
+            set for an SPDC source.
+    """
+
+    scheme: ClassVar[str] = "midpoint_source"
+    layout: ClassVar[str] = "midpoint"
+    _rate_fields: ClassVar[tuple[str, ...]] = ("eta_arm", "emission_probability")
+
+    eta_arm: float
+    emission_probability: float = 1.0
+    mean_photon_number: float = 0.0
+    visibility: float = 1.0
+    dark_count_probability: float = 0.0
+    _aggregate: _Aggregate = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _check_probabilities(self, ("eta_arm", "emission_probability", "visibility", "dark_count_probability"))
+        mu = self.mean_photon_number
+        if not (isinstance(mu, (int, float)) and 0.0 <= mu <= _MAX_MEAN_PHOTON_NUMBER):
+            raise ConfigurationError(f"MidpointSourcePhysics.mean_photon_number = {mu!r} is not allowed; allowed: "
+                                     f"0 (single-pair source) or a number in (0, {_MAX_MEAN_PHOTON_NUMBER:g}] (SPDC)",
+                                     field="mean_photon_number", value=mu)
+        if mu > 0 and self.emission_probability != 1.0:
+            raise ConfigurationError(f"MidpointSourcePhysics.emission_probability = {self.emission_probability!r} "
+                                     f"is not allowed with an SPDC source (mean_photon_number = {mu!r}), whose "
+                                     f"pair statistics follow from mean_photon_number; allowed: 1 (the default)",
+                                     field="emission_probability", value=self.emission_probability)
+        object.__setattr__(self, "_aggregate", self._sum_over_pairs())
+
+    # -- pair statistics ------------------------------------------------------------------
+    def pair_number_probabilities(self) -> tuple[float, ...]:
+        """``P(N)`` for ``N = 0, 1, ...`` (the SPDC tail cut where it falls below 1e-18)."""
+        if self.mean_photon_number == 0:
+            return (1.0 - self.emission_probability, self.emission_probability)
+        x = self.mean_photon_number / (1.0 + self.mean_photon_number)
+        out, n = [], 0
+        while True:
+            p = (n + 1) * x ** n * (1 - x) ** 2
+            out.append(p)
+            if n > 2 * x / (1 - x) and p < 1e-18:  # past the mode: the rest falls geometrically
+                return tuple(out)
+            n += 1
+
+    def stored_probability(self, pairs: int) -> float:
+        """Probability that a node stores at least one of ``pairs`` photons: ``1 - (1 - eta)^N``."""
+        if pairs <= 0:
+            return 0.0
+        if self.eta_arm >= 1.0:
+            return 1.0
+        return -math.expm1(pairs * math.log1p(-self.eta_arm))
+
+    def pair_state(self, pairs: int) -> tuple[float, float, float, float]:
+        """Bell coefficients of a pair heralded at both ends by real photons of ``pairs`` (>= 1) pairs."""
+        return _dephased((pairs + 1) / (2 * pairs), self.visibility)
+
+    def _sum_over_pairs(self) -> _Aggregate:
+        d = self.dark_count_probability
+        good = bad = dark = fidelity_sum = 0.0
+        bad_state = [0.0, 0.0, 0.0, 0.0]
+        bad_cdf = []
+        for n, pn in enumerate(self.pair_number_probabilities()):
+            q = self.stored_probability(n)
+            dark += pn * (2 * q * (1 - q) * d + (1 - q) ** 2 * d * d)
+            if n == 0:
+                continue
+            both = pn * q * q
+            state = self.pair_state(n)
+            fidelity_sum += both * state[0]
+            if n == 1:
+                good = both
+            else:
+                bad += both
+                bad_cdf.append(bad)
+                bad_state = [s + both * c for s, c in zip(bad_state, state)]
+        mean_bad = tuple(s / bad for s in bad_state) if bad > 0 else _MIXED
+        return _Aggregate(good, bad, dark, fidelity_sum, mean_bad, tuple(bad_cdf))
+
+    # -- the attempt interface (AttemptPhysics) ------------------------------------------
+    def source_pairs(self, rng: Any) -> int:
+        """At the source: the number of pairs emitted in one attempt."""
+        if self.mean_photon_number == 0:
+            return int(rng.random() < self.emission_probability)
+        p = 1.0 / (1.0 + self.mean_photon_number)  # each mode pair is thermal: geometric on 0, 1, ...
+        return int(rng.geometric(p)) + int(rng.geometric(p)) - 2
+
+    def at_node(self, rng: Any, pairs: int) -> tuple[bool, bool]:
+        """At a node that ``pairs`` photons reached: (a photon stored, the node heralds)."""
+        u_store, u_dark = rng.random(), rng.random()
+        stored = u_store < self.stored_probability(pairs)
+        return stored, stored or u_dark < self.dark_count_probability
+
+    def at_station(self, rng: Any, photons: tuple, pairs: int) -> tuple[int, tuple | None]:
+        """(kind, Bell coefficients or None) from both nodes' results for an attempt of ``pairs`` pairs."""
+        (stored_a, herald_a), (stored_b, herald_b) = photons
+        if not (herald_a and herald_b):
+            return 0, None
+        if stored_a and stored_b:
+            return (GOOD if pairs == 1 else BAD), self.pair_state(pairs)
+        return DARK, _MIXED
+
+    def draw_success(self, rng: Any) -> tuple[int, tuple]:
+        """(kind, Bell coefficients) of a successful attempt, the pair number drawn for a BAD one."""
+        agg = self._aggregate
+        u = rng.random() * self.success_probability()
+        if u < agg.good:
+            return GOOD, self.pair_state(1)
+        if u < agg.good + agg.bad:
+            i = min(bisect.bisect_right(agg.bad_cdf, u - agg.good), len(agg.bad_cdf) - 1)
+            return BAD, self.pair_state(i + 2)
+        return DARK, _MIXED
+
+    # -- the same process in aggregate -------------------------------------------------
+    def kind_probabilities(self) -> tuple[float, float, float]:
+        """Per-attempt probabilities of a GOOD (one pair), BAD (several pairs) and DARK herald."""
+        agg = self._aggregate
+        return agg.good, agg.bad, agg.dark
+
+    def success_probability(self) -> float:
+        return sum(self.kind_probabilities())
+
+    def state(self, kind: int) -> tuple[float, float, float, float]:
+        """Bell coefficients of a herald of ``kind`` (for BAD: the mean over the pair number)."""
+        if kind == DARK:
+            return _MIXED
+        return self.pair_state(1) if kind == GOOD else self._aggregate.bad_state
+
+    def reference_fidelity(self) -> float:
+        """Mean fidelity of a heralded pair when stored (no memory noise)."""
+        agg = self._aggregate
+        return (agg.fidelity_sum + 0.25 * agg.dark) / self.success_probability()
+
+
+@dataclasses.dataclass(frozen=True)
+class SenderReceiverPhysics:
+    """What one attempt of a sender-receiver link can do.
+
+    Node ``a`` emits a photon entangled with its memory every attempt; node
+    ``b`` stores it with a herald with probability ``eta_link``, and otherwise
+    heralds falsely on a dark count (a maximally mixed pair).
+
+    Args:
+        eta_link: probability that ``a``'s photon is stored with a herald at
+            ``b``: emission and collection efficiency times fibre transmission
+            over ``L`` (:attr:`~qactors.hardware.channels.Fibre.transmissivity`)
+            times heralded-absorption efficiency, 0..1.
+        visibility: coherence of the spin-photon pair, 0..1 (Phi+ with
+            probability ``(1 + V)/2``, Phi- otherwise).
+        dark_count_probability: probability that ``b``'s herald fires with no
+            photon stored, per attempt, 0..1.
+
+    Raises:
+        ConfigurationError: a field outside [0, 1].
+    """
+
+    scheme: ClassVar[str] = "sender_receiver"
+    layout: ClassVar[str] = "receiver"
+    _rate_fields: ClassVar[tuple[str, ...]] = ("eta_link",)
+
+    eta_link: float
+    visibility: float = 1.0
+    dark_count_probability: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_probabilities(self, ("eta_link", "visibility", "dark_count_probability"))
+
+    def source_pairs(self, rng: Any) -> int:
+        """Nothing comes from a source: node ``a`` emits (no random number drawn)."""
+        return 0
+
+    def at_node(self, rng: Any, pairs: int) -> tuple[bool, bool]:
+        """At node ``a``: (emitted, stored at ``b``)."""
+        return True, rng.random() < self.eta_link
+
+    def at_station(self, rng: Any, photons: tuple, pairs: int) -> tuple[int, tuple | None]:
+        """At ``b``'s absorber: (kind, Bell coefficients or None) from ``a``'s photon."""
+        ((_, arrived),) = photons
+        if arrived:
+            return GOOD, self.state(GOOD)
+        if rng.random() < self.dark_count_probability:
+            return DARK, _MIXED
+        return 0, None
+
+    def draw_success(self, rng: Any) -> tuple[int, tuple]:
+        """(kind, Bell coefficients) of a successful attempt, drawn from :meth:`kind_probabilities`."""
+        good, _, _ = self.kind_probabilities()
+        kind = GOOD if rng.random() * self.success_probability() < good else DARK
+        return kind, self.state(kind)
+
+    def kind_probabilities(self) -> tuple[float, float, float]:
+        """Per-attempt probabilities of a GOOD, BAD (never) and DARK herald."""
+        return self.eta_link, 0.0, (1.0 - self.eta_link) * self.dark_count_probability
+
+    def success_probability(self) -> float:
+        return sum(self.kind_probabilities())
+
+    def state(self, kind: int) -> tuple[float, float, float, float]:
+        """Bell coefficients of a herald of ``kind``."""
+        return _MIXED if kind == DARK else _dephased(1.0, self.visibility)
+
+    def reference_fidelity(self) -> float:
+        """Mean fidelity of a heralded pair when stored (no memory noise)."""
+        good, _, dark = self.kind_probabilities()
+        return (good * self.state(GOOD)[0] + 0.25 * dark) / (good + dark)
+
+
 @message
 class Ready(Message):
     link: str
@@ -147,10 +512,21 @@ class Ready(Message):
 class Go(Message):
     link: str
     round: int
+    pairs: int = 0  # midpoint source: pairs emitted in the first attempt, whose light travels with this message
 
 
 @message
 class Photon(Message):
+    """What a node reports for one attempt.
+
+    Midpoint heralding: ``bright`` the spin emitted, ``detected`` the photon
+    reaches the station's detectors.  Midpoint source: ``bright`` a real photon
+    was stored, ``detected`` the node heralded.  Sender-receiver: ``bright``
+    always, ``detected`` the photon will be stored at ``b``.  The flags the
+    hardware could not know (which spin was bright, whether a herald was a
+    dark count) label the pair's state only.
+    """
+
     link: str
     round: int
     attempt: int
@@ -165,34 +541,61 @@ class Herald(Message):
     attempt: int
     kind: int  # 0: failed attempt; GOOD, BAD or DARK: a pair was heralded
     pair: object  # PairRecord, or None for a failed attempt
+    pairs: int = 0  # failed attempt of a midpoint source: pairs emitted in the next attempt
 
 
 @message
 class _Decide(Message):
-    """Station timer of the geometric model: attempt ``attempt`` of ``round`` reaches the station."""
+    """Station timer of the geometric model: attempt ``attempt`` of ``round`` is decided."""
     round: int
     attempt: int
     kind: int
+    state: tuple
 
 
-class MidpointStation(Actor):
-    """The heralding station half-way between ``node_a`` and ``node_b``."""
+def _never_heralds(link: str, physics: Any) -> ConfigurationError:
+    fields = getattr(physics, "_rate_fields", ())
+    name = next((f for f in fields if getattr(physics, f) == 0), fields[0] if fields else "physics")
+    value = getattr(physics, name, physics)
+    return ConfigurationError(f"link {link!r} can never herald: its success probability per attempt is 0 "
+                              f"({name} = {value}); allowed: a link that can succeed", field=name, value=value)
 
-    def __init__(self, actor_id: str, link: str, node_a: str, node_b: str, physics: LinkPhysics, model: str,
-                 arm_delay_ps: int):
+
+class _LinkActor(Actor):
+    """Rounds and attempts of one link, decided in one place (see the module docstring).
+
+    ``delays``: latency of messages to each node, ps; ``lags``: how long before
+    an attempt is decided here each node stored its qubit, ps; ``emitters``: the
+    nodes that act every attempt (they get :class:`Go` and failed heralds).
+    """
+
+    _layout = ""
+    _accepts = ""
+
+    def __init__(self, actor_id: str, link: str, node_a: str, node_b: str, physics: AttemptPhysics, model: str,
+                 delays: dict[str, int], lags: dict[str, int], emitters: tuple[str, ...]):
         super().__init__(actor_id)
         if model not in MODELS:
             raise ConfigurationError(f"link model {model!r} is not known; allowed: {MODELS}", field="model",
                                      value=model)
+        if getattr(physics, "layout", None) != self._layout:
+            raise ConfigurationError(f"{type(self).__name__} {actor_id!r} cannot run link {link!r} with "
+                                     f"{type(physics).__name__}; allowed: {self._accepts} (link_components picks the "
+                                     f"right actor for any scheme)", field="physics", value=type(physics).__name__)
+        for node, delay in delays.items():
+            if type(delay) is not int or delay <= 0:
+                raise ConfigurationError(f"delay from {actor_id!r} to {node!r} = {delay!r} is not allowed; "
+                                         f"allowed: an int > 0 (ps)", field="delay_ps", value=delay)
         if physics.success_probability() <= 0.0:
-            raise ConfigurationError(f"link {link!r} can never herald: its success probability per attempt is 0 "
-                                     f"(eta_arm = {physics.eta_arm}); allowed: a link that can succeed",
-                                     field="eta_arm", value=physics.eta_arm)
+            raise _never_heralds(link, physics)
         self.link, self.node_a, self.node_b = link, node_a, node_b
-        self.physics, self.model, self.arm_delay_ps = physics, model, arm_delay_ps
+        self.physics, self.model = physics, model
+        self.delays, self.lags, self.emitters = delays, lags, emitters
+        self.period_ps = 2 * delays[emitters[0]]  # from one attempt's decision here to the next one's
         self.round = -1
         self.ready: dict[str, MemoryNoise] = {}
         self.photons: dict[str, tuple[bool, bool]] = {}
+        self.pairs = 0  # midpoint source: pairs emitted in the attempt under way
         self.attempt = 0
         self.heralds = 0
         self.ignored = 0
@@ -210,47 +613,88 @@ class MidpointStation(Actor):
         self.attempt = 0
         self.photons = {}
         if self.model == "attempts":
-            for node in (self.node_a, self.node_b):
-                self.send(node, Go(self.link, self.round), delay_ps=self.arm_delay_ps)
+            self.pairs = self.physics.source_pairs(self.rng)
+            for node in self.emitters:
+                self.send(node, Go(self.link, self.round, self.pairs), delay_ps=self.delays[node])
             return
         p = self.physics.success_probability()
         k = int(self.rng.geometric(p))
-        good, bad, _ = self.physics.kind_probabilities()
-        u = self.rng.random() * p
-        kind = GOOD if u < good else BAD if u < good + bad else DARK
-        # attempt k leaves the nodes (k - 1) T after they hear the round open, and reaches us T/2 later
-        self.set_timer(_Decide(self.round, k, kind), delay_ps=k * 2 * self.arm_delay_ps)
+        kind, state = self.physics.draw_success(self.rng)
+        # attempt k leaves the emitters (k - 1) periods after they hear the round open, and is decided here
+        # one arm (half a period) later
+        self.set_timer(_Decide(self.round, k, kind, state), delay_ps=k * self.period_ps)
 
     @handler(_Decide)
     def on_decide(self, msg: _Decide, sender: str) -> None:
-        self._herald(msg.attempt, msg.kind)
+        self._herald(msg.attempt, msg.kind, msg.state)
 
     @handler(Photon)
     def on_photon(self, msg: Photon, sender: str) -> None:
         if (msg.link != self.link or msg.round != self.round or msg.attempt != self.attempt + 1
-                or sender not in (self.node_a, self.node_b) or sender in self.photons):
-            self.ignored += 1  # late, duplicated or foreign photons never count
+                or sender not in self.emitters or sender in self.photons
+                or self.model != "attempts" or len(self.ready) < 2):
+            self.ignored += 1  # late, duplicated, foreign or unasked-for photons never count
             return
         self.photons[sender] = (msg.bright, msg.detected)
-        if len(self.photons) < 2:
+        if len(self.photons) < len(self.emitters):
             return
         self.attempt += 1
-        kind = self.physics.decide(self.photons[self.node_a], self.photons[self.node_b],
-                                   self.rng.random(), self.rng.random())
+        kind, state = self.physics.at_station(self.rng, tuple(self.photons[n] for n in self.emitters), self.pairs)
         self.photons = {}
-        self._herald(self.attempt, kind)
+        self._herald(self.attempt, kind, state)
 
-    def _herald(self, attempt: int, kind: int) -> None:
+    def _herald(self, attempt: int, kind: int, state: tuple | None) -> None:
         pair = None
         if kind:
-            emitted = self.now - self.arm_delay_ps
-            pair = PairRecord(f"{self.link}#{self.round}", self.physics.state(kind), emitted,
-                              PairEnd(self.node_a, self.ready[self.node_a], emitted),
-                              PairEnd(self.node_b, self.ready[self.node_b], emitted))
+            a, b = self.node_a, self.node_b
+            stored_a, stored_b = self.now - self.lags[a], self.now - self.lags[b]
+            pair = PairRecord(f"{self.link}#{self.round}", state, min(stored_a, stored_b),
+                              PairEnd(a, self.ready[a], stored_a), PairEnd(b, self.ready[b], stored_b))
             self.ready = {}
             self.heralds += 1
-        for node in (self.node_a, self.node_b):
-            self.send(node, Herald(self.link, self.round, attempt, kind, pair), delay_ps=self.arm_delay_ps)
+            self.pairs = 0
+            targets: tuple[str, ...] = (a, b)
+        else:
+            self.pairs = self.physics.source_pairs(self.rng)  # the next attempt's light leaves with this herald
+            targets = self.emitters
+        for node in targets:
+            self.send(node, Herald(self.link, self.round, attempt, kind, pair, self.pairs),
+                      delay_ps=self.delays[node])
+
+
+class MidpointStation(_LinkActor):
+    """The actor half-way between ``node_a`` and ``node_b``: a heralding station
+    (:class:`LinkPhysics`) or a photon-pair source that collects both nodes'
+    heralds (:class:`MidpointSourcePhysics`).  ``arm_delay_ps``: fibre delay
+    over half the link, ps."""
+
+    _layout = "midpoint"
+    _accepts = "LinkPhysics or MidpointSourcePhysics"
+
+    def __init__(self, actor_id: str, link: str, node_a: str, node_b: str, physics: AttemptPhysics, model: str,
+                 arm_delay_ps: int):
+        arms = {node_a: arm_delay_ps, node_b: arm_delay_ps}
+        super().__init__(actor_id, link, node_a, node_b, physics, model, arms, dict(arms), (node_a, node_b))
+        self.arm_delay_ps = arm_delay_ps
+
+
+class ReceiverStation(_LinkActor):
+    """The heralded absorber of a sender-receiver link, at ``receiver``'s site.
+
+    ``sender`` (node ``a``) emits each attempt; the photon reaches here
+    ``link_delay_ps`` later (fibre over the whole link), where it is stored in
+    ``receiver``'s memory, which hears of it ``local_delay_ps`` later.
+    """
+
+    _layout = "receiver"
+    _accepts = "SenderReceiverPhysics"
+
+    def __init__(self, actor_id: str, link: str, sender: str, receiver: str, physics: AttemptPhysics, model: str,
+                 link_delay_ps: int, local_delay_ps: int = RECEIVER_LOCAL_DELAY_PS):
+        super().__init__(actor_id, link, sender, receiver, physics, model,
+                         {sender: link_delay_ps, receiver: local_delay_ps}, {sender: link_delay_ps, receiver: 0},
+                         (sender,))
+        self.link_delay_ps, self.local_delay_ps = link_delay_ps, local_delay_ps
 
 
 class LinkSide:
@@ -258,13 +702,19 @@ class LinkSide:
 
     Plain data kept in the owning actor's state; the actor passes itself in to
     send and draw random numbers.  Stale, duplicated or foreign link messages
-    are counted in ``ignored`` and change nothing.
+    are counted in ``ignored`` and change nothing.  ``station`` is the link's
+    deciding actor and ``arm_delay_ps`` the latency to it; ``emits`` is False
+    for the receiving end of a sender-receiver link, which never acts per
+    attempt (it only hears of successes).  :meth:`LinkSideArgs.side` builds one
+    for any scheme.
     """
 
-    def __init__(self, link: str, station: str, physics: LinkPhysics, arm_delay_ps: int, noise: MemoryNoise):
+    def __init__(self, link: str, station: str, physics: AttemptPhysics, arm_delay_ps: int, noise: MemoryNoise,
+                 *, emits: bool = True):
         self.link, self.station, self.physics = link, station, physics
         self.arm_delay_ps = arm_delay_ps
         self.noise = noise
+        self.emits = emits
         self.round = 0
         self.attempt = 0
         self.pair: PairRecord | None = None
@@ -282,19 +732,19 @@ class LinkSide:
         """Offer the (free) slot for the next round."""
         actor.send(self.station, Ready(self.link, self.round, self.noise), delay_ps=self.arm_delay_ps)
 
-    def _emit(self, actor: Actor) -> None:
+    def _emit(self, actor: Actor, pairs: int) -> None:
         self.attempt += 1
-        bright, detected = self.physics.emit(actor.rng.random(), actor.rng.random())
+        bright, detected = self.physics.at_node(actor.rng, pairs)
         self.attempts_emitted += 1
         self.photons_detected += int(detected)
         actor.send(self.station, Photon(self.link, self.round, self.attempt, bright, detected),
                    delay_ps=self.arm_delay_ps)
 
     def go(self, actor: Actor, msg: Go) -> None:
-        if msg.round != self.round or self.attempt or self.pair is not None:
+        if not self.emits or msg.round != self.round or self.attempt or self.pair is not None:
             self.ignored += 1
             return
-        self._emit(actor)
+        self._emit(actor, msg.pairs)
 
     def herald(self, actor: Actor, msg: Herald) -> PairRecord | None:
         """Handle a herald; return the new pair if it heralded one for this slot."""
@@ -302,7 +752,10 @@ class LinkSide:
             self.ignored += 1  # a herald of another round or attempt: stale or duplicated
             return None
         if not msg.kind:
-            self._emit(actor)
+            if not self.emits:
+                self.ignored += 1  # a receiving end is never told of failed attempts
+                return None
+            self._emit(actor, msg.pairs)
             return None
         self.pair = msg.pair
         self.pair_attempts = msg.attempt
@@ -325,10 +778,10 @@ class LinkEnd(Actor):
     consumer for link-level studies.
     """
 
-    def __init__(self, actor_id: str, link: str, station: str, physics: LinkPhysics, memory: QuantumMemory,
-                 arm_delay_ps: int, max_pairs: int = 1_000_000):
+    def __init__(self, actor_id: str, link: str, station: str, physics: AttemptPhysics, memory: QuantumMemory,
+                 arm_delay_ps: int, max_pairs: int = 1_000_000, *, emits: bool = True):
         super().__init__(actor_id)
-        self.side = LinkSide(link, station, physics, arm_delay_ps, memory.noise())
+        self.side = LinkSide(link, station, physics, arm_delay_ps, memory.noise(), emits=emits)
         self.max_pairs = max_pairs
         self.deliveries: list[tuple[int, int, int, float]] = []  # (time ps, attempts, kind, fidelity)
 
@@ -348,26 +801,203 @@ class LinkEnd(Actor):
         self.side.release(self, offer=len(self.deliveries) < self.max_pairs)
 
 
-def two_node_link(length_km: float, physics: LinkPhysics, *, model: str = "geometric",
-                  memory: QuantumMemory | None = None, max_pairs: int = 1000,
-                  refractive_index: float = 1.47, names: tuple[str, str] = ("A", "B")) -> Network:
-    """Nodes ``A`` and ``B`` ``length_km`` apart with a station half-way (``A-B/station``).
+# -- building links ------------------------------------------------------------------------
 
-    The arm delay is the propagation time over ``length_km / 2`` of fibre with
-    ``refractive_index``; an attempt takes twice that.
-    """
+class LinkSideArgs(NamedTuple):
+    """What one node needs to take part in a link: the :class:`LinkSide` arguments but the noise."""
+
+    link: str
+    station: str
+    physics: AttemptPhysics
+    arm_delay_ps: int
+    emits: bool = True
+
+    def side(self, noise: MemoryNoise) -> LinkSide:
+        """The node's :class:`LinkSide` for a memory with ``noise``."""
+        return LinkSide(self.link, self.station, self.physics, self.arm_delay_ps, noise, emits=self.emits)
+
+
+class LinkComponents(NamedTuple):
+    """A link between ``node_a`` and ``node_b`` as :func:`plan_link` lays it out."""
+
+    a: LinkSideArgs
+    b: LinkSideArgs
+    station: str  # id of the link's deciding actor
+    node_delay_ps: int  # latency of the path between the two nodes through the link's actor, ps
+    attempt_ps: int  # period of one attempt, ps
+
+
+class LinkTiming(NamedTuple):
+    """Closed-form figures of one link (see :func:`link_timing`)."""
+
+    scheme: str
+    attempt_ps: int  # period T of one attempt
+    success_probability: float  # per attempt
+    fidelity: float  # mean fidelity of a heralded pair as stored (no memory noise)
+    herald_ps: tuple[int, int]  # from an attempt's emission (at the node, or at the source) to each end's herald
+    stored_ps: tuple[int, int]  # how long each end's qubit has been stored when that end's herald arrives
+    attempt_rate_hz: float  # p / T: heralded pairs per second with attempts back to back
+    pair_rate_hz: float  # 1 / ((1/p + 1) T): with one period per pair to re-offer the slot (LinkEnd)
+
+
+def _check_length(length_km: object) -> None:
     if not (isinstance(length_km, (int, float)) and length_km > 0 and math.isfinite(length_km)):
         raise ConfigurationError(f"length_km = {length_km!r} is not allowed; allowed: a finite number > 0",
                                  field="length_km", value=length_km)
+
+
+def plan_link(link: str, node_a: str, node_b: str, physics: AttemptPhysics, *, length_km: float,
+              refractive_index: float = 1.47, station: str | None = None) -> LinkComponents:
+    """Lay out a link without building anything: ids, delays and each end's :class:`LinkSideArgs`.
+
+    Midpoint layouts (:class:`LinkPhysics`, :class:`MidpointSourcePhysics`): an
+    actor half-way, ``"{link}/station"`` or ``"{link}/source"``, an arm of
+    ``length_km / 2`` of fibre to each node.  Sender-receiver
+    (:class:`SenderReceiverPhysics`): ``node_a`` sends, ``"{link}/receiver"``
+    sits at ``node_b``, ``length_km`` of fibre from ``node_a`` and
+    :data:`RECEIVER_LOCAL_DELAY_PS` from ``node_b``.
+
+    Args:
+        link: the link's id (what :class:`LinkSide` and the messages carry).
+        node_a, node_b: the two node actors' ids (``node_a`` sends on a sender-receiver link).
+        physics: the link's per-attempt physics.
+        length_km: node-to-node fibre length, km, > 0.
+        refractive_index: the fibre's group index, >= 1.
+        station: id of the link's actor, if not the default.
+
+    Raises:
+        ConfigurationError: a bad length, index, id or physics object.
+    """
+    _check_length(length_km)
+    for name, value in (("link", link), ("node_a", node_a), ("node_b", node_b), ("station", station)):
+        if not (type(value) is str and value) and not (name == "station" and value is None):
+            raise ConfigurationError(f"{name} = {value!r} is not allowed; allowed: a non-empty string",
+                                     field=name, value=value)
+    if node_a == node_b:
+        raise ConfigurationError(f"link {link!r} joins node {node_a!r} to itself; allowed: two different nodes",
+                                 field="node_b", value=node_b)
+    layout = getattr(physics, "layout", None)
+    if layout == "midpoint":
+        arm = Fibre(length_km / 2, refractive_index=refractive_index).delay_ps
+        station = station or f"{link}/{'source' if physics.scheme == 'midpoint_source' else 'station'}"
+        side = LinkSideArgs(link, station, physics, arm)
+        return LinkComponents(side, side, station, 2 * arm, 2 * arm)
+    if layout == "receiver":
+        fibre = Fibre(length_km, refractive_index=refractive_index).delay_ps
+        station = station or f"{link}/receiver"
+        return LinkComponents(LinkSideArgs(link, station, physics, fibre),
+                              LinkSideArgs(link, station, physics, RECEIVER_LOCAL_DELAY_PS, emits=False),
+                              station, fibre + RECEIVER_LOCAL_DELAY_PS, 2 * fibre)
+    raise ConfigurationError(f"physics = {physics!r} is not link physics; allowed: LinkPhysics, "
+                             f"MidpointSourcePhysics or SenderReceiverPhysics", field="physics",
+                             value=type(physics).__name__)
+
+
+def link_components(net: Network, link: str, node_a: str, node_b: str, physics: AttemptPhysics, *,
+                    length_km: float, model: str = "geometric", refractive_index: float = 1.47,
+                    station: str | None = None, site: str | None = None) -> LinkComponents:
+    """Add the actor and connections of a link of any scheme between two nodes already in ``net``.
+
+    Returns what :func:`plan_link` returns for the same arguments; the node
+    actors need its ``a`` and ``b`` (``LinkComponents.a.side(noise)`` is
+    ``node_a``'s :class:`LinkSide`), so a builder whose nodes take their sides
+    at construction calls :func:`plan_link` first, adds the nodes, then calls
+    this.  ``node_delay_ps`` is the latency of the path between the two nodes
+    through the link, for classical messages between them.
+
+    Args:
+        net: the network; ``node_a`` and ``node_b`` must be in it.
+        link, node_a, node_b, physics, length_km, refractive_index, station: as
+            for :func:`plan_link`.
+        model: ``"attempts"`` or ``"geometric"``.
+        site: where the link's actor is placed: default its own id for a
+            midpoint actor, ``node_b``'s site for a receiver.
+
+    Raises:
+        ConfigurationError: as :func:`plan_link`; an unknown model; a node not in
+            ``net``; the actor id already taken; a link that can never herald.
+
+    >>> from qactors.protocols.link import SenderReceiverPhysics, LinkEnd
+    >>> from qactors.hardware import QuantumMemory
+    >>> physics = SenderReceiverPhysics(eta_link=0.1)
+    >>> plan = plan_link("A-B", "A", "B", physics, length_km=20)
+    >>> net = Network()
+    >>> for node, args in (("A", plan.a), ("B", plan.b)):
+    ...     _ = net.add_actor(LinkEnd(node, args.link, args.station, physics, QuantumMemory(1), args.arm_delay_ps,
+    ...                               emits=args.emits))
+    >>> link_components(net, "A-B", "A", "B", physics, length_km=20).station
+    'A-B/receiver'
+    """
+    plan = plan_link(link, node_a, node_b, physics, length_km=length_km, refractive_index=refractive_index,
+                     station=station)
+    if model not in MODELS:
+        raise ConfigurationError(f"link model {model!r} is not known; allowed: {MODELS}", field="model", value=model)
+    for node in (node_a, node_b):
+        if node not in net.index:
+            raise ConfigurationError(f"link {link!r} joins node {node!r}, which is not in the network; allowed: "
+                                     f"nodes added first (plan_link gives their LinkSide arguments beforehand)",
+                                     field="node", value=node)
+    if physics.layout == "midpoint":
+        arm = plan.a.arm_delay_ps
+        actor: _LinkActor = MidpointStation(plan.station, link, node_a, node_b, physics, model, arm)
+        net.add_actor(actor, site=site or plan.station)
+        net.connect(node_a, plan.station, latency_ps=arm)
+        net.connect(plan.station, node_b, latency_ps=arm)
+    else:
+        fibre, local = plan.a.arm_delay_ps, plan.b.arm_delay_ps
+        actor = ReceiverStation(plan.station, link, node_a, node_b, physics, model, fibre, local)
+        net.add_actor(actor, site=site or net.sites[net.index[node_b]])
+        net.connect(node_a, plan.station, latency_ps=fibre)
+        net.connect(plan.station, node_b, latency_ps=local)
+    return plan
+
+
+def link_timing(physics: AttemptPhysics, length_km: float, *, refractive_index: float = 1.47) -> LinkTiming:
+    """Attempt period, success probability, mean fidelity and pair rates of a link, in closed form.
+
+    Uses the delays :func:`link_components` builds.  The period ``T`` is
+    ``2 x`` the arm delay (``L/c``) for midpoint layouts and ``2 x`` the fibre
+    delay (``2 L/c``) for sender-receiver.  ``pair_rate_hz`` is what a
+    :class:`LinkEnd` pair of nodes measures: ``K`` attempts (geometric with
+    mean ``1/p``) plus one period per pair for the slot to be offered again.
+
+    >>> from qactors.protocols.link import LinkPhysics
+    >>> t = link_timing(LinkPhysics("double_click", eta_arm=0.5), 20)
+    >>> t.attempt_ps, t.success_probability, t.herald_ps
+    (98067844, 0.125, (98067844, 98067844))
+    """
+    plan = plan_link("a-b", "a", "b", physics, length_km=length_km, refractive_index=refractive_index)
+    period = plan.attempt_ps
+    if physics.layout == "midpoint":
+        arm = plan.a.arm_delay_ps
+        herald = 3 * arm if physics.scheme == "midpoint_source" else 2 * arm
+        herald_ps, stored_ps = (herald, herald), (2 * arm, 2 * arm)
+    else:
+        fibre, local = plan.a.arm_delay_ps, plan.b.arm_delay_ps
+        herald_ps, stored_ps = (2 * fibre, fibre + local), (2 * fibre, local)
+    p = physics.success_probability()
+    seconds = period * 1e-12
+    return LinkTiming(physics.scheme, period, p, physics.reference_fidelity() if p > 0 else math.nan,
+                      herald_ps, stored_ps, p / seconds, p / ((1 + p) * seconds))
+
+
+def two_node_link(length_km: float, physics: AttemptPhysics, *, model: str = "geometric",
+                  memory: QuantumMemory | None = None, max_pairs: int = 1000,
+                  refractive_index: float = 1.47, names: tuple[str, str] = ("A", "B")) -> Network:
+    """Nodes ``A`` and ``B`` (:class:`LinkEnd`) ``length_km`` apart, joined by a link of the
+    scheme of ``physics`` (see :func:`plan_link`; ``A`` sends on a sender-receiver link).
+
+    For midpoint layouts the arm delay is the propagation time over
+    ``length_km / 2`` of fibre with ``refractive_index``, and an attempt takes
+    twice that; sender-receiver attempts take twice the delay over ``length_km``.
+    """
     a, b = names
     link = f"{a}-{b}"
-    station = f"{link}/station"
-    arm = Fibre(length_km / 2, refractive_index=refractive_index).delay_ps
+    plan = plan_link(link, a, b, physics, length_km=length_km, refractive_index=refractive_index)
     memory = memory or QuantumMemory(num_qubits=1)
     net = Network()
-    net.add_actor(LinkEnd(a, link, station, physics, memory, arm, max_pairs), site=a)
-    net.add_actor(MidpointStation(station, link, a, b, physics, model, arm), site=station)
-    net.add_actor(LinkEnd(b, link, station, physics, memory, arm, max_pairs), site=b)
-    net.connect(a, station, latency_ps=arm)
-    net.connect(station, b, latency_ps=arm)
+    for node, args in ((a, plan.a), (b, plan.b)):
+        net.add_actor(LinkEnd(node, args.link, args.station, physics, memory, args.arm_delay_ps, max_pairs,
+                              emits=args.emits), site=node)
+    link_components(net, link, a, b, physics, length_km=length_km, model=model, refractive_index=refractive_index)
     return net

@@ -320,7 +320,7 @@ class _Role:
         self.index = index
         self.status = "reserving"
         self.attempt = 0
-        self.channels: list[tuple] = []       # per hop h: channel ids on link (h, h+1) (set on activation)
+        self.active_from = -1                 # when the path started generating (ps)
         self.left: tuple = ()                 # my channels towards the source
         self.right: tuple = ()                # my channels towards the destination
         self.rounds: dict[str, int] = {}      # pair id -> purification rounds it went through
@@ -525,6 +525,7 @@ class QNode(Actor):
             return
         if role.status == "reserving":
             role.status = "active"
+            role.active_from = msg.at_ps
             if role.is_end and role.request.policy == "asap":
                 role.tracker = EndTracker(self.id, role.request.path[role.n - role.index], role.index == 0,
                                           in_order=role.request.channels == 1)
