@@ -73,11 +73,10 @@ from qactors.core.actor import Actor, handler
 from qactors.core.errors import ConfigurationError
 from qactors.core.messages import Message, message
 from qactors.core.network import Network
-from qactors.hardware.channels import Fibre
 from qactors.hardware.memory import QuantumMemory
 from qactors.quantum.bell import PairEnd, PairRecord, bbpssw, chain_record, dejmps
 
-from .link import Go, Herald, LinkPhysics, LinkSide, MidpointStation
+from .link import AttemptPhysics, Go, Herald, LinkSide, link_components, plan_link
 from .swapping import EndTracker, SwapRecord
 
 __all__ = ["Purification", "Request", "Reserve", "Reject", "Confirm", "Activate", "Release", "SpanDone",
@@ -1005,8 +1004,9 @@ class QNode(Actor):
                 self._to(role, end, SpanDone(role.request.request_id, lane, l, r, joined))
             self._tree_restart(role, lane, 0, role.n)
             return
-        parent = next(m for m, (pl, pr) in swap_tree(role.n, role.request.policy).items()
-                      if pl <= l and r <= pr and (pl, pr) != (l, r) and m in (l, r))
+        # the parent joins [l, r] as its left part (its swapper is r) or as its right part (swapper l)
+        spans = swap_tree(role.n, role.request.policy)
+        parent = r if r in spans and spans[r][0] == l else l
         self._to(role, parent, SpanDone(role.request.request_id, lane, l, r, joined))
 
     def _tree_restart(self, role: _Role, lane: int, l: int, r: int) -> None:
@@ -1038,20 +1038,24 @@ def shortest_path(graph: nx.Graph, source: str, dest: str) -> list[str]:
     return nx.shortest_path(graph, source, dest, weight="length_km")
 
 
-def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: LinkPhysics,
+def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: AttemptPhysics,
                     model: str = "geometric", memory: QuantumMemory | None = None, channels_per_link: int = 1,
                     swap_success_probability: float = 1.0, refractive_index: float = 1.47,
                     routing: Callable[[nx.Graph, str, str], list] = shortest_path) -> Network:
-    """Actors for ``graph``: a :class:`QNode` per node, a heralding station per link
-    memory (``channels_per_link`` each, or the edge attribute ``channels``), links of
-    ``length_km`` (edge attribute, required).  Each request's path comes from
-    ``routing(graph, source, dest)``.  Node ids are ``str(node)``."""
+    """Actors for ``graph``: a :class:`QNode` per node (id ``str(node)``) and, for every memory
+    of every link, the link's heralding actor (:func:`~qactors.protocols.link.link_components`).
+
+    Edge attributes: ``length_km`` (required, > 0), ``channels`` (memories per link at each
+    end, default ``channels_per_link``), ``physics`` (the link's scheme and hardware,
+    default ``physics``; any of :data:`~qactors.protocols.link.ALL_SCHEMES`; on a
+    sender-receiver link the lower node id sends).  Each request's path is
+    ``routing(graph, source, dest)``; requests are checked before anything is built."""
     memory = memory or QuantumMemory(num_qubits=2)
     noise = memory.noise()
     g = nx.relabel_nodes(graph, {v: str(v) for v in graph.nodes}, copy=True)
     sides: dict[str, list[LinkSide]] = {v: [] for v in g.nodes}
     neighbours: dict[str, dict[str, str]] = {v: {} for v in g.nodes}
-    stations = []
+    links = []
     latency: dict[tuple[str, str], int] = {}
     for u, v, data in sorted(g.edges(data=True), key=lambda e: tuple(sorted(e[:2]))):
         a, b = sorted((u, v))
@@ -1061,17 +1065,19 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: Li
         count = data.get("channels", channels_per_link)
         if type(count) is not int or count < 1:
             raise _fail(f"edge ({a}, {b}) channels", count, "an int >= 1", "channels")
-        arm = Fibre(length / 2, refractive_index=refractive_index).delay_ps
-        latency[(a, b)] = latency[(b, a)] = 2 * arm
+        link_physics = data.get("physics", physics)
         for i in range(count):
             channel = f"{a}-{b}:{i}"
-            station = f"{a}-{b}/station:{i}"
-            stations.append((station, channel, a, b, arm, f"{a}-{b}/station"))
-            for node, other in ((a, b), (b, a)):
-                sides[node].append(LinkSide(channel, station, physics, arm, noise))
+            station = f"{a}-{b}/{'receiver' if link_physics.layout != 'midpoint' else 'station'}:{i}"
+            plan = plan_link(channel, a, b, link_physics, length_km=length, refractive_index=refractive_index,
+                             station=station)
+            latency[(a, b)] = latency[(b, a)] = plan.node_delay_ps
+            links.append((channel, a, b, link_physics, length, station))
+            for node, other, args in ((a, b, plan.a), (b, a, plan.b)):
+                sides[node].append(args.side(noise))
                 neighbours[node][channel] = other
     checked = []
-    ids = set()
+    ids: set[str] = set()
     for request in requests:
         if not isinstance(request, Request):
             raise _fail("request", request, "a Request", "requests")
@@ -1079,10 +1085,10 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: Li
     net = Network()
     for v in sorted(g.nodes):
         net.add_actor(QNode(v, sides[v], neighbours[v], checked, swap_success_probability), site=v)
-    for station, channel, a, b, arm, site in stations:
-        net.add_actor(MidpointStation(station, channel, a, b, physics, model, arm), site=site)
-        net.connect(a, station, latency_ps=arm)
-        net.connect(station, b, latency_ps=arm)
+    for channel, a, b, link_physics, length, station in links:
+        site = f"{a}-{b}/station" if link_physics.layout == "midpoint" else None
+        link_components(net, channel, a, b, link_physics, length_km=length, model=model,
+                        refractive_index=refractive_index, station=station, site=site)
     return net
 
 
