@@ -77,11 +77,12 @@ from qactors.hardware.memory import QuantumMemory
 from qactors.quantum.bell import PairEnd, PairRecord, bbpssw, chain_record, dejmps
 
 from .link import AttemptPhysics, Go, Herald, LinkSide, link_components, plan_link
+from .applications import APPLICATIONS, Receiver, SiftBits, TeleportBits, sender_use
 from .swapping import EndTracker, SwapRecord
 
 __all__ = ["Purification", "Request", "Reserve", "Reject", "Confirm", "Activate", "Release", "SpanDone",
            "Discard", "Purify", "PurifyReply", "Settled", "QNode", "quantum_network", "shortest_path", "swap_tree",
-           "POLICIES", "SELECTIONS"]
+           "request_report", "POLICIES", "SELECTIONS"]
 
 POLICIES = ("asap", "nested", "sequential")
 SELECTIONS = ("oldest", "youngest", "best")
@@ -146,6 +147,7 @@ class Request(Message):
     cutoff_ps: int = 0
     selection: str = "oldest"
     purification: object = None  # Purification or None
+    application: str = "record"
     retries: int = 3
     path: tuple = ()
     offsets_ps: tuple = ()
@@ -330,6 +332,8 @@ class _Role:
         self.tracker: EndTracker | None = None
         self.end_pairs: dict[str, tuple[str, PairRecord]] = {}  # end purification: pair id -> (channel, pair)
         self.delivered: list[tuple] = []      # (time ps, fidelity on arrival, pair id)
+        self.receiver = Receiver()            # destination: what the application measured
+        self.holding: dict[str, str] = {}     # destination: pair id -> channel kept until the sender's bits come
         self.below_min = 0
         self.swaps = 0
         self.failed_swaps = 0
@@ -469,7 +473,10 @@ class QNode(Actor):
             self._to(role, 0, Confirm(request.request_id, msg.attempt, ()))
 
     def _unreserve(self, role: _Role) -> None:
+        waiting = set(role.holding.values())  # qubits a teleportation still needs are freed when its bits come
         for c in (*role.left, *role.right):
+            if c in waiting:
+                continue
             if self.owner.get(c) == role.request.request_id:
                 del self.owner[c]
             if c in self.held:
@@ -727,8 +734,8 @@ class QNode(Actor):
             pair = self.held.get(channel)
             if pair is None or pair.pair_id not in role.settled or role.status != "active":
                 continue
-            if channel in {c for c, _ in role.end_pairs.values()}:
-                continue  # already joined, waiting for end-to-end purification
+            if channel in {c for c, _ in role.end_pairs.values()} or channel in role.holding.values():
+                continue  # already joined: waiting for end-to-end purification or for teleportation bits
             verdict = role.tracker.walk(pair)
             if verdict is None:
                 continue
@@ -757,20 +764,48 @@ class QNode(Actor):
 
     def _deliver(self, role: _Role, channel: str | None, pair: PairRecord, estimate: float) -> None:
         request = role.request
-        if channel is not None:
-            self._drop(channel, offer=role.status == "active")
         if estimate < request.min_fidelity:
             role.below_min += 1
-            return
-        role.delivered.append((self.now, pair.fidelity_at(self.now), pair.pair_id))
+        else:
+            role.delivered.append((self.now, pair.fidelity_at(self.now), pair.pair_id))
+            if not self._use(role, pair) and channel is not None:
+                role.holding[pair.pair_id] = channel  # the receiver's qubit waits for the sender's bits
+                channel = None
+        if channel is not None:
+            self._drop(channel, offer=role.status == "active")
         self._served(role)
+
+    def _use(self, role: _Role, pair: PairRecord) -> bool:
+        """Run the request's application on a delivered pair; False if this end must keep its qubit."""
+        request = role.request
+        if request.application == "record":
+            return True
+        if role.index == 0:
+            sender_use(self, request.application, pair, request.dest, max(1, request.latency(0, role.n)))
+            return True
+        return role.receiver.obtain(self, request.application, pair)
+
+    @handler(TeleportBits, SiftBits)
+    def on_sender_bits(self, msg: TeleportBits | SiftBits, sender: str) -> None:
+        mine = [r for _, r in sorted(self.roles.items()) if r.request.source == sender and r.request.dest == self.id]
+        role = next((r for r in mine if msg.pair_id in r.receiver.held),
+                    next((r for r in mine if r.status == "active"), None))
+        if role is None:
+            self.ignored += 1
+            return
+        role.receiver.resolve(self, msg)
+        channel = role.holding.pop(msg.pair_id, None)
+        if channel is not None:
+            self._drop(channel, offer=role.status == "active")
+            if role.status == "done" and self.owner.get(channel) == role.request.request_id:
+                del self.owner[channel]
 
     def _served(self, role: _Role) -> None:
         if len(role.delivered) < role.request.pairs:
             return
         if role.index == 0:
             self._close(role, f"served: {len(role.delivered)} pairs")
-        else:  # the destination stops too; the source's Release frees the path
+        else:  # the destination stops too (keeping qubits that wait for bits); the source's Release frees the path
             role.status = "done"
             role.outcome = f"served: {len(role.delivered)} pairs"
             self._unreserve(role)
@@ -1028,9 +1063,43 @@ class QNode(Actor):
             role.below_min += 1
         else:
             role.delivered.append((self.now, pair.fidelity_at(self.now), pair.pair_id))
+            self._use(role, pair)  # tree policies measure at once (checked when the request was made)
         if role.n == 1:  # no swapper to announce a restart: both ends heard the herald together
             self.set_timer(_Offer(request.request_id, lane, 0, 1), delay_ps=0)
         self._served(role)
+
+
+def request_report(states: dict, request_id: str) -> dict:
+    """A request's results from a run's ``states`` (``qactors.run(..., collect_states=True).states``).
+
+    Returns ``outcome``, ``path``, ``pairs`` delivered (at the destination), ``rate_hz`` (pairs
+    per second of simulated time since the path started), ``mean_fidelity`` (on arrival at the
+    destination), ``below_min`` (pairs dropped for ``min_fidelity``), and by application:
+    ``teleport_fidelity`` (mean over inputs), ``key`` (a :class:`~qactors.protocols.qkd.KeyRate`
+    for BBM92 or E91).  Raises :class:`ConfigurationError` for an unknown request id."""
+    from .qkd import KeyRate  # QKD accounting sits above the network layer
+
+    roles = {node: st["roles"][request_id] for node, st in states.items()
+             if isinstance(st, dict) and request_id in st.get("roles", {})}
+    if not roles:
+        known = sorted({r for st in states.values() if isinstance(st, dict) for r in st.get("roles", {})})
+        raise _fail("request_id", request_id, f"one of the run's requests {known}", "request_id")
+    request = next(iter(roles.values())).request
+    src, dst = roles[request.source], roles[request.dest]
+    delivered = dst.delivered
+    elapsed = (delivered[-1][0] - src.active_from) if delivered and src.active_from >= 0 else 0
+    out = {"outcome": src.outcome or "running", "path": list(request.path), "pairs": len(delivered),
+           "rate_hz": len(delivered) / (elapsed * 1e-12) if elapsed > 0 else 0.0,
+           "mean_fidelity": sum(d[1] for d in delivered) / len(delivered) if delivered else math.nan,
+           "below_min": dst.below_min}
+    receiver = dst.receiver
+    if receiver.teleport_fidelities:
+        out["teleport_fidelity"] = sum(receiver.teleport_fidelities) / len(receiver.teleport_fidelities)
+    if elapsed > 0 and sum(receiver.sifted.values()):
+        out["key"] = KeyRate.from_bbm92(receiver, elapsed)
+    elif elapsed > 0 and sum(receiver.e91_sifted.values()):
+        out["key"] = KeyRate.from_e91(receiver, elapsed)
+    return out
 
 
 def shortest_path(graph: nx.Graph, source: str, dest: str) -> list[str]:
@@ -1119,6 +1188,12 @@ def _route(g: nx.Graph, request: Request, routing, latency: dict, ids: set) -> R
         raise _fail(f"request {rid!r} selection", request.selection, str(SELECTIONS), "selection")
     if type(request.channels) is not int or request.channels < 1:
         raise _fail(f"request {rid!r} channels", request.channels, "an int >= 1", "channels")
+    if request.application not in APPLICATIONS:
+        raise _fail(f"request {rid!r} application", request.application, str(APPLICATIONS), "application")
+    if request.policy != "asap" and request.application in ("teleport", "mixed"):
+        raise _fail(f"request {rid!r} application with policy {request.policy!r}", request.application,
+                    "'record', 'bbm92' or 'e91' (a tree restarts in step, so the receiver cannot keep its "
+                    "qubit for the teleportation bits)", "application")
     if request.purification is not None:
         if not isinstance(request.purification, Purification):
             raise _fail(f"request {rid!r} purification", request.purification, "None or a Purification",

@@ -118,3 +118,15 @@ def test_link_example_runs():
     result = runpy.run_path(str(ROOT / "examples" / "link_quickstart.py"))["main"](pairs=50)
     deliveries = result.states["A"]["deliveries"]
     assert len(deliveries) == 50 and deliveries == result.states["B"]["deliveries"]
+
+
+def test_network_example_runs(capsys):
+    runpy.run_path(str(ROOT / "examples" / "network_requests.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert out.count("served:") == 4 and "teleportation" in out and "bbm92 QBER" in out
+    reports = runpy.run_path(str(ROOT / "examples" / "network_requests.py"))["main"]()
+    assert reports["teleport"]["path"] == ["Alice", "R1", "R2", "Bob"]       # the shorter route
+    assert reports["bbm92"]["path"] == ["Carol", "R3", "Bob"]
+    assert reports["teleport"]["teleport_fidelity"] > 2 / 3                 # beats measure-and-prepare
+    assert reports["bbm92"]["key"].rate_bps > 0 and reports["e91-nested"]["key"].chsh > 2
+    assert reports["purified"]["mean_fidelity"] >= 0.9                     # its min_fidelity

@@ -383,3 +383,35 @@ def test_network_runs_identically_on_two_ray_shards(ray_session):
     assert remote.digest == local.digest and remote.states == local.states
     assert [role(local, src, r).outcome for src, r in (("0", "a"), ("3", "b"), ("0", "c"))] == [
         "served: 8 pairs", "served: 5 pairs", "served: 5 pairs"]
+
+
+# -- applications over requests ----------------------------------------------------------------
+
+def test_teleportation_and_qkd_over_requests():
+    """Two links of coherence 0.9, perfect memories: the delivered pair has Phi+ weight
+    F = (1 + 0.81)/2 and characters (0.81, -0.81, 1) up to sign.  Checks, each within 3 sigma:
+    teleportation fidelity (2F + 1)/3 (Horodecki et al. 1999, as TEL-1), BBM92 error rates
+    0 in Z and (1 - 0.81)/2 in X, E91's CHSH value sqrt(2)(<ZZ> + <XX>) (see docs/qkd.md)."""
+    phys = LinkPhysics("double_click", eta_arm=0.5, visibility=0.9)
+    g = line(3)
+    reqs = [Request("t", "0", "2", pairs=1500, application="teleport", channels=2),
+            Request("q", "2", "0", pairs=3000, application="bbm92", start_ps=1, channels=1),
+            Request("e", "0", "2", pairs=3000, application="e91", policy="nested", start_ps=2, channels=1)]
+    result = run(g, reqs, physics=phys, channels_per_link=4, until_ms=100_000)
+    f = (1 + 0.81) / 2
+    tel = np.array(role(result, "2", "t").receiver.teleport_fidelities)
+    assert len(tel) == 1500 and abs(tel.mean() - (2 * f + 1) / 3) < 3 * tel.std(ddof=1) / math.sqrt(len(tel))
+    bbm92 = role(result, "0", "q").receiver
+    assert bbm92.errors["Z"] == 0
+    n, e = bbm92.sifted["X"], bbm92.errors["X"]
+    assert abs(e / n - 0.095) < 3 * math.sqrt(0.095 * 0.905 / n)
+    e91 = role(result, "2", "e").receiver
+    var = sum((1 - ((2 * e91.chsh_agree[k] - m) / m) ** 2) / m for k, m in e91.chsh_pairs.items())
+    assert abs(e91.chsh() - math.sqrt(2) * (1 + 0.81)) < 3 * math.sqrt(var)
+    for node in ("0", "1", "2"):  # nothing left held, teleportation qubits included
+        assert result.states[node]["owner"] == {} and result.states[node]["held"] == {}
+
+
+def test_a_tree_cannot_teleport():
+    with pytest.raises(qactors.ConfigurationError, match="cannot keep its qubit for the teleportation bits"):
+        quantum_network(line(3), [Request("r", "0", "2", policy="nested", application="teleport")], physics=PHYS)
