@@ -12,6 +12,7 @@ CPU for 0.1 s of simulated time on a comparable 64-node chain.
 
     python benchmarks/chain.py                      # N = 2..256, both models, 0.1 s simulated
     python benchmarks/chain.py --nodes 2 8 --sim-ms 10
+    python benchmarks/chain.py --stacks chain network-asap network-nested   # the network layer too
 """
 
 from __future__ import annotations
@@ -26,19 +27,49 @@ import sys
 import time
 
 
-def one(args: tuple[int, str, float, int]) -> dict:
-    nodes, model, sim_ms, seed = args
+def build(nodes: int, model: str, stack: str):
+    """The chain as the chain builder makes it, or as one standing request of the network layer
+    (same links and memories; ``stack`` is ``chain`` or ``network-<policy>``)."""
+    from qactors.demo import chain_demo
+    if stack == "chain":
+        return chain_demo(nodes, 10.0, model=model)
+    import networkx as nx
+    from qactors.hardware.links import midpoint_arm_efficiency
+    from qactors.hardware.memory import QuantumMemory
+    from qactors.protocols.link import LinkPhysics
+    from qactors.protocols.network import Request, quantum_network
+    g = nx.path_graph(nodes)
+    nx.set_edge_attributes(g, 10.0, "length_km")
+    physics = LinkPhysics("double_click", eta_arm=midpoint_arm_efficiency(10.0, detection_efficiency=0.9),
+                          visibility=0.95)
+    policy = stack.split("-", 1)[1]
+    if policy == "nested" and nodes - 1 & nodes - 2:
+        return None  # doubling needs 2^k segments
+    return quantum_network(g, [Request("r", "0", str(nodes - 1), pairs=10 ** 9, policy=policy)], physics=physics,
+                           model=model, memory=QuantumMemory(num_qubits=2, t1_s=10.0, t2_s=1.0))
+
+
+def one(args: tuple[int, str, float, int, str]) -> dict | None:
+    nodes, model, sim_ms, seed, stack = args
     import qactors
-    from qactors.demo import chain_demo, summarise_chain
-    net = chain_demo(nodes, 10.0, model=model)
+    from qactors.demo import summarise_chain
+    net = build(nodes, model, stack)
+    if net is None:
+        return None
     until = round(sim_ms * qactors.MS)
     t0 = time.perf_counter()
     cpu0 = time.process_time()
     result = qactors.run(net, until_ps=until, seed=seed, record_digest=False)
     wall = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
-    summary = summarise_chain(result.states, until)
-    return {"nodes": nodes, "model": model, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
+    if stack == "chain":
+        summary = summarise_chain(result.states, until)
+    else:
+        delivered = result.states[str(nodes - 1)]["roles"]["r"].delivered
+        summary = {"pairs_delivered": len(delivered)}
+        if delivered:
+            summary["mean_fidelity"] = sum(d[1] for d in delivered) / len(delivered)
+    return {"nodes": nodes, "model": model, "stack": stack, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
             "events": result.events, "events_per_s": round(result.events / wall),
             "pairs_delivered": summary["pairs_delivered"],
             "mean_fidelity": round(summary.get("mean_fidelity", float("nan")), 5),
@@ -51,14 +82,20 @@ def main(argv=None) -> int:
     p.add_argument("--models", nargs="+", default=["geometric", "attempts"], choices=["geometric", "attempts"])
     p.add_argument("--sim-ms", type=float, default=100.0, help="simulated time per run, ms (default 100)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--stacks", nargs="+", default=["chain"],
+                   choices=["chain", "network-asap", "network-nested", "network-sequential"],
+                   help="chain builder (default) and/or the network layer with a swapping policy")
     args = p.parse_args(argv)
     runs = []
     ctx = multiprocessing.get_context("spawn")
-    for model in args.models:
-        for n in args.nodes:
-            print(f"  {model} N={n}", file=sys.stderr, flush=True)
-            with ctx.Pool(1) as pool:
-                runs.append(pool.apply(one, ((n, model, args.sim_ms, args.seed),)))
+    for stack in args.stacks:
+        for model in args.models:
+            for n in args.nodes:
+                print(f"  {stack} {model} N={n}", file=sys.stderr, flush=True)
+                with ctx.Pool(1) as pool:
+                    run = pool.apply(one, ((n, model, args.sim_ms, args.seed, stack),))
+                if run is not None:
+                    runs.append(run)
     print(json.dumps({"benchmark": "chain", "sim_ms": args.sim_ms, "link_km": 10.0,
                       "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                   "platform": platform.platform()},

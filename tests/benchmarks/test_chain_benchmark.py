@@ -9,12 +9,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_chain_benchmark_prints_one_json_line():
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "chain.py"), "--nodes", "2", "4", "--sim-ms", "5"],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "chain.py"), "--nodes", "2", "4", "--sim-ms", "5",
+                          "--stacks", "chain", "network-nested"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     lines = out.stdout.strip().splitlines()
     assert len(lines) == 1
     runs = json.loads(lines[0])["runs"]
-    assert [(r["model"], r["nodes"]) for r in runs] == [("geometric", 2), ("geometric", 4), ("attempts", 2),
-                                                       ("attempts", 4)]
+    chain = [("chain", m, n) for m in ("geometric", "attempts") for n in (2, 4)]
+    nested = [("network-nested", m, n) for m in ("geometric", "attempts") for n in (2,)]  # 3 segments: no doubling
+    assert [(r["stack"], r["model"], r["nodes"]) for r in runs] == chain + nested
     assert all(r["events"] > 0 and r["peak_rss_mib"] > 0 for r in runs)
