@@ -26,7 +26,7 @@ def build(seed_requests: bool = True) -> tuple[nx.Graph, list[Request]]:
         Request("bbm92", "Carol", "Bob", pairs=300, application="bbm92", start_ps=1 * MS),
         Request("e91-nested", "Alice", "Carol", pairs=150, application="e91", policy="nested", start_ps=2 * MS),
         Request("purified", "Alice", "Bob", pairs=50, channels=2, start_ps=3 * MS, min_fidelity=0.9,
-                purification=Purification("dejmps", "recurrence", "link", target_fidelity=0.95)),
+                purification=Purification("dejmps", "recurrence", "link", target_fidelity=0.99)),
     ]
     return g, requests
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 import importlib
 import json
+import re
 import runpy
 import subprocess
 import sys
@@ -130,3 +131,17 @@ def test_network_example_runs(capsys):
     assert reports["teleport"]["teleport_fidelity"] > 2 / 3                 # beats measure-and-prepare
     assert reports["bbm92"]["key"].rate_bps > 0 and reports["e91-nested"]["key"].chsh > 2
     assert reports["purified"]["mean_fidelity"] >= 0.9                     # its min_fidelity
+
+
+@pytest.mark.ray
+def test_readme_python_blocks_run(capsys, ray_session, tmp_path):
+    """Every Python block of the README runs as printed (the Ray one included)."""
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 4
+    for i, block in enumerate(blocks):
+        script = tmp_path / f"readme_{i}.py"
+        script.write_text(block)
+        runpy.run_path(str(script), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "99 50" in out and "served: 200 pairs" in out
