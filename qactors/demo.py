@@ -23,8 +23,8 @@ from .hardware.channels import Fibre
 from .hardware.links import midpoint_arm_efficiency
 from .hardware.memory import QuantumMemory
 from .protocols.link import LinkPhysics
+from .protocols.qkd import KeyRate
 from .protocols.swapping import repeater_chain
-from .quantum import information
 
 __all__ = ["ping_ring", "token_ring", "summarise_ping_ring", "Node", "Memory", "Relay",
            "chain_demo", "summarise_chain"]
@@ -266,11 +266,9 @@ def summarise_chain(states: dict[str, dict], until_ps: int) -> dict:
     if receiver.teleport_fidelities:
         out["teleportations"] = len(receiver.teleport_fidelities)
         out["teleportation_fidelity"] = sum(receiver.teleport_fidelities) / len(receiver.teleport_fidelities)
-    sifted = sum(receiver.sifted.values())
     if receiver.sifted["Z"] and receiver.sifted["X"]:
-        q_z = receiver.errors["Z"] / receiver.sifted["Z"]
-        q_x = receiver.errors["X"] / receiver.sifted["X"]
-        fraction = 1.0 - information.binary_entropy(q_z) - information.binary_entropy(q_x)
-        out.update({"bbm92_sifted_bits": sifted, "bbm92_qber_z": q_z, "bbm92_qber_x": q_x,
-                    "bbm92_key_fraction": fraction, "bbm92_key_rate_bps": max(0.0, fraction) * sifted / seconds})
+        key = KeyRate.from_bbm92(receiver, until_ps)
+        out.update({"bbm92_sifted_bits": key.sifted_bits, "bbm92_qber_z": key.qber_by_basis["Z"],
+                    "bbm92_qber_x": key.qber_by_basis["X"], "bbm92_key_fraction": key.key_fraction,
+                    "bbm92_key_rate_bps": key.rate_bps})
     return out
