@@ -216,6 +216,7 @@ class SpanDone(Message):
     l: int
     r: int
     pair: PairRecord
+    swap_ps: int
 
 
 @message
@@ -325,10 +326,12 @@ class _Role:
         self.left: tuple = ()                 # my channels towards the source
         self.right: tuple = ()                # my channels towards the destination
         self.rounds: dict[str, int] = {}      # pair id -> purification rounds it went through
+        self.born: dict[str, int] = {}        # repeaters with a cut-off: pair id -> when its oldest qubit was stored
         self.settled: set[str] = set()        # pair ids usable (purification done, or none asked)
         self.locked: set[str] = set()         # pair ids in a purification exchange
         self.waiting: dict[str, Message] = {}  # end purification: messages about pairs not yet joined
         self.known: dict[int, dict[str, PairRecord]] = {}  # tree swapper: lane -> {"l"/"r": child span pair}
+        self.spans = swap_tree(self.n, request.policy) if request.policy != "asap" else {}
         self.tracker: EndTracker | None = None
         self.end_pairs: dict[str, tuple[str, PairRecord]] = {}  # end purification: pair id -> (channel, pair)
         self.delivered: list[tuple] = []      # (time ps, fidelity on arrival, pair id)
@@ -367,7 +370,7 @@ class QNode(Actor):
     def __init__(self, actor_id: str, sides: Sequence[LinkSide], neighbours: dict[str, str],
                  requests: Sequence[Request] = (), swap_success_probability: float = 1.0):
         super().__init__(actor_id)
-        if not 0.0 < swap_success_probability <= 1.0:
+        if not (isinstance(swap_success_probability, (int, float)) and 0.0 < swap_success_probability <= 1.0):
             raise _fail("swap_success_probability", swap_success_probability, "a number in (0, 1]",
                         "swap_success_probability")
         self.sides = {s.link: s for s in sides}
@@ -411,6 +414,7 @@ class QNode(Actor):
         if pair is not None and role is not None:
             role.settled.discard(pair.pair_id)
             role.rounds.pop(pair.pair_id, None)
+            role.born.pop(pair.pair_id, None)
         self.sides[channel].release(self, offer=False)
         if offer:
             self._offer(channel)
@@ -553,7 +557,7 @@ class QNode(Actor):
             if channel in self.held:
                 self._drop(channel, offer=False)
         lanes = range(role.request.channels) if lane < 0 else (lane,)
-        spans = swap_tree(role.n, role.request.policy)
+        spans = role.spans
         mine = spans.get(role.index)
         for ln in lanes:
             known = role.known.setdefault(ln, {})
@@ -596,8 +600,9 @@ class QNode(Actor):
         self._close(role, f"deadline: {len(role.delivered)} of {role.request.pairs} pairs")
 
     def _close(self, role: _Role, reason: str) -> None:
-        """Source: end the request on every node of the path."""
-        if role.status == "active":
+        """Source: end the request on every node of the path (also while it is still
+        reserving: a Reserve already on its way has reserved memories)."""
+        if role.status != "done":
             for i in range(1, len(role.request.path)):
                 self._to(role, i, Release(role.request.request_id, reason))
         self._finish(role, reason)
@@ -623,8 +628,12 @@ class QNode(Actor):
         channel = msg.link
         self.offered.discard(channel)
         role = self.roles.get(self.owner.get(channel, ""))
-        if role is None or role.status != "active":
-            side.release(self, offer=False)  # a round that outlived its request: the pair is not wanted
+        if role is None or role.status != "active" or pair.ref_ps < role.active_from:
+            # a round that outlived an earlier request: not this request's pair.  Both ends agree: a pair
+            # emitted after the start reaches each end after its Activate did.
+            side.release(self, offer=False)
+            if role is not None and role.status == "active":
+                self._offer(channel)
             return
         left = role.request.path[role.index - 1] if channel in role.left else self.id
         pair = _oriented(pair, left)
@@ -641,8 +650,7 @@ class QNode(Actor):
     def _asap_new_link_pair(self, role: _Role, channel: str, pair: PairRecord) -> None:
         request = role.request
         if request.cutoff_ps and not role.is_end:
-            self.set_timer(_Cutoff(request.request_id, pair.pair_id),
-                           delay_ps=max(0, pair.a.stored_ps + request.cutoff_ps - self.now))
+            self._arm_cutoff(role, pair.pair_id, min(pair.a.stored_ps, pair.b.stored_ps))
         purification = request.purification
         if purification is None or purification.level != "link":
             role.settled.add(pair.pair_id)
@@ -651,6 +659,11 @@ class QNode(Actor):
             self._lead_purification(role, role.right)
             return
         self._asap_progress(role)
+
+    def _arm_cutoff(self, role: _Role, pair_id: str, born_ps: int) -> None:
+        role.born[pair_id] = born_ps
+        self.set_timer(_Cutoff(role.request.request_id, pair_id),
+                       delay_ps=max(0, born_ps + role.request.cutoff_ps - self.now))
 
     def _usable(self, role: _Role, channels: Sequence[str]) -> list[str]:
         return [c for c in channels if c in self.held and self.held[c].pair_id in role.settled]
@@ -680,8 +693,7 @@ class QNode(Actor):
         record = SwapRecord(self.id, self.now, success, left, right, 0, role.request.request_id)
         for end in (0, role.n):
             self._to(role, end, record)
-        for channel, pair in ((cl, left), (cr, right)):
-            role.settled.discard(pair.pair_id)
+        for channel in (cl, cr):
             self._drop(channel, offer=True)
 
     @handler(_Cutoff)
@@ -712,7 +724,12 @@ class QNode(Actor):
         channel = self._channel_of(role, msg.pair.pair_id)
         if channel is not None:
             if msg.pair.pair_id in role.locked:
-                return  # the purification reply will say the partner lacked it
+                # in a purification: the reply will say the partner lacked it and both pairs go then;
+                # tell the ends now, as for any pair dropped on a partner's notice
+                notice = Discard(role.request.request_id, msg.pair, self.id)
+                for i in sorted({0, role.n} - {role.index}):
+                    self._to(role, i, notice)
+                return
             self._discard(role, channel, partner_too=False)
         elif role.tracker is not None:
             role.tracker.discarded(msg.pair, msg.by)
@@ -740,7 +757,6 @@ class QNode(Actor):
             if verdict is None:
                 continue
             if verdict.dead:
-                role.settled.discard(pair.pair_id)
                 self._drop(channel, offer=True)
                 continue
             joined = verdict.pair
@@ -806,9 +822,7 @@ class QNode(Actor):
         if role.index == 0:
             self._close(role, f"served: {len(role.delivered)} pairs")
         else:  # the destination stops too (keeping qubits that wait for bits); the source's Release frees the path
-            role.status = "done"
-            role.outcome = f"served: {len(role.delivered)} pairs"
-            self._unreserve(role)
+            self._finish(role, f"served: {len(role.delivered)} pairs")
 
     # -- purification -------------------------------------------------------------------
     def _candidates(self, role: _Role, channels: Sequence[str] | None) -> list[PairRecord]:
@@ -900,6 +914,7 @@ class QNode(Actor):
                 role.end_pairs[result.pair_id] = (ck, result)
                 role.rounds[result.pair_id] = rounds
             return result
+        born = min(role.born.get(keep_id, keep.ref_ps), role.born.get(sac_id, sac.ref_ps))
         self._drop(cs, offer=True)
         if result is None:
             role.failed_purifications += 1
@@ -907,6 +922,8 @@ class QNode(Actor):
         else:
             self.held[ck] = result
             role.rounds[result.pair_id] = rounds
+            if role.request.cutoff_ps and not role.is_end:  # the cut-off counts from the oldest qubit
+                self._arm_cutoff(role, result.pair_id, born)
         return result
 
     @handler(Purify)
@@ -916,7 +933,7 @@ class QNode(Actor):
             return
         end = role.request.purification.level == "end"
         (ck, keep), (cs, sac) = self._lookup(role, msg.keep, end), self._lookup(role, msg.sacrifice, end)
-        if end and (keep is None or sac is None) and role.status == "active":
+        if end and (keep is None or sac is None):
             # not joined here yet: both ends join the same chains, so wait for it
             missing = msg.keep if keep is None else msg.sacrifice
             role.waiting[missing] = msg
@@ -926,8 +943,6 @@ class QNode(Actor):
             for channel in (ck, cs):
                 if channel is not None:
                     self._drop(channel, offer=True)
-                    if end:
-                        role.end_pairs = {k: v for k, v in role.end_pairs.items() if v[0] != channel}
             self._to(role, leader, PurifyReply(msg.request_id, msg.keep, msg.sacrifice, msg.t_leader_ps, self.now, False))
             return
         self._apply(role, msg.keep, msg.sacrifice, msg.t_leader_ps, self.now, end)
@@ -978,9 +993,9 @@ class QNode(Actor):
         lane = (role.left if channel in role.left else role.right).index(channel)
         n = role.n
         if n == 1:  # a single link: the link pair is the end-to-end pair
-            self._tree_delivered(role, lane, channel, pair, 0)
+            self._tree_delivered(role, lane, channel, pair, self.now)
             return
-        spans = swap_tree(n, role.request.policy)
+        spans = role.spans
         mine = spans.get(role.index)
         if mine is None:
             return  # an end (or a node whose span uses this link from the other side): just hold it
@@ -1000,9 +1015,9 @@ class QNode(Actor):
             return
         if (msg.l, msg.r) == (0, role.n) and role.is_end:
             channel = role.right[msg.lane] if role.index == 0 else role.left[msg.lane]
-            self._tree_delivered(role, msg.lane, channel, msg.pair, 0)
+            self._tree_delivered(role, msg.lane, channel, msg.pair, msg.swap_ps)
             return
-        mine = swap_tree(role.n, role.request.policy).get(role.index)
+        mine = role.spans.get(role.index)
         if mine is None or role.index not in (msg.l, msg.r):
             self.ignored += 1
             return
@@ -1013,7 +1028,7 @@ class QNode(Actor):
         known = role.known.setdefault(lane, {})
         if "l" not in known or "r" not in known:
             return
-        l, r = swap_tree(role.n, role.request.policy)[role.index]
+        l, r = role.spans[role.index]
         cutoff = role.request.cutoff_ps
         if cutoff:
             stale = [side for side in ("l", "r") if self.now - known[side].ref_ps > cutoff]
@@ -1036,13 +1051,13 @@ class QNode(Actor):
         joined = chain_record(f"{left.pair_id}|{right.pair_id}", [left, right], [self.now])
         if (l, r) == (0, role.n):
             for end in (0, role.n):
-                self._to(role, end, SpanDone(role.request.request_id, lane, l, r, joined))
+                self._to(role, end, SpanDone(role.request.request_id, lane, l, r, joined, self.now))
             self._tree_restart(role, lane, 0, role.n)
             return
         # the parent joins [l, r] as its left part (its swapper is r) or as its right part (swapper l)
-        spans = swap_tree(role.n, role.request.policy)
+        spans = role.spans
         parent = r if r in spans and spans[r][0] == l else l
-        self._to(role, parent, SpanDone(role.request.request_id, lane, l, r, joined))
+        self._to(role, parent, SpanDone(role.request.request_id, lane, l, r, joined, self.now))
 
     def _tree_restart(self, role: _Role, lane: int, l: int, r: int) -> None:
         """Announce a restart of ``[l, r]`` to every node in it, in step."""
@@ -1054,9 +1069,10 @@ class QNode(Actor):
             else:
                 self._to(role, i, msg)
 
-    def _tree_delivered(self, role: _Role, lane: int, channel: str, pair: PairRecord, _: int) -> None:
+    def _tree_delivered(self, role: _Role, lane: int, channel: str, pair: PairRecord, swap_ps: int) -> None:
         request = role.request
-        estimate = pair.fidelity_at(max(pair.a.stored_ps, pair.b.stored_ps) + request.offsets_ps[-1])
+        # both ends estimate alike: at the latest time either can learn of the root swap
+        estimate = pair.fidelity_at(swap_ps + request.offsets_ps[-1])
         if channel in self.held:
             self._drop(channel, offer=False)
         if estimate < request.min_fidelity:
@@ -1085,13 +1101,15 @@ def request_report(states: dict, request_id: str) -> dict:
         known = sorted({r for st in states.values() if isinstance(st, dict) for r in st.get("roles", {})})
         raise _fail("request_id", request_id, f"one of the run's requests {known}", "request_id")
     request = next(iter(roles.values())).request
-    src, dst = roles[request.source], roles[request.dest]
-    delivered = dst.delivered
+    src, dst = roles[request.source], roles.get(request.dest)  # a rejected request may never reach it
+    delivered = dst.delivered if dst is not None else []
     elapsed = (delivered[-1][0] - src.active_from) if delivered and src.active_from >= 0 else 0
     out = {"outcome": src.outcome or "running", "path": list(request.path), "pairs": len(delivered),
            "rate_hz": len(delivered) / (elapsed * 1e-12) if elapsed > 0 else 0.0,
            "mean_fidelity": sum(d[1] for d in delivered) / len(delivered) if delivered else math.nan,
-           "below_min": dst.below_min}
+           "below_min": dst.below_min if dst is not None else 0}
+    if dst is None:
+        return out
     receiver = dst.receiver
     if receiver.teleport_fidelities:
         out["teleport_fidelity"] = sum(receiver.teleport_fidelities) / len(receiver.teleport_fidelities)
@@ -1126,6 +1144,7 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
     neighbours: dict[str, dict[str, str]] = {v: {} for v in g.nodes}
     links = []
     latency: dict[tuple[str, str], int] = {}
+    capacity: dict[tuple[str, str], int] = {}
     for u, v, data in sorted(g.edges(data=True), key=lambda e: tuple(sorted(e[:2]))):
         a, b = sorted((u, v))
         length = data.get("length_km")
@@ -1135,12 +1154,16 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
         if type(count) is not int or count < 1:
             raise _fail(f"edge ({a}, {b}) channels", count, "an int >= 1", "channels")
         link_physics = data.get("physics", physics)
+        if getattr(link_physics, "layout", None) not in ("midpoint", "receiver"):
+            raise _fail(f"edge ({a}, {b}) physics", link_physics, "LinkPhysics, MidpointSourcePhysics or "
+                        "SenderReceiverPhysics", "physics")
         for i in range(count):
             channel = f"{a}-{b}:{i}"
             station = f"{a}-{b}/{'receiver' if link_physics.layout != 'midpoint' else 'station'}:{i}"
             plan = plan_link(channel, a, b, link_physics, length_km=length, refractive_index=refractive_index,
                              station=station)
             latency[(a, b)] = latency[(b, a)] = plan.node_delay_ps
+            capacity[(a, b)] = capacity[(b, a)] = count
             links.append((channel, a, b, link_physics, length, station))
             for node, other, args in ((a, b, plan.a), (b, a, plan.b)):
                 sides[node].append(args.side(noise))
@@ -1150,7 +1173,7 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
     for request in requests:
         if not isinstance(request, Request):
             raise _fail("request", request, "a Request", "requests")
-        checked.append(_route(g, request, routing, latency, ids))
+        checked.append(_route(g, request, routing, latency, capacity, ids))
     net = Network()
     for v in sorted(g.nodes):
         net.add_actor(QNode(v, sides[v], neighbours[v], checked, swap_success_probability), site=v)
@@ -1161,7 +1184,7 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
     return net
 
 
-def _route(g: nx.Graph, request: Request, routing, latency: dict, ids: set) -> Request:
+def _route(g: nx.Graph, request: Request, routing, latency: dict, capacity: dict, ids: set) -> Request:
     rid = request.request_id
     if type(rid) is not str or not rid or rid in ids:
         raise _fail("Request.request_id", rid, "a non-empty string, unique in the network", "request_id")
@@ -1200,8 +1223,8 @@ def _route(g: nx.Graph, request: Request, routing, latency: dict, ids: set) -> R
                         "purification")
         request.purification.check()
         if request.policy != "asap":
-            raise _fail(f"request {rid!r} purification with policy", request.policy,
-                        "purification only with policy 'asap'", "purification")
+            raise _fail(f"request {rid!r} policy (with purification)", request.policy,
+                        "'asap': purification only with policy 'asap'", "policy")
     try:
         path = [str(v) for v in routing(g, str(request.source), str(request.dest))]
     except nx.NetworkXNoPath:
@@ -1210,6 +1233,10 @@ def _route(g: nx.Graph, request: Request, routing, latency: dict, ids: set) -> R
     if path[0] != str(request.source) or path[-1] != str(request.dest) or len(set(path)) != len(path) or any(
             (a, b) not in latency for a, b in zip(path, path[1:])):
         raise _fail(f"request {rid!r} route", path, "a simple path of graph edges from source to dest", "routing")
+    for a, b in zip(path, path[1:]):
+        if capacity[(a, b)] < request.channels:
+            raise _fail(f"request {rid!r} channels", request.channels, f"at most {capacity[(a, b)]}, the memories "
+                        f"per end of link ({a}, {b}) on its path", "channels")
     offsets = [0]
     for a, b in zip(path, path[1:]):
         offsets.append(offsets[-1] + latency[(a, b)])

@@ -14,7 +14,8 @@ from qactors.hardware.memory import QuantumMemory
 from qactors.protocols.link import (GOOD, Herald, LinkPhysics, LinkSide, MidpointSourcePhysics, Ready,
                                     SenderReceiverPhysics)
 from qactors.protocols.network import (Activate, Confirm, Discard, Purification, Purify, PurifyReply, QNode, Release,
-                                       Request, Reserve, SpanDone, _Offer, _Start, quantum_network, swap_tree)
+                                       Request, Reserve, SpanDone, _Cutoff, _Offer, _Start, quantum_network, request_report,
+                                       swap_tree)
 from qactors.protocols.swapping import SwapRecord
 from qactors.quantum.bell import MemoryNoise, PairEnd, PairRecord, dejmps
 from qactors.testing import ActorProbe
@@ -239,8 +240,8 @@ def active_repeater(channels=2, **kw):
     probe.start()
     left = tuple(f"0-1:{i}" for i in range(channels))
     probe.deliver(Reserve(req, 1, left, 0), "0", 10)
-    assert [s.msg for s in probe.deliver(Activate("r", -1, 0, 2, 500), "0", 300)] == [_Offer("r", -1, 0, 2)]
-    sent = probe.deliver(_Offer("r", -1, 0, 2), "1", 500)
+    assert [s.msg for s in probe.deliver(Activate("r", -1, 0, 2, 50), "0", 30)] == [_Offer("r", -1, 0, 2)]
+    sent = probe.deliver(_Offer("r", -1, 0, 2), "1", 50)
     assert sorted(s.to for s in sent) == sorted(f"{lk}/station:{i}" for lk in ("0-1", "1-2") for i in range(channels))
     return probe
 
@@ -273,22 +274,24 @@ def test_repeater_swaps_the_first_pairs_and_reports_to_both_ends():
 
 def test_purify_for_a_pair_the_follower_no_longer_holds_fails_both():
     pur = Purification("dejmps", "recurrence", "link", 0.99, 2)
-    rep = active_repeater(channels=2, purification=pur)  # node 1 follows on link 0-1
+    rep = active_repeater(channels=2, purification=pur, cutoff_ps=1000)  # node 1 follows on link 0-1
     rep.deliver(Herald("0-1:0", 0, 1, GOOD, link_pair("0-1:0#0", "0", "1", 100)), "0-1/station:0", 600)
-    rep.deliver(Herald("0-1:1", 0, 1, GOOD, link_pair("0-1:1#0", "0", "1", 110)), "0-1/station:1", 610)
-    # the leader discarded one pair (cut-off): we drop it too and tell both ends, then offer the memory
+    sent = rep.deliver(Herald("0-1:1", 0, 1, GOOD, link_pair("0-1:1#0", "0", "1", 110)), "0-1/station:1", 610)
+    assert _Cutoff("r", "0-1:1#0") in [s.msg for s in sent if s.to == "1"]
+    # our cut-off drops one pair while the leader's Purify naming it is on its way: we tell the
+    # partner (also the source) and the far end, and offer the memory again
     gone = link_pair("0-1:1#0", "0", "1", 110)
-    sent = rep.deliver(Discard("r", gone, "0"), "0", 620)
+    sent = rep.deliver(_Cutoff("r", "0-1:1#0"), "1", 1110)
     assert [(s.to, s.msg) for s in sent if isinstance(s.msg, Discard)] == [("0", Discard("r", gone, "1")),
                                                                           ("2", Discard("r", gone, "1"))]
     assert [type(s.msg) for s in sent if s.to.startswith("0-1/station")] == [Ready]
-    sent = rep.deliver(Purify("r", "0-1:0#0", "0-1:1#0", 615), "0", 700)
+    sent = rep.deliver(Purify("r", "0-1:0#0", "0-1:1#0", 1105), "0", 1200)
     replies = [s.msg for s in sent if isinstance(s.msg, PurifyReply)]
-    assert replies == [PurifyReply("r", "0-1:0#0", "0-1:1#0", 615, 700, False)]
+    assert replies == [PurifyReply("r", "0-1:0#0", "0-1:1#0", 1105, 1200, False)]
     assert rep.actor.held == {}  # the other pair went with it
     # a pair is never used before the leader settles it; then a duplicate Settled is harmless
-    rep.deliver(Herald("0-1:0", 1, 1, GOOD, link_pair("0-1:0#1", "0", "1", 800)), "0-1/station:0", 900)
-    rep.deliver(Herald("1-2:0", 0, 1, GOOD, link_pair("1-2:0#0", "1", "2", 800)), "1-2/station:0", 900)
+    rep.deliver(Herald("0-1:0", 1, 1, GOOD, link_pair("0-1:0#1", "0", "1", 1300)), "0-1/station:0", 1400)
+    rep.deliver(Herald("1-2:0", 0, 1, GOOD, link_pair("1-2:0#0", "1", "2", 1300)), "1-2/station:0", 1400)
     assert rep.actor.roles["r"].swaps == 0 and set(rep.actor.held) == {"0-1:0", "1-2:0"}
 
 
@@ -304,8 +307,10 @@ def test_leader_ignores_duplicate_replies_and_waits_out_discards_of_locked_pairs
     leader.deliver(Herald("1-2:0", 0, 1, GOOD, link_pair("1-2:0#0", "1", "2", 700)), "1-2/station:0", 800)
     sent = leader.deliver(Herald("1-2:1", 0, 1, GOOD, link_pair("1-2:1#0", "1", "2", 700)), "1-2/station:1", 800)
     assert [s.msg for s in sent if isinstance(s.msg, Purify)] == [Purify("r", "1-2:0#0", "1-2:1#0", 800)]
-    # locked in a purification: the reply decides its fate
-    assert leader.deliver(Discard("r", link_pair("1-2:0#0", "1", "2", 700), "2"), "2", 850) == []
+    # locked in a purification: the reply decides its fate; the ends hear of it now
+    dropped = link_pair("1-2:0#0", "1", "2", 700)
+    sent = leader.deliver(Discard("r", dropped, "2"), "2", 850)
+    assert [(s.to, s.msg) for s in sent] == [("2", Discard("r", dropped, "1"))]
     sent = leader.deliver(PurifyReply("r", "1-2:0#0", "1-2:1#0", 800, 1000, True), "2", 1200)
     assert leader.actor.roles["r"].purifications == 1
     assert leader.deliver(PurifyReply("r", "1-2:0#0", "1-2:1#0", 800, 1000, True), "2", 1210) == []
@@ -315,7 +320,7 @@ def test_leader_ignores_duplicate_replies_and_waits_out_discards_of_locked_pairs
 def test_messages_for_unknown_or_finished_requests_are_ignored():
     rep = active_repeater(channels=1)
     before = rep.actor.ignored
-    assert rep.deliver(SpanDone("other", 0, 0, 1, link_pair("x", "0", "1")), "0", 600) == []
+    assert rep.deliver(SpanDone("other", 0, 0, 1, link_pair("x", "0", "1"), 500), "0", 600) == []
     assert rep.deliver(Release("r", "done"), "0", 700) == []
     assert rep.actor.owner == {}
     assert rep.deliver(Release("r", "done"), "0", 710) == []
@@ -415,3 +420,68 @@ def test_teleportation_and_qkd_over_requests():
 def test_a_tree_cannot_teleport():
     with pytest.raises(qactors.ConfigurationError, match="cannot keep its qubit for the teleportation bits"):
         quantum_network(line(3), [Request("r", "0", "2", policy="nested", application="teleport")], physics=PHYS)
+
+
+# -- requests that end early, follow each other, or are refused --------------------------------
+
+def test_a_deadline_during_reservation_frees_every_memory():
+    # the deadline (60 us) falls before Reserve and Confirm have crossed three 10 km hops
+    g = line(4)
+    reqs = [Request("r1", "0", "3", pairs=5, deadline_ps=60_000_000),
+            Request("r2", "1", "2", pairs=3, start_ps=1 * MS, retries=0)]
+    result = run(g, reqs, until_ms=100)
+    assert role(result, "0", "r1").outcome == "deadline: 0 of 5 pairs"
+    assert role(result, "1", "r2").outcome == "served: 3 pairs"
+    assert_path_free(result, g)
+
+
+@pytest.mark.parametrize("nodes, seed", [(2, 22), (3, 48), (3, 54), (3, 5)])
+def test_requests_following_each_other_on_the_same_memories_agree_at_both_ends(nodes, seed):
+    """A generation round still running when a request ends completes later; its pair belongs
+    to no request, and both ends of the next request must agree on that.  (The seeds are ones
+    where such a pair heralds while the next request is active at one end only.)"""
+    g = line(nodes)
+    dest = str(nodes - 1)
+    reqs = [Request("r1", "0", dest, pairs=3, channels=2),
+            Request("r2", "0", dest, pairs=3, channels=2, start_ps=2 * MS + seed * 7919, retries=50,
+                    deadline_ps=400 * MS)]
+    result = run(g, reqs, until_ms=500, seed=seed, channels_per_link=2)
+    for rid in ("r1", "r2"):
+        assert role(result, "0", rid).outcome == "served: 3 pairs"
+        assert [d[2] for d in role(result, "0", rid).delivered] == [d[2] for d in role(result, dest, rid).delivered]
+    assert_path_free(result, g)
+
+
+def test_report_of_a_refused_request():
+    g = line(4)
+    reqs = [Request("r1", "0", "3", pairs=10 ** 6, deadline_ps=20 * MS),
+            Request("r2", "1", "3", pairs=3, start_ps=1 * MS, retries=0)]
+    result = run(g, reqs, until_ms=50)
+    report = request_report(result.states, "r2")
+    assert report["outcome"] == "rejected at 1: no free memory on the first link" and report["pairs"] == 0
+    with pytest.raises(qactors.ConfigurationError, match="request_id = 'r9' is not allowed"):
+        request_report(result.states, "r9")
+
+
+def test_trees_deliver_nothing_below_min_fidelity():
+    memory = QuantumMemory(2, t2_s=2e-2)
+    result = run(line(5), [Request("r", "0", "4", pairs=300, policy="nested", min_fidelity=0.85)],
+                 memory=memory, physics=LinkPhysics("double_click", eta_arm=0.5), until_ms=100_000)
+    dst = role(result, "4")
+    assert dst.below_min > 0 and len(dst.delivered) == 300
+    assert min(f for _, f, _ in dst.delivered) >= 0.85
+
+
+def test_a_purified_pair_keeps_the_cutoff_of_its_oldest_qubit():
+    pur = Purification("dejmps", "recurrence", "link", 0.99, 2)
+    rep = active_repeater(channels=2, purification=pur, cutoff_ps=1000)  # node 1 leads on link 1-2
+    c = (0.6, 0.0, 0.4, 0.0)  # DEJMPS succeeds with certainty on these
+    for i, t in ((0, 100), (1, 150)):
+        pair = PairRecord(f"1-2:{i}#0", c, t, PairEnd("1", NOISE, t), PairEnd("2", NOISE, t))
+        sent = rep.deliver(Herald(f"1-2:{i}", 0, 1, GOOD, pair), f"1-2/station:{i}", 600 + i)
+    assert [s.msg for s in sent if isinstance(s.msg, Purify)] == [Purify("r", "1-2:0#0", "1-2:1#0", 601)]
+    sent = rep.deliver(PurifyReply("r", "1-2:0#0", "1-2:1#0", 601, 800, True), "2", 1000)
+    timers = [(s.delay_ps, s.msg) for s in sent if isinstance(s.msg, _Cutoff)]
+    assert timers == [(100, _Cutoff("r", "1-2:0#0~p1"))]  # born at 100: cut at 1100
+    sent = rep.deliver(_Cutoff("r", "1-2:0#0~p1"), "1", 1100)
+    assert rep.actor.roles["r"].cutoffs == 1 and rep.actor.held == {}
