@@ -58,6 +58,7 @@ class TeleportBits(Message):
     axis: str
     sign: int
     measured_ps: int
+    request_id: str = ""  # the network-layer request the pair served ("" on a plain chain)
 
 
 @message
@@ -68,6 +69,7 @@ class SiftBits(Message):
     basis: str
     outcome: int
     measured_ps: int
+    request_id: str = ""  # the network-layer request the pair served ("" on a plain chain)
 
 
 def choose_application(application: str, pair_id: str) -> str:
@@ -77,22 +79,23 @@ def choose_application(application: str, pair_id: str) -> str:
     return "teleport" if zlib.crc32(pair_id.encode()) % 2 == 0 else "bbm92"
 
 
-def sender_use(actor: Actor, application: str, pair: PairRecord, receiver: str, delay_ps: int) -> None:
-    """The sender's side: measure now and tell the receiver."""
+def sender_use(actor: Actor, application: str, pair: PairRecord, receiver: str, delay_ps: int,
+               request_id: str = "") -> None:
+    """The sender's side: measure now and tell the receiver (naming ``request_id``, if any)."""
     what = choose_application(application, pair.pair_id)
     if what == "teleport":
         axis = _AXES[int(actor.rng.integers(3))]
         sign = 1 if actor.rng.random() < 0.5 else -1
         outcome = int(actor.rng.integers(4))
-        actor.send(receiver, TeleportBits(pair.pair_id, outcome, axis, sign, actor.now), delay_ps=delay_ps)
+        actor.send(receiver, TeleportBits(pair.pair_id, outcome, axis, sign, actor.now, request_id), delay_ps=delay_ps)
     elif what == "bbm92":
         basis = "Z" if actor.rng.random() < 0.5 else "X"
         u_a = float(actor.shared_rng("bbm92", pair.pair_id).random())
-        actor.send(receiver, SiftBits(pair.pair_id, basis, int(u_a < 0.5), actor.now), delay_ps=delay_ps)
+        actor.send(receiver, SiftBits(pair.pair_id, basis, int(u_a < 0.5), actor.now, request_id), delay_ps=delay_ps)
     elif what == "e91":
         setting = E91_ALICE[int(actor.rng.integers(3))]
         u_a = float(actor.shared_rng("e91", pair.pair_id).random())
-        actor.send(receiver, SiftBits(pair.pair_id, setting, int(u_a < 0.5), actor.now), delay_ps=delay_ps)
+        actor.send(receiver, SiftBits(pair.pair_id, setting, int(u_a < 0.5), actor.now, request_id), delay_ps=delay_ps)
 
 
 class Receiver:

@@ -797,16 +797,15 @@ class QNode(Actor):
         if request.application == "record":
             return True
         if role.index == 0:
-            sender_use(self, request.application, pair, request.dest, max(1, request.latency(0, role.n)))
+            sender_use(self, request.application, pair, request.dest, max(1, request.latency(0, role.n)),
+                       request.request_id)
             return True
         return role.receiver.obtain(self, request.application, pair)
 
     @handler(TeleportBits, SiftBits)
     def on_sender_bits(self, msg: TeleportBits | SiftBits, sender: str) -> None:
-        mine = [r for _, r in sorted(self.roles.items()) if r.request.source == sender and r.request.dest == self.id]
-        role = next((r for r in mine if msg.pair_id in r.receiver.held),
-                    next((r for r in mine if r.status == "active"), None))
-        if role is None:
+        role = self.roles.get(msg.request_id)
+        if role is None or role.request.source != sender or role.request.dest != self.id:
             self.ignored += 1
             return
         role.receiver.resolve(self, msg)
