@@ -24,18 +24,16 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-import networkx as nx
 
 from qactors.core.actor import Actor, handler
 from qactors.core.errors import ConfigurationError
 from qactors.core.messages import Message, message
 from qactors.core.network import Network
-from qactors.hardware.channels import Fibre
 from qactors.hardware.memory import QuantumMemory
 from qactors.quantum.bell import PairRecord, chain_record
 
 from .applications import APPLICATIONS, Receiver, SiftBits, TeleportBits, sender_use
-from .link import Go, Herald, LinkPhysics, LinkSide, MidpointStation
+from .link import AttemptPhysics, Go, Herald, LinkSide, link_components, plan_link
 
 __all__ = ["SwapRecord", "EndTracker", "Joined", "ChainNode", "repeater_chain"]
 
@@ -329,11 +327,12 @@ class ChainNode(Actor):
         side.release(self, offer=len(self.deliveries) < self.max_pairs)
 
 
-def repeater_chain(nodes: int, link_length_km: float, physics: LinkPhysics, *, model: str = "geometric",
+def repeater_chain(nodes: int, link_length_km: float, physics: AttemptPhysics, *, model: str = "geometric",
                    memory: QuantumMemory | None = None, swap_success_probability: float = 1.0,
                    max_pairs: int = 1000, refractive_index: float = 1.47, application: str = "record") -> Network:
-    """``nodes`` chain nodes ``N0 .. N{nodes-1}``, neighbours ``link_length_km`` apart with a
-    heralding station half-way on every link; swap-asap at the inner nodes; the end
+    """``nodes`` chain nodes ``N0 .. N{nodes-1}``, neighbours ``link_length_km`` apart, joined by
+    links of ``physics``'s scheme (:func:`~qactors.protocols.link.link_components`; on a
+    sender-receiver link the left node sends); swap-asap at the inner nodes; the end
     nodes use each end-to-end pair for ``application`` (see
     :mod:`qactors.protocols.applications`; ``N0`` sends, the last node receives)."""
     if type(nodes) is not int or nodes < 2:
@@ -343,26 +342,25 @@ def repeater_chain(nodes: int, link_length_km: float, physics: LinkPhysics, *, m
                                  f"number > 0", field="link_length_km", value=link_length_km)
     memory = memory or QuantumMemory(num_qubits=2)
     noise = memory.noise()
-    arm = Fibre(link_length_km / 2, refractive_index=refractive_index).delay_ps
     names = [f"N{i}" for i in range(nodes)]
     ends = (names[0], names[-1])
-    graph = nx.path_graph(nodes)
-    hops = dict(nx.all_pairs_shortest_path_length(graph))
-    net = Network()
     links = [f"{names[i]}-{names[i + 1]}" for i in range(nodes - 1)]
+    plans = [plan_link(link, names[i], names[i + 1], physics, length_km=link_length_km,
+                       refractive_index=refractive_index) for i, link in enumerate(links)]
+    offsets = [0]
+    for plan in plans:
+        offsets.append(offsets[-1] + plan.node_delay_ps)
+    net = Network()
     for i, name in enumerate(names):
         sides = []
         if i > 0:
-            sides.append(LinkSide(links[i - 1], f"{links[i - 1]}/station", physics, arm, noise))
+            sides.append(plans[i - 1].b.side(noise))
         if i < nodes - 1:
-            sides.append(LinkSide(links[i], f"{links[i]}/station", physics, arm, noise))
-        latency = {end: max(1, 2 * arm * hops[i][names.index(end)]) for end in ends}
+            sides.append(plans[i].a.side(noise))
+        latency = {end: max(1, abs(offsets[i] - offsets[names.index(end)])) for end in ends}
         net.add_actor(ChainNode(name, sides, ends, latency, swap_success_probability, max_pairs, application),
                       site=name)
     for i, link in enumerate(links):
-        station = f"{link}/station"
-        net.add_actor(MidpointStation(station, link, names[i], names[i + 1], physics, model, arm), site=station)
-    for i, link in enumerate(links):
-        net.connect(names[i], f"{link}/station", latency_ps=arm)
-        net.connect(f"{link}/station", names[i + 1], latency_ps=arm)
+        link_components(net, link, names[i], names[i + 1], physics, length_km=link_length_km, model=model,
+                        refractive_index=refractive_index)
     return net

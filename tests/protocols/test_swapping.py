@@ -10,7 +10,8 @@ import pytest
 
 import qactors
 from qactors.hardware import QuantumMemory
-from qactors.protocols.link import GOOD, Herald, LinkPhysics, LinkSide, Ready
+from qactors.protocols.link import (GOOD, Herald, LinkPhysics, LinkSide, MidpointSourcePhysics, Ready,
+                                    SenderReceiverPhysics)
 from qactors.protocols.swapping import ChainNode, SwapRecord, repeater_chain
 from qactors.quantum.bell import MemoryNoise, PairEnd, PairRecord
 from qactors.testing import ActorProbe
@@ -133,3 +134,13 @@ def test_bad_chain_settings():
         repeater_chain(1, 10, PHYS)
     with pytest.raises(qactors.ConfigurationError, match="swap_success_probability = 0 is not allowed"):
         repeater_chain(3, 10, PHYS, swap_success_probability=0)
+
+
+def test_chains_of_midpoint_source_and_sender_receiver_links():
+    """Perfect memories and swaps: the end-to-end coherence is the product of the links'."""
+    for physics, coherence in ((MidpointSourcePhysics(eta_arm=0.5, visibility=0.9), 0.9),
+                               (SenderReceiverPhysics(eta_link=0.3, visibility=0.8), 0.8)):
+        result = qactors.run(repeater_chain(4, 10, physics, max_pairs=30), until_ps=10 ** 13, seed=1)
+        deliveries = result.states["N0"]["deliveries"]
+        assert len(deliveries) == 30 and len(result.states["N3"]["deliveries"]) == 30
+        assert all(d[1] == pytest.approx((1 + coherence ** 3) / 2) for d in deliveries)
