@@ -608,19 +608,22 @@ class QNode(Actor):
         self._finish(role, reason)
 
     # -- link layer ---------------------------------------------------------------------
+    def _side(self, link: str) -> LinkSide | None:
+        side = self.sides.get(link)
+        if side is None:
+            self.ignored += 1  # a message for a link memory this node does not have
+        return side
+
     @handler(Go)
     def on_go(self, msg: Go, sender: str) -> None:
-        side = self.sides.get(msg.link)
-        if side is None:
-            self.ignored += 1
-            return
-        side.go(self, msg)
+        side = self._side(msg.link)
+        if side is not None:
+            side.go(self, msg)
 
     @handler(Herald)
     def on_herald(self, msg: Herald, sender: str) -> None:
-        side = self.sides.get(msg.link)
+        side = self._side(msg.link)
         if side is None:
-            self.ignored += 1
             return
         pair = side.herald(self, msg)
         if pair is None:

@@ -167,16 +167,20 @@ def test_cutoff_trades_rate_for_fidelity(policy):
 
 # -- purification --------------------------------------------------------------------------
 
-def test_link_purification_delivers_exactly_the_dejmps_output():
+@pytest.mark.parametrize("level, nodes", [("link", 2), ("end", 3)])
+def test_purification_delivers_exactly_the_dejmps_output(level, nodes):
     """Perfect memories, one round reaches the target: every pair is the DEJMPS output of two
-    link pairs, and the share of failed rounds matches its success probability (3 sigma)."""
-    c = PHYS.state(GOOD)
+    input pairs (a link pair; or two links of coherence 0.8 joined, coherence 0.64), and the
+    share of failed rounds matches the success probability (3 sigma)."""
+    coherence = 0.8 ** (nodes - 1)
+    c = ((1 + coherence) / 2, 0.0, 0.0, (1 - coherence) / 2)
+    assert level == "end" or c == pytest.approx(PHYS.state(GOOD))
     p_ok, out = dejmps(c, c)
-    purification = Purification("dejmps", "recurrence", "link", target_fidelity=out[0] - 1e-9, max_rounds=1)
-    result = run(line(2), [Request("r", "0", "1", pairs=400, channels=2, purification=purification)],
-                 channels_per_link=2)
-    src, dst = role(result, "0"), role(result, "1")
-    assert len(dst.delivered) == 400 and [d[2] for d in src.delivered] == [d[2] for d in dst.delivered]
+    purification = Purification("dejmps", "recurrence", level, target_fidelity=out[0] - 1e-9, max_rounds=1)
+    result = run(line(nodes), [Request("r", "0", str(nodes - 1), pairs=300, channels=2,
+                                       purification=purification)], channels_per_link=2)
+    src, dst = role(result, "0"), role(result, str(nodes - 1))
+    assert len(dst.delivered) == 300 and [d[2] for d in src.delivered] == [d[2] for d in dst.delivered]
     assert all(d[1] == pytest.approx(out[0], abs=1e-12) for d in dst.delivered)
     n, failed = src.purifications, src.failed_purifications
     assert dst.purifications == n and dst.failed_purifications == failed
@@ -191,20 +195,6 @@ def test_link_purification_on_a_chain_reaches_the_target(mode):
     plain = run(line(4), [Request("r", "0", "3", pairs=60, channels=3)], channels_per_link=3)
     f = [d[1] for d in role(result, "3").delivered]
     assert len(f) == 60 and min(f) > max(d[1] for d in role(plain, "3").delivered)
-
-
-def test_end_to_end_purification():
-    c = (1 + 0.8 ** 2) / 2  # two dephased links joined: coherence 0.64
-    chain = (c, 0.0, 0.0, 1 - c)
-    p_ok, out = dejmps(chain, chain)
-    purification = Purification("dejmps", "recurrence", "end", target_fidelity=out[0] - 1e-9, max_rounds=1)
-    result = run(line(3), [Request("r", "0", "2", pairs=100, channels=2, purification=purification)],
-                 channels_per_link=2)
-    src, dst = role(result, "0"), role(result, "2")
-    assert len(dst.delivered) == 100 and [d[2] for d in src.delivered] == [d[2] for d in dst.delivered]
-    assert all(d[1] == pytest.approx(out[0], abs=1e-12) for d in dst.delivered)
-    n, failed = src.purifications, src.failed_purifications
-    assert abs(failed / n - (1 - p_ok)) < 3 * math.sqrt(p_ok * (1 - p_ok) / n)
 
 
 # -- message orders ------------------------------------------------------------------------
