@@ -211,16 +211,14 @@ class SwapTree:
 
 
 def nested_tree(n: int) -> SwapTree:
-    """Nested-doubling swap tree over ``n = 2^k`` segments (nodes ``0..n``): swaps at the midpoints.
-
-    Raises ConfigurationError unless ``n`` is a power of two >= 1.
+    """Nested swap tree over ``n`` segments (nodes ``0..n``): every span ``[l, r]`` is split at
+    ``(l + r) // 2``.  For ``n = 2^k`` this is the doubling scheme; otherwise the halves differ
+    by one segment.  Raises ConfigurationError unless ``n >= 1``.
 
     >>> nested_tree(4).swapper, [c.swapper for c in nested_tree(4).children]
     (2, [1, 3])
     """
     _check_segments(n)
-    if n & (n - 1):
-        raise ConfigurationError(f"nested doubling needs a power of two segments, got n={n!r}", field="n", value=n)
     return _nested(0, int(n))
 
 
@@ -228,7 +226,7 @@ def _nested(left: int, n: int) -> SwapTree:
     if n == 1:
         return SwapTree(left, left + 1)
     half = n // 2
-    return SwapTree(left, left + n, (_nested(left, half), _nested(left + half, half)))
+    return SwapTree(left, left + n, (_nested(left, half), _nested(left + half, n - half)))
 
 
 def sequential_tree(n: int) -> SwapTree:

@@ -10,7 +10,7 @@
 * BBM92 (Bennett, Brassard, Mermin, PRL 68, 557 (1992)): both ends measure
   in Z or X, chosen at random, when they obtain the pair.  Outcomes are
   resolved when the sender's sifting message meets the receiver's record
-  (DESIGN §4): both draw the same uniform numbers from the keyed shared
+  (docs/architecture.md): both draw the same uniform numbers from the keyed shared
   generator, the sender's outcome depends only on its own, and the receiver
   resolves its outcome from the pair's state with each qubit decayed until it
   was measured.  The sifting message also carries the sender's outcome, as

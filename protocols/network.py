@@ -77,6 +77,7 @@ from qactors.hardware.memory import QuantumMemory
 from qactors.quantum.bell import PairEnd, PairRecord, bbpssw, chain_record, dejmps
 
 from .link import AttemptPhysics, Go, Herald, LinkSide, link_components, plan_link
+from .analysis import nested_tree, sequential_tree
 from .applications import APPLICATIONS, Receiver, SiftBits, TeleportBits, sender_use
 from .swapping import EndTracker, SwapRecord
 
@@ -271,27 +272,19 @@ class _Cutoff(Message):
 
 
 def swap_tree(segments: int, policy: str) -> dict[int, tuple[int, int]]:
-    """Which node joins which span: ``{m: (l, r)}`` over path positions ``0..segments``.
-
-    ``nested``: doubling, each span split at its midpoint (``(l + r) // 2``);
-    ``sequential``: node ``i`` joins ``[0, i]`` and ``[i, i + 1]``."""
-    spans: dict[int, tuple[int, int]] = {}
-    if policy == "sequential":
-        for i in range(1, segments):
-            spans[i] = (0, i + 1)
-        return spans
-    if policy != "nested":
+    """Which node joins which span: ``{m: (l, r)}`` over path positions ``0..segments``, from
+    :func:`~qactors.protocols.analysis.nested_tree` (each span split at ``(l + r) // 2``) or
+    :func:`~qactors.protocols.analysis.sequential_tree` (node ``i`` joins ``[0, i]`` and
+    ``[i, i + 1]``): the trees the exact references are computed for."""
+    if policy not in ("nested", "sequential"):
         raise _fail("swap tree policy", policy, "'nested' or 'sequential'", "policy")
-
-    def split(l: int, r: int) -> None:
-        if r - l < 2:
-            return
-        m = (l + r) // 2
-        spans[m] = (l, r)
-        split(l, m)
-        split(m, r)
-
-    split(0, segments)
+    spans: dict[int, tuple[int, int]] = {}
+    stack = [nested_tree(segments) if policy == "nested" else sequential_tree(segments)]
+    while stack:
+        tree = stack.pop()
+        if not tree.is_link:
+            spans[tree.swapper] = (tree.left, tree.right)
+            stack.extend(tree.children)
     return spans
 
 
@@ -332,6 +325,7 @@ class _Role:
         self.waiting: dict[str, Message] = {}  # end purification: messages about pairs not yet joined
         self.known: dict[int, dict[str, PairRecord]] = {}  # tree swapper: lane -> {"l"/"r": child span pair}
         self.spans = swap_tree(self.n, request.policy) if request.policy != "asap" else {}
+        self.end_level = request.purification is not None and request.purification.level == "end"
         self.tracker: EndTracker | None = None
         self.end_pairs: dict[str, tuple[str, PairRecord]] = {}  # end purification: pair id -> (channel, pair)
         self.delivered: list[tuple] = []      # (time ps, fidelity on arrival, pair id)
@@ -712,12 +706,14 @@ class QNode(Actor):
 
     def _discard(self, role: _Role, channel: str, partner_too: bool = True) -> None:
         """Drop a link pair and tell both path ends (and the partner, if it may still hold it)."""
-        pair = self.held[channel]
         partner = role.request.path.index(self.neighbour_of[channel])
-        notice = Discard(role.request.request_id, pair, self.id)
-        for i in sorted({0, role.n, *((partner,) if partner_too else ())} - {role.index}):
-            self._to(role, i, notice)
+        self._notify_drop(role, self.held[channel], (partner,) if partner_too else ())
         self._drop(channel, offer=True)
+
+    def _notify_drop(self, role: _Role, pair: PairRecord, also: tuple = ()) -> None:
+        notice = Discard(role.request.request_id, pair, self.id)
+        for i in sorted({0, role.n, *also} - {role.index}):
+            self._to(role, i, notice)
 
     @handler(Discard)
     def on_discard(self, msg: Discard, sender: str) -> None:
@@ -729,9 +725,7 @@ class QNode(Actor):
             if msg.pair.pair_id in role.locked:
                 # in a purification: the reply will say the partner lacked it and both pairs go then;
                 # tell the ends now, as for any pair dropped on a partner's notice
-                notice = Discard(role.request.request_id, msg.pair, self.id)
-                for i in sorted({0, role.n} - {role.index}):
-                    self._to(role, i, notice)
+                self._notify_drop(role, msg.pair)
                 return
             self._discard(role, channel, partner_too=False)
         elif role.tracker is not None:
@@ -750,11 +744,12 @@ class QNode(Actor):
 
     def _try_join(self, role: _Role) -> None:
         channels = role.right if role.index == 0 else role.left
+        busy = {c for c, _ in role.end_pairs.values()} | set(role.holding.values())
         for channel in channels:
             pair = self.held.get(channel)
             if pair is None or pair.pair_id not in role.settled or role.status != "active":
                 continue
-            if channel in {c for c, _ in role.end_pairs.values()} or channel in role.holding.values():
+            if channel in busy:
                 continue  # already joined: waiting for end-to-end purification or for teleportation bits
             verdict = role.tracker.walk(pair)
             if verdict is None:
@@ -767,8 +762,7 @@ class QNode(Actor):
 
     def _joined(self, role: _Role, channel: str, joined: PairRecord, last_ps: int) -> None:
         request = role.request
-        purification = request.purification
-        if purification is not None and purification.level == "end":
+        if role.end_level:
             role.end_pairs[joined.pair_id] = (channel, joined)
             role.rounds[joined.pair_id] = 0
             if role.index == 0:
@@ -933,7 +927,7 @@ class QNode(Actor):
         role = self._role(msg.request_id)
         if role is None:
             return
-        end = role.request.purification.level == "end"
+        end = role.end_level
         (ck, keep), (cs, sac) = self._lookup(role, msg.keep, end), self._lookup(role, msg.sacrifice, end)
         if end and (keep is None or sac is None):
             # not joined here yet: both ends join the same chains, so wait for it
@@ -956,7 +950,7 @@ class QNode(Actor):
         role = self._role(msg.request_id)
         if role is None:
             return
-        end = role.request.purification.level == "end"
+        end = role.end_level
         if msg.keep not in role.locked or msg.sacrifice not in role.locked:
             self.ignored += 1  # duplicate
             return
@@ -979,7 +973,7 @@ class QNode(Actor):
         role = self._role(msg.request_id)
         if role is None:
             return
-        end = role.request.purification is not None and role.request.purification.level == "end"
+        end = role.end_level
         if end and msg.pair_id not in role.end_pairs:
             role.waiting[msg.pair_id] = msg
             return

@@ -1,7 +1,7 @@
 """The event kernel shared by every backend.
 
 One heap of ``(time_ps, dst, src, seq, message)`` entries.  Tuples compare in
-exactly the order DESIGN §2 prescribes, ``(time, destination, source,
+exactly the order docs/architecture.md prescribes, ``(time, destination, source,
 per-source sequence)``; the key is unique, so the message itself is never
 compared.  The local backend runs one kernel holding every actor; a Ray shard
 runs one kernel holding its share and hands messages for other shards to its

@@ -150,7 +150,8 @@ def check_payload(msg: object) -> None:
         t = type(value)
         if t in _SCALARS and (t is not int or _INT_MIN <= value <= _INT_MAX):
             continue
-        _raise_field_problem(msg)
+        _raise_field_problem(msg)  # walks every field once: raises on a problem, else all is checked
+        return
 
 
 def _raise_field_problem(msg: Message) -> None:

@@ -7,7 +7,7 @@ access time, processing).  A message between actors that share no link must
 take at least the latency of the shortest chain of links joining them.  Every
 latency is a positive integer: nothing arrives instantly, and the smallest
 latency a message can cross between two partitions is the lookahead that lets
-partitions run in parallel (DESIGN §2).
+partitions run in parallel (docs/architecture.md).
 
 A *site* groups actors that always share a process in a partitioned run (a
 node, its memories and its protocol stack).

@@ -17,7 +17,7 @@ over the Klein group {I, X, Y, Z} (Pauli products up to phase):
 
 Pauli channels commute with each other and with operations on the other
 qubit, so each end of a pair can compute the pair's state at any time from
-its own memory's noise and the other end's, without asking (DESIGN §4).
+its own memory's noise and the other end's, without asking (docs/architecture.md).
 Amplitude damping enters as its Pauli twirl: exact for the Bell-state
 fidelity of one damped qubit, an approximation for correlations between two
 damped qubits (the density-matrix formalism is exact there).

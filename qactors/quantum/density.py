@@ -10,7 +10,7 @@ control and qubit 0 as target.
 
 Used where the Bell-diagonal records of :mod:`qactors.quantum.bell` are not
 exact: arbitrary teleported states, non-Pauli noise (amplitude damping,
-combined T1/T2 decay) and measurements at arbitrary angles (DESIGN §4).  The
+combined T1/T2 decay) and measurements at arbitrary angles (docs/architecture.md).  The
 Bell states are numbered as in :mod:`qactors.quantum.bell`:
 ``(Phi+, Psi+, Psi-, Phi-)`` is ``(I ⊗ P_k)|Phi+>`` with ``P = (I, X, Y, Z)``
 (up to a global phase: ``(I ⊗ Y)|Phi+> = i|Psi->``).

@@ -16,6 +16,6 @@ def test_chain_benchmark_prints_one_json_line():
     assert len(lines) == 1
     runs = json.loads(lines[0])["runs"]
     chain = [("chain", m, n) for m in ("geometric", "attempts") for n in (2, 4)]
-    nested = [("network-nested", m, n) for m in ("geometric", "attempts") for n in (2,)]  # 3 segments: no doubling
+    nested = [("network-nested", m, n) for m in ("geometric", "attempts") for n in (2, 4)]
     assert [(r["stack"], r["model"], r["nodes"]) for r in runs] == chain + nested
     assert all(r["events"] > 0 and r["peak_rss_mib"] > 0 for r in runs)

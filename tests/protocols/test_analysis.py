@@ -235,7 +235,6 @@ def test_markov_chain_against_sampler(n, samples):
     lambda: tree_delivery_statistics("tree", 0.3),
     lambda: tree_delivery_statistics(nested_tree(8), 1e-6, 0.1),
     lambda: sample_tree_delivery(nested_tree(2), 0.3, 0.5, -1.0, 10, np.random.default_rng()),
-    lambda: nested_tree(3),
     lambda: nested_tree(0),
     lambda: sequential_tree(0),
     lambda: SwapTree(0, 2),
@@ -250,3 +249,17 @@ def test_markov_chain_against_sampler(n, samples):
 def test_invalid_input_is_refused(call):
     with pytest.raises(ConfigurationError):
         call()
+
+
+def test_nested_trees_of_any_length_split_spans_at_the_midpoint():
+    tree = nested_tree(5)
+    assert (tree.swapper, [c.segments for c in tree.children]) == (2, [2, 3])
+    assert [c.swapper for c in tree.children] == [1, 3] and tree.children[1].children[1].swapper == 4
+    assert nested_tree(8) == _doubling(0, 8)
+
+
+def _doubling(left, n):
+    """The textbook doubling tree, built independently."""
+    if n == 1:
+        return SwapTree(left, left + 1)
+    return SwapTree(left, left + n, (_doubling(left, n // 2), _doubling(left + n // 2, n // 2)))
