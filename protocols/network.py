@@ -1141,6 +1141,7 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
     links = []
     latency: dict[tuple[str, str], int] = {}
     capacity: dict[tuple[str, str], int] = {}
+    link_names: dict[str, tuple[str, str]] = {}
     for u, v, data in sorted(g.edges(data=True), key=lambda e: tuple(sorted(e[:2]))):
         a, b = sorted((u, v))
         length = data.get("length_km")
@@ -1153,6 +1154,11 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
         if getattr(link_physics, "layout", None) not in ("midpoint", "receiver"):
             raise _fail(f"edge ({a}, {b}) physics", link_physics, "LinkPhysics, MidpointSourcePhysics or "
                         "SenderReceiverPhysics", "physics")
+        if f"{a}-{b}" in link_names:
+            other = link_names[f"{a}-{b}"]
+            raise _fail(f"edge ({a}, {b}) link name", f"{a}-{b}", f"a name no other link has (edge {other} has it "
+                        f"too: rename nodes so that 'a-b' identifies the link)", "node ids")
+        link_names[f"{a}-{b}"] = (a, b)
         for i in range(count):
             channel = f"{a}-{b}:{i}"
             station = f"{a}-{b}/{'receiver' if link_physics.layout != 'midpoint' else 'station'}:{i}"

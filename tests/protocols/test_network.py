@@ -475,3 +475,11 @@ def test_a_purified_pair_keeps_the_cutoff_of_its_oldest_qubit():
     assert timers == [(100, _Cutoff("r", "1-2:0#0~p1"))]  # born at 100: cut at 1100
     sent = rep.deliver(_Cutoff("r", "1-2:0#0~p1"), "1", 1100)
     assert rep.actor.roles["r"].cutoffs == 1 and rep.actor.held == {}
+
+
+def test_node_ids_that_make_two_links_share_a_name_are_refused():
+    g = nx.Graph()
+    g.add_edge("a-b", "c", length_km=1.0)
+    g.add_edge("a", "b-c", length_km=1.0)
+    with pytest.raises(qactors.ConfigurationError, match=r"link name = 'a-b-c' is not allowed"):
+        quantum_network(g, [], physics=PHYS)
