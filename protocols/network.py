@@ -65,6 +65,7 @@ the circuit is BBPSSW or DEJMPS (Deutsch et al., PRL 77, 2818 (1996)).
 from __future__ import annotations
 
 import math
+import re
 from typing import Callable, Sequence
 
 import networkx as nx
@@ -86,6 +87,7 @@ __all__ = ["Purification", "Request", "Reserve", "Reject", "Confirm", "Activate"
            "request_report", "POLICIES", "SELECTIONS"]
 
 POLICIES = ("asap", "nested", "sequential")
+_ROUND_SUFFIX = re.compile(r"~p\d+$")  # purified pairs are named <first id>~p<round>
 SELECTIONS = ("oldest", "youngest", "best")
 _SCHEMES = {"bbpssw": bbpssw, "dejmps": dejmps}
 
@@ -302,7 +304,7 @@ def _purified(keep: PairRecord, sacrifice: PairRecord, scheme: str, t_a: int, t_
     p, c = _SCHEMES[scheme](keep.at_ends(t_a, t_b), sacrifice.at_ends(t_a, t_b))
     if u >= p:
         return None
-    base = keep.pair_id.split("~")[0]
+    base = _ROUND_SUFFIX.sub("", keep.pair_id)  # the id the chain of purifications started from
     return PairRecord(f"{base}~p{rounds}", c, min(t_a, t_b), PairEnd(keep.a.node, keep.a.noise, t_a),
                       PairEnd(keep.b.node, keep.b.noise, t_b))
 

@@ -1,8 +1,13 @@
 """The ``qactors`` command-line tool.
 
 Subcommands:
+  run    run a scenario file and write its results (see docs/scenario-format.md)
+  check  validate a scenario file without running it
   demo   run a built-in demo network (a repeater chain, or a ping ring) and print a summary
   info   print versions and which backends are available
+
+Exit codes: 0 success, 2 invalid input (a bad option, an invalid scenario, results that
+would be overwritten); an invalid scenario prints every problem found, one per line.
 """
 
 from __future__ import annotations
@@ -60,6 +65,22 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--json", action="store_true", help="print the summary as one JSON line")
     d.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
     sub.add_parser("info", help="print versions and available backends")
+    r = sub.add_parser("run", help="run a scenario file and write its results",
+                       description="Validate SCENARIO (a TOML file, see docs/scenario-format.md), run it with a "
+                                   "progress bar in simulated time, print a summary per request and write "
+                                   "summary.json, deliveries.csv and run.json to the output folder "
+                                   "(outputs.dir, default results/<scenario name>, relative to the current folder). "
+                                   "Results already there are never replaced unless --overwrite is given.")
+    r.add_argument("scenario", metavar="SCENARIO", help="the scenario file (.toml)")
+    r.add_argument("--out", metavar="DIR", default=None, help="output folder (overrides outputs.dir)")
+    r.add_argument("--seed", type=int, default=None, metavar="N", help="random seed (overrides run.seed)")
+    r.add_argument("--backend", default=None, metavar="B",
+                   help="local, ray, ray:K or ray-per-actor (overrides run.backend)")
+    r.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
+    r.add_argument("--overwrite", action="store_true",
+                   help="replace the result files of an earlier run in the output folder")
+    c = sub.add_parser("check", help="validate a scenario file without running it")
+    c.add_argument("scenario", metavar="SCENARIO", help="the scenario file (.toml)")
     return p
 
 
@@ -99,6 +120,29 @@ def _demo(args) -> int:
     return 0
 
 
+def _run_scenario(args) -> int:
+    from .scenario import Scenario, format_summary, prepare_output_dir, run_scenario, write_outputs
+    scenario = Scenario.from_toml(args.scenario).with_overrides(
+        seed=args.seed, backend=args.backend, progress=False if args.no_progress else None, output_dir=args.out)
+    prepare_output_dir(scenario, overwrite=args.overwrite)  # refuse before running, not after
+    print(f"{scenario.file}: {scenario.describe()}")
+    run = run_scenario(scenario, progress=ProgressBar() if scenario.progress else None)
+    written = write_outputs(run, overwrite=args.overwrite)
+    print(format_summary(run))
+    print(f"wrote {', '.join(p.name for p in written)} to {scenario.output_dir}" if written else
+          "wrote nothing (outputs.files is empty)")
+    return 0
+
+
+def _check_scenario(args) -> int:
+    from .scenario import Scenario
+    scenario = Scenario.from_toml(args.scenario)
+    print(f"{scenario.file}: valid; {scenario.describe()}")
+    for note in scenario.notes:
+        print(f"  note: {note}")
+    return 0
+
+
 def _info() -> int:
     from importlib import metadata
 
@@ -118,10 +162,17 @@ def _info() -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "run":
+            return _run_scenario(args)
+        if args.command == "check":
+            return _check_scenario(args)
         if args.command == "demo":
             return _demo(args)
         return _info()
     except QactorsError as e:
+        if getattr(e, "problems", None):  # a ScenarioError: its message lists every problem, one per line
+            print(f"qactors {args.command}: {e}", file=sys.stderr)
+            return 2
         print(f"qactors {args.command}: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
 

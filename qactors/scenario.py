@@ -1,0 +1,1032 @@
+"""Scenario files: a network, its hardware, its traffic and its run settings in one TOML file.
+
+A scenario file (read with :mod:`tomllib`; the format is specified in
+``docs/scenario-format.md``) has the sections ``[scenario]``, ``[run]``,
+``[topology]``, ``[profiles.nodes.NAME]``, ``[profiles.links.NAME]``,
+``[[requests]]`` and ``[outputs]``.  :meth:`Scenario.from_toml` reads and
+validates all of it before anything runs: every mistake becomes a
+:class:`Problem` naming the file, the key path (``requests[2].purification.
+target_fidelity``), the value and what is allowed, and all of them are raised
+together as one :class:`ScenarioError`.  A valid scenario maps onto
+:func:`qactors.protocols.network.quantum_network`; :func:`run_scenario` runs it
+and :func:`write_outputs` writes ``summary.json``, ``deliveries.csv`` and
+``run.json``.
+
+>>> from qactors.scenario import Scenario, run_scenario
+>>> s = Scenario.from_dict({
+...     "scenario": {"name": "two-nodes"}, "run": {"duration_ms": 50, "seed": 3},
+...     "topology": {"nodes": [{"id": "a"}, {"id": "b"}], "links": [{"a": "a", "b": "b", "length_km": 10}]},
+...     "profiles": {"nodes": {"node": {"t2_s": 1.0}}, "links": {"fibre": {"scheme": "double_click"}}},
+...     "requests": [{"id": "r", "source": "a", "dest": "b", "pairs": 5}]})
+>>> run_scenario(s).reports["r"]["outcome"]
+'served: 5 pairs'
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import difflib
+import hashlib
+import inspect
+import io
+import json
+import math
+import os
+import re
+import time
+import tomllib
+from pathlib import Path
+from typing import Any, Callable
+
+import networkx as nx
+
+from .core.errors import ConfigurationError
+from .core.network import Network
+from .core.time import MS, format_ps
+from .hardware.channels import Fibre
+from .hardware.links import midpoint_arm_efficiency
+from .hardware.memory import QuantumMemory
+from .protocols.applications import APPLICATIONS
+from .protocols.link import ALL_SCHEMES, MODELS, SCHEMES, LinkPhysics, MidpointSourcePhysics, SenderReceiverPhysics
+from .protocols.network import POLICIES, SELECTIONS, Purification, Request, quantum_network, request_report
+from .simulation import run as _run
+from .topologies import (dumbbell, grid, insert_repeaters, line, load_graph, load_topohub, metro, random_geometric,
+                         random_graph, ring, star, waxman)
+
+__all__ = ["Scenario", "ScenarioError", "Problem", "ScenarioRun", "run_scenario", "prepare_output_dir",
+           "write_outputs", "format_summary", "BUILDERS", "OUTPUT_FILES", "BACKENDS"]
+
+BUILDERS: dict[str, Callable[..., nx.Graph]] = {
+    "line": line, "ring": ring, "star": star, "grid": grid, "dumbbell": dumbbell, "random": random_graph,
+    "waxman": waxman, "random_geometric": random_geometric, "metro": metro}
+"""``topology.builder`` name -> builder function of :mod:`qactors.topologies`."""
+
+OUTPUT_FILES = ("summary.json", "deliveries.csv", "run.json")
+BACKENDS = ("local", "ray", "ray:K", "ray-per-actor")
+_FILE_OPTIONS = ("length_attr", "length_unit_km", "xy", "min_length_km")
+_TOPOHUB_OPTIONS = ("use_names", "min_length_km")
+_PROFILE_PARAMS = ("node_profile", "link_profile")  # set by topology.default_*_profile, not in params
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
+_BACKEND = re.compile(r"(local|ray|ray-per-actor|ray:[1-9][0-9]*)\Z")
+
+
+# -- errors -----------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One mistake in a scenario.
+
+    ``key`` is the key path (``requests[2].purification.target_fidelity``; array
+    indices count from 0 in the order the ``[[...]]`` blocks appear), empty for
+    a problem with the file itself; ``line``/``column`` are set for TOML syntax
+    errors.  ``str(problem)`` is ``"FILE: KEY: MESSAGE"``."""
+
+    file: str
+    key: str
+    value: Any
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}:{self.column}"
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+
+
+class ScenarioError(ConfigurationError):
+    """A scenario file is invalid; ``problems`` lists every mistake found (nothing has run).
+
+    ``file``, ``field`` and ``value`` are those of the first problem."""
+
+    def __init__(self, problems: list[Problem]):
+        problems = list(problems)
+        first = problems[0]
+        head = f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in scenario {first.file}"
+        super().__init__("\n  ".join([head + ":"] + [str(p) for p in problems]), problems=problems,
+                         file=first.file, field=first.key, value=first.value)
+
+
+# -- the schema -----------------------------------------------------------------------------------
+
+_REQUIRED = object()
+_BAD = object()  # a value that failed its check: later checks that need it are skipped
+
+
+@dataclasses.dataclass(frozen=True)
+class _Key:
+    """What one key accepts: its kind, default (``_REQUIRED`` if it must be given), range and choices."""
+
+    kind: str  # "str", "name", "int", "number", "seconds", "bool", "strs", "backend", "table", "tables"
+    default: Any = None
+    low: float | None = None
+    low_open: bool = False
+    high: float | None = None
+    high_open: bool = False
+    choices: tuple = ()
+    text: str = ""  # what is allowed, when the kind alone does not say it
+
+    def allowed(self) -> str:
+        if self.text:
+            return self.text
+        if self.choices:
+            text = "one of " + ", ".join(repr(c) for c in self.choices)
+            return text if self.kind != "strs" else "a list of " + text[7:]
+        if self.kind in ("int", "number", "seconds"):
+            what = "an integer" if self.kind == "int" else "a finite number"
+            if self.low is not None and self.high is not None:
+                lo, hi = "(" if self.low_open else "[", ")" if self.high_open else "]"
+                text = f"{what} in {lo}{_fmt(self.low)}, {_fmt(self.high)}{hi}"
+            elif self.low is not None:
+                text = f"{what} {'>' if self.low_open else '>='} {_fmt(self.low)}"
+            else:
+                text = what
+            return text + (' or "inf" (no decay)' if self.kind == "seconds" else "")
+        return {"str": "a string", "name": "a name of letters, digits, '.', '_' and '-' (it names the output "
+                "folder)", "bool": "true or false", "strs": "a list of strings", "table": "a table",
+                "tables": "an array of tables ([[...]])",
+                "backend": "one of 'local', 'ray', 'ray:K' (K shards, K >= 1), 'ray-per-actor'"}[self.kind]
+
+
+def _fmt(x: float) -> str:
+    return str(x) if isinstance(x, int) else f"{x:g}"
+
+
+def _num(default=None, **kw) -> _Key:
+    return _Key("number", default, **kw)
+
+
+def _choice(default, choices) -> _Key:
+    return _Key("str", default, choices=tuple(choices))
+
+
+_TOP = {"scenario": _Key("table", _REQUIRED), "run": _Key("table", _REQUIRED), "topology": _Key("table", _REQUIRED),
+        "profiles": _Key("table", _REQUIRED), "requests": _Key("tables", _REQUIRED), "outputs": _Key("table", {})}
+_SCENARIO = {"name": _Key("name", _REQUIRED), "description": _Key("str", ""), "sources": _Key("strs", [])}
+_RUN = {"duration_ms": _num(_REQUIRED, low=0, low_open=True), "seed": _Key("int", 1, low=0, high=2 ** 63 - 1),
+        "backend": _Key("backend", "local"), "link_model": _choice("geometric", MODELS),
+        "progress": _Key("bool", True)}
+_TOPOLOGY = {"builder": _choice(None, BUILDERS), "file": _Key("str"), "topohub": _Key("str"),
+             "nodes": _Key("tables"), "links": _Key("tables"), "params": _Key("table"),
+             "max_segment_km": _num(low=0, low_open=True),
+             "default_node_profile": _Key("str", "node", text="a profile name (a string)"),
+             "default_link_profile": _Key("str", "fibre", text="a profile name (a string)"),
+             "repeater_profile": _Key("str", text="a profile name (a string)")}
+_KINDS = ("builder", "file", "topohub", "links")  # exactly one (nodes go with links)
+_NODE_ID = "a node id (a non-empty string)"
+_NODE = {"id": _Key("str", _REQUIRED, text=_NODE_ID), "profile": _Key("str", text="a profile name (a string)")}
+_LINK = {"a": _Key("str", _REQUIRED, text=_NODE_ID), "b": _Key("str", _REQUIRED, text=_NODE_ID),
+         "length_km": _num(_REQUIRED, low=0, low_open=True), "profile": _Key("str")}
+_PROFILES = {"nodes": _Key("table", _REQUIRED), "links": _Key("table", _REQUIRED)}
+_NODE_PROFILE = {"t1_s": _Key("seconds", math.inf, low=0, low_open=True),
+                 "t2_s": _Key("seconds", math.inf, low=0, low_open=True),
+                 "swap_success_probability": _num(1.0, low=0, low_open=True, high=1),
+                 "memories_per_link": _Key("int", 1, low=1)}
+_NOT_EXPRESSIBLE = "the network layer (quantum_network) models a memory by its T1 and T2 only"
+_NODE_PROFILE_UNSUPPORTED = {
+    "write_efficiency": _NOT_EXPRESSIBLE, "read_efficiency": _NOT_EXPRESSIBLE,
+    "storage_fidelity": _NOT_EXPRESSIBLE, "access_time_ps": _NOT_EXPRESSIBLE, "dead_time_ps": _NOT_EXPRESSIBLE,
+    "num_qubits": "a node has memories_per_link memories on each of its links; set memories_per_link"}
+_LINK_PROFILE = {"scheme": _choice(_REQUIRED, ALL_SCHEMES),
+                 "detection_efficiency": _num(1.0, low=0, low_open=True, high=1),
+                 "attenuation_db_per_km": _num(0.2, low=0), "visibility": _num(1.0, low=0, high=1),
+                 "dark_count_probability": _num(0.0, low=0, high=1),
+                 "bright_state_population": _num(low=0, low_open=True, high=1),
+                 "mean_photon_number": _num(low=0, high=10), "emission_probability": _num(low=0, low_open=True, high=1),
+                 "refractive_index": _num(1.47, low=1)}
+_ONLY_FOR = {"bright_state_population": ("single_click",), "mean_photon_number": ("midpoint_source",),
+             "emission_probability": ("midpoint_source",)}
+_COMPUTED = ("computed for each link from its length_km, detection_efficiency and attenuation_db_per_km; "
+             "set those instead")
+_LINK_PROFILE_UNSUPPORTED = {"eta_arm": _COMPUTED, "eta_link": _COMPUTED,
+                             "length_km": "lengths belong to the topology's links, not to a profile",
+                             "channels": "set memories_per_link in the node profiles"}
+_REQUEST = {"id": _Key("str", _REQUIRED, text="a name for the request (a non-empty string)"),
+            "source": _Key("str", _REQUIRED, text=_NODE_ID), "dest": _Key("str", _REQUIRED, text=_NODE_ID),
+            "pairs": _Key("int", 1, low=1), "min_fidelity": _num(0.0, low=0, high=1),
+            "start_ms": _num(0.0, low=0), "deadline_ms": _num(low=0, low_open=True),
+            "policy": _choice("asap", POLICIES), "channels": _Key("int", 1, low=1),
+            "cutoff_ms": _num(low=0, low_open=True), "selection": _choice("oldest", SELECTIONS),
+            "application": _choice("record", APPLICATIONS), "retries": _Key("int", 3, low=0),
+            "purification": _Key("table")}
+_PURIFICATION = {"scheme": _choice("dejmps", ("dejmps", "bbpssw")), "mode": _choice("recurrence", ("recurrence",
+                 "pumping")), "level": _choice("link", ("link", "end")),
+                 "target_fidelity": _num(0.9, low=0.5, low_open=True, high=1), "max_rounds": _Key("int", 3, low=1)}
+_OUTPUTS = {"dir": _Key("str"), "files": _Key("strs", list(OUTPUT_FILES), choices=OUTPUT_FILES)}
+
+
+def _toml_type(value: object) -> str:
+    for t, name in ((bool, "boolean"), (int, "integer"), (float, "float"), (str, "string"), (list, "array"),
+                    (dict, "table")):
+        if isinstance(value, t):
+            return name
+    return type(value).__name__
+
+
+def _show(value: object) -> str:
+    if isinstance(value, dict):
+        return "a table"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _closest(word: str, options) -> str:
+    """`` (did you mean 'x'?)`` for the option most like ``word`` (letter case ignored), if any is close."""
+    by_folded = {}
+    for o in map(str, options):
+        by_folded.setdefault(o.casefold(), o)
+    match = difflib.get_close_matches(str(word).casefold(), list(by_folded), n=1, cutoff=0.6)
+    return f" (did you mean {by_folded[match[0]]!r}?)" if match else ""
+
+
+class _Checker:
+    """Collects problems while it checks tables against their keys."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def add(self, key: str, value: object, message: str) -> None:
+        self.problems.append(Problem(self.file, key, value, message))
+
+    def bad(self, key: str, value: object, allowed: str, why: str = "is not allowed") -> None:
+        self.add(key, value, f"{_show(value)} {why}; allowed: {allowed}")
+
+    def value(self, path: str, value: object, spec: _Key) -> object:
+        """``value`` checked against ``spec`` (ints become floats for numbers, "inf" becomes math.inf)."""
+        kind = spec.kind
+        ok = True
+        if kind in ("str", "name", "backend"):
+            ok = isinstance(value, str) and value != ""
+            if ok and spec.choices and value not in spec.choices:
+                self.bad(path, value, spec.allowed() + _closest(value, spec.choices))
+                return _BAD
+            ok = ok and (kind != "name" or bool(_NAME.match(value))) and (
+                kind != "backend" or bool(_BACKEND.match(value)))
+        elif kind == "bool":
+            ok = isinstance(value, bool)
+        elif kind == "strs":
+            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+            if ok and spec.choices:
+                wrong = [v for v in value if v not in spec.choices]
+                if wrong:
+                    self.bad(path, wrong[0], spec.allowed() + _closest(wrong[0], spec.choices))
+                    return _BAD
+        elif kind == "table":
+            ok = isinstance(value, dict)
+        elif kind == "tables":
+            ok = isinstance(value, list) and all(isinstance(v, dict) for v in value)
+        elif kind in ("int", "number", "seconds"):
+            if kind == "seconds" and (value == "inf" or (isinstance(value, float) and value == math.inf)):
+                return math.inf
+            if isinstance(value, bool) or not isinstance(value, (int, float) if kind != "int" else int):
+                ok = False
+            elif not math.isfinite(value):
+                self.bad(path, value, spec.allowed())
+                return _BAD
+            else:
+                lo_ok = spec.low is None or (value > spec.low if spec.low_open else value >= spec.low)
+                hi_ok = spec.high is None or (value < spec.high if spec.high_open else value <= spec.high)
+                if not (lo_ok and hi_ok):
+                    self.bad(path, value, spec.allowed(), "is out of range")
+                    return _BAD
+                return value if kind == "int" else float(value)
+        if not ok:
+            wrong_type = kind in ("int", "number", "seconds", "bool", "table", "tables", "strs") or not isinstance(
+                value, str)
+            why = f"({_toml_type(value)}) has the wrong type" if wrong_type else "is not allowed"
+            self.bad(path, value, spec.allowed(), why)
+            return _BAD
+        return value
+
+    def table(self, path: str, data: dict, keys: dict[str, _Key],
+              unsupported: dict[str, str] | None = None) -> dict:
+        """Every key of ``data`` checked: unknown and missing keys reported, defaults filled in."""
+        out: dict[str, Any] = {}
+        unsupported = unsupported or {}
+        for key, value in data.items():
+            where = f"{path}.{key}" if path else key
+            if key in unsupported:
+                self.add(where, value, f"{_show(value)} cannot be expressed: {unsupported[key]}; allowed keys: "
+                         f"{', '.join(keys)}")
+            elif key not in keys:
+                self.add(where, value, f"unknown key, set to {_show(value)}{_closest(key, keys)}; allowed keys: "
+                         f"{', '.join(keys)}")
+            else:
+                out[key] = self.value(where, value, keys[key])
+        for key, spec in keys.items():
+            if key not in data:
+                if spec.default is _REQUIRED:
+                    where = f"{path}.{key}" if path else key
+                    self.add(where, None, f"is missing; required: {spec.allowed()}")
+                    out[key] = _BAD
+                else:
+                    out[key] = spec.default
+        return out
+
+
+def _good(*values) -> bool:
+    return all(v is not _BAD for v in values)
+
+
+# -- the scenario ------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    """A validated scenario, ready to run.
+
+    Build one with :meth:`from_toml` (a file) or :meth:`from_dict` (the same
+    tables as Python values); both raise :class:`ScenarioError` listing every
+    mistake.  ``network`` is the :class:`~qactors.core.network.Network` of
+    :func:`~qactors.protocols.network.quantum_network`; ``graph`` the
+    topology after repeater insertion, each edge with its ``physics`` and
+    ``channels``; ``resolved`` the scenario with every default filled in
+    (JSON-ready, written to ``run.json``)."""
+
+    file: str
+    name: str
+    description: str
+    sources: tuple[str, ...]
+    duration_ps: int
+    seed: int
+    backend: str
+    link_model: str
+    progress: bool
+    graph: nx.Graph
+    requests: tuple[Request, ...]
+    network: Network
+    output_dir: Path
+    output_files: tuple[str, ...]
+    resolved: dict
+    notes: tuple[str, ...] = ()
+    sha256: str = ""
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike) -> "Scenario":
+        """Read and validate a scenario file; relative paths in it (``topology.file``) are
+        relative to the file's folder.
+
+        Raises:
+            ScenarioError: the file cannot be read, is not valid TOML (the problem has its
+                line and column), or any of its keys is wrong.
+        """
+        file = str(path)
+        try:
+            raw = Path(path).read_bytes()
+        except OSError as err:
+            raise ScenarioError([Problem(file, "", file, f"cannot read the scenario file ({err.strerror or err}); "
+                                 f"allowed: the path of a readable TOML file")]) from None
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as err:
+            raise ScenarioError([Problem(file, "", None, f"not UTF-8 text ({err.reason} at byte {err.start}); "
+                                 f"allowed: a UTF-8 TOML file")]) from None
+        except tomllib.TOMLDecodeError as err:
+            text = str(err)
+            at = re.search(r"\(at line (\d+), column (\d+)\)", text)
+            line, column = (int(at.group(1)), int(at.group(2))) if at else (None, None)
+            message = text[:at.start()].strip() if at else text
+            raise ScenarioError([Problem(file, "", None, f"TOML syntax error: {message}; allowed: TOML 1.0 "
+                                 f"(https://toml.io)", line, column)]) from None
+        return cls.from_dict(data, file=file, base_dir=Path(path).resolve().parent,
+                             sha256=hashlib.sha256(raw).hexdigest())
+
+    @classmethod
+    def from_dict(cls, data: dict, *, file: str = "<scenario>", base_dir: str | os.PathLike = ".",
+                  sha256: str = "") -> "Scenario":
+        """Validate the tables of a scenario given as Python values (as :func:`tomllib.loads` returns them).
+
+        Raises:
+            ScenarioError: listing every problem found.
+        """
+        return _Builder(file, Path(base_dir)).build(data, sha256)
+
+    def with_overrides(self, *, seed: int | None = None, backend: str | None = None, progress: bool | None = None,
+                       output_dir: str | os.PathLike | None = None) -> "Scenario":
+        """A copy with run settings replaced (as ``qactors run --seed/--backend/--no-progress/--out`` do).
+
+        Raises:
+            ScenarioError: a seed or backend that the scenario file could not have held either.
+        """
+        ck = _Checker(self.file)
+        changes: dict[str, Any] = {}
+        run = dict(self.resolved["run"])
+        for name, value in (("seed", seed), ("backend", backend), ("progress", progress)):
+            if value is not None:
+                checked = ck.value(f"run.{name} (command line)", value, _RUN[name])
+                changes[name] = run[name] = checked
+        if ck.problems:
+            raise ScenarioError(ck.problems)
+        outputs = dict(self.resolved["outputs"])
+        if output_dir is not None:
+            changes["output_dir"] = Path(output_dir)
+            outputs["dir"] = str(output_dir)
+        return dataclasses.replace(self, **changes, resolved={**self.resolved, "run": run, "outputs": outputs})
+
+    def describe(self) -> str:
+        """One line: name, size of the network, requests and run settings."""
+        return (f"scenario {self.name!r}: {self.graph.number_of_nodes()} nodes, {self.graph.number_of_edges()} "
+                f"links, {len(self.requests)} request{'s' if len(self.requests) != 1 else ''}; "
+                f"{format_ps(self.duration_ps)} on the {self.backend} backend, seed {self.seed}, "
+                f"{self.link_model} link model")
+
+
+class _Builder:
+    """Checks a scenario's tables and builds what they describe, collecting every problem."""
+
+    def __init__(self, file: str, base_dir: Path):
+        self.ck = _Checker(file)
+        self.base_dir = base_dir
+        self.notes: list[str] = []
+
+    def build(self, data: dict, sha256: str) -> Scenario:
+        ck = self.ck
+        if not isinstance(data, dict):
+            ck.bad("", data, "a table of the sections [scenario], [run], [topology], [profiles], [[requests]], "
+                   "[outputs]", f"({_toml_type(data)}) has the wrong type")
+            raise ScenarioError(ck.problems)
+        top = ck.table("", data, _TOP)
+        get = (lambda name: top[name] if isinstance(top[name], dict) else {})
+        scenario = ck.table("scenario", get("scenario"), _SCENARIO) if top["scenario"] is not _BAD else None
+        run = ck.table("run", get("run"), _RUN) if top["run"] is not _BAD else None
+        topo = self._topology(get("topology")) if top["topology"] is not _BAD else None
+        profiles = self._profiles(get("profiles")) if top["profiles"] is not _BAD else None
+        requests = self._requests(top["requests"], run) if top["requests"] is not _BAD else None
+        outputs = ck.table("outputs", get("outputs"), _OUTPUTS) if top["outputs"] is not _BAD else None
+        graph = self._graph(topo) if topo is not None else None
+        network = checked = None
+        if graph is not None and profiles is not None:
+            network_args = self._hardware(graph, topo, profiles)
+            if requests is not None and network_args is not None:
+                checked = self._routes(graph, requests)
+                if checked is not None and not ck.problems:
+                    network = self._network(graph, checked, network_args, run["link_model"])
+        if ck.problems or network is None:
+            if not ck.problems:  # pragma: no cover - every path to here records a problem
+                ck.add("", None, "invalid scenario")
+            raise ScenarioError(ck.problems)
+        name = scenario["name"]
+        out_dir = Path(outputs["dir"]) if outputs["dir"] is not None else Path("results") / name
+        resolved = _jsonable({"scenario": scenario, "run": run, "topology": topo["resolved"],
+                              "profiles": profiles["resolved"], "requests": requests["resolved"],
+                              "outputs": {"dir": str(out_dir), "files": list(outputs["files"])}})
+        return Scenario(file=ck.file, name=name, description=scenario["description"],
+                        sources=tuple(scenario["sources"]), duration_ps=round(run["duration_ms"] * MS),
+                        seed=run["seed"], backend=run["backend"], link_model=run["link_model"],
+                        progress=run["progress"], graph=graph, requests=tuple(checked), network=network,
+                        output_dir=out_dir, output_files=tuple(dict.fromkeys(outputs["files"])), resolved=resolved,
+                        notes=tuple(self.notes), sha256=sha256)
+
+    # -- topology ------------------------------------------------------------------------------------
+    def _topology(self, data: dict) -> dict | None:
+        ck = self.ck
+        t = ck.table("topology", data, _TOPOLOGY)
+        given = [k for k in _KINDS if data.get(k) is not None]
+        if "nodes" in data and "links" not in data:
+            ck.add("topology.links", None, "is missing; required with topology.nodes: an array of tables "
+                   "[[topology.links]] with a, b, length_km")
+            return None
+        if not given:
+            ck.add("topology", None, "has no network; required: exactly one of topology.builder, topology.file, "
+                   "topology.topohub, or [[topology.links]] (with optional [[topology.nodes]])")
+            return None
+        if len(given) > 1:
+            for k in given[1:]:
+                ck.add(f"topology.{k}", data[k], f"{_show(data[k])} cannot be combined with topology.{given[0]}; "
+                       f"allowed: exactly one of builder, file, topohub, links")
+            return None
+        kind = given[0]
+        if kind == "links" and "params" in data:
+            ck.bad("topology.params", data["params"], "params only with topology.builder, topology.file or "
+                   "topology.topohub", "is not used by an explicit [[topology.links]] network")
+        if not _good(*t.values()):
+            return None
+        t["kind"] = kind
+        if t["repeater_profile"] is None:
+            t["repeater_profile"] = t["default_node_profile"]
+        params = dict(t["params"] or {})
+        if kind == "builder":
+            fn = BUILDERS[t["builder"]]
+            sig = inspect.signature(fn).parameters
+            allowed = [p for p in sig if p not in _PROFILE_PARAMS]
+            required = [p for p, s in sig.items() if s.default is inspect.Parameter.empty]
+            self._params(params, allowed, required, f"builder {t['builder']!r} ({fn.__name__})")
+        elif kind in ("file", "topohub"):
+            options = _FILE_OPTIONS if kind == "file" else _TOPOHUB_OPTIONS
+            self._params(params, options, (), "the file loader" if kind == "file" else "load_topohub")
+        resolved = {k: v for k, v in data.items() if k not in ("nodes", "links")}
+        resolved.update({k: t[k] for k in ("default_node_profile", "default_link_profile", "repeater_profile")})
+        if kind == "links":
+            t["node_list"] = self._explicit_nodes(data.get("nodes"))
+            t["link_list"] = self._explicit_links(data["links"], t["node_list"], t["default_link_profile"])
+            if t["node_list"] is None or t["link_list"] is None:
+                return None
+            resolved["nodes"] = [{"id": n, "profile": p or t["default_node_profile"]}
+                                 for n, p in t["node_list"].items()]
+            resolved["links"] = [dict(zip(("a", "b", "length_km", "profile"), link)) for link in t["link_list"]]
+        t["params"] = params
+        t["resolved"] = resolved
+        return None if any(p.key.startswith("topology") for p in ck.problems) else t
+
+    def _params(self, params: dict, allowed, required, what: str) -> None:
+        for key, value in params.items():
+            if key in _PROFILE_PARAMS:
+                self.ck.add(f"topology.params.{key}", value, f"{_show(value)} is not allowed here: profiles are "
+                            f"set by topology.default_{key}; allowed keys for {what}: {', '.join(allowed)}")
+            elif key not in allowed:
+                self.ck.add(f"topology.params.{key}", value, f"unknown key, set to {_show(value)}"
+                            f"{_closest(key, allowed)}; allowed keys for {what}: {', '.join(allowed)}")
+        for key in required:
+            if key not in params:
+                self.ck.add(f"topology.params.{key}", None, f"is missing; required by {what}")
+
+    def _explicit_nodes(self, nodes: list | None) -> dict | None:
+        if nodes is None:
+            return {}
+        out: dict[str, str] = {}
+        for i, data in enumerate(nodes):
+            n = self.ck.table(f"topology.nodes[{i}]", data, _NODE)
+            if not _good(n["id"], n["profile"]):
+                continue
+            if n["id"] in out:
+                self.ck.bad(f"topology.nodes[{i}].id", n["id"], "an id no other node has", "is already the id of "
+                            "another node")
+                continue
+            out[n["id"]] = n["profile"]  # None: the default, applied when the graph is built
+        return out
+
+    def _explicit_links(self, links: list, nodes: dict | None, default: str) -> list | None:
+        if nodes is None:
+            return None
+        declared = bool(nodes)
+        out, seen = [], {}
+        for i, data in enumerate(links):
+            link = self.ck.table(f"topology.links[{i}]", data, _LINK)
+            if not _good(*link.values()):
+                continue
+            a, b = link["a"], link["b"]
+            bad = False
+            for end in ("a", "b"):
+                if declared and link[end] not in nodes:
+                    self.ck.bad(f"topology.links[{i}].{end}", link[end], "a node declared in [[topology.nodes]]"
+                                + _closest(link[end], nodes), "is not a node")
+                    bad = True
+            if a == b:
+                self.ck.bad(f"topology.links[{i}].b", b, "a node other than a", "is the same node as a")
+                bad = True
+            pair = frozenset((a, b))
+            if pair in seen:
+                self.ck.bad(f"topology.links[{i}]", f"{a} - {b}", f"one link per pair of nodes (topology.links"
+                            f"[{seen[pair]}] already joins them)", "is a second link")
+                bad = True
+            seen.setdefault(pair, i)
+            if not bad:
+                out.append((a, b, link["length_km"], link["profile"] or default, link["profile"] is not None))
+        if not declared:
+            for a, b, *_ in out:
+                nodes.setdefault(a, None)
+                nodes.setdefault(b, None)
+        return out
+
+    def _graph(self, t: dict) -> nx.Graph | None:
+        ck = self.ck
+        node_p, link_p = t["default_node_profile"], t["default_link_profile"]
+        kind = t["kind"]
+        try:
+            if kind == "builder":
+                g = BUILDERS[t["builder"]](**t["params"], node_profile=node_p, link_profile=link_p)
+            elif kind == "file":
+                path = self.base_dir / t["file"]
+                if not path.is_file():
+                    ck.bad("topology.file", t["file"], f"the path of a graph file, relative to the scenario file's "
+                           f"folder ({path} does not exist)", "is not a file")
+                    return None
+                g = load_graph(path, **t["params"], node_profile=node_p, link_profile=link_p)
+            elif kind == "topohub":
+                g = load_topohub(t["topohub"], **t["params"], node_profile=node_p, link_profile=link_p)
+            else:
+                g = nx.Graph(name=f"{ck.file} [[topology.links]]")
+                for node, profile in t["node_list"].items():
+                    g.add_node(node, profile=profile or node_p)
+                for a, b, length, profile, _ in t["link_list"]:
+                    g.add_edge(a, b, length_km=length, profile=profile)
+        except ImportError as err:
+            ck.bad(f"topology.{kind}", t[kind], "a topology the installed packages can load", f"cannot be loaded "
+                   f"({err})")
+            return None
+        except (ConfigurationError, TypeError) as err:
+            field = getattr(err, "field", None)
+            key = f"topology.params.{field}" if field in t["params"] else f"topology.{kind}"
+            ck.add(key, getattr(err, "value", None), f"{kind} {t[kind]!r} refused it: {err}")
+            return None
+        except (KeyError, ValueError, OSError) as err:
+            ck.bad(f"topology.{kind}", t[kind], "a topology the loader can read", f"cannot be loaded ({err!r})")
+            return None
+        if t["max_segment_km"] is not None:
+            try:
+                g, added = insert_repeaters(g, t["max_segment_km"], profile=t["repeater_profile"])
+            except ConfigurationError as err:
+                ck.add("topology.max_segment_km", t["max_segment_km"], f"repeater insertion refused it: {err}")
+                return None
+            self.notes.append(f"{added} repeater{'s' if added != 1 else ''} inserted (max_segment_km = "
+                              f"{t['max_segment_km']:g})")
+        if kind in ("file", "topohub"):
+            for attr, instead in (("channels", "memories_per_link in the node profiles"),
+                                  ("physics", "the link profiles")):
+                edges = [(u, v) for u, v, d in g.edges(data=True) if attr in d]
+                if edges:
+                    ck.add(f"topology.{kind}", t[kind], f"{_show(t[kind])} sets {attr!r} on {len(edges)} "
+                           f"link{'s' * (len(edges) > 1)} (e.g. ({edges[0][0]}, {edges[0][1]})), which a scenario "
+                           f"does not read; allowed: a graph without it: set {instead} instead")
+                    return None
+        for attr in ("computed_lengths", "raised_lengths"):
+            if g.graph.get(attr):
+                self.notes.append(f"{len(g.graph[attr])} link lengths {attr.split('_')[0]} by the loader")
+        return g
+
+    # -- hardware ------------------------------------------------------------------------------------
+    def _profiles(self, data: dict) -> dict | None:
+        ck = self.ck
+        p = ck.table("profiles", data, _PROFILES)
+        out: dict[str, dict] = {"nodes": {}, "links": {}}
+        for kind, keys, unsupported in (("nodes", _NODE_PROFILE, _NODE_PROFILE_UNSUPPORTED),
+                                        ("links", _LINK_PROFILE, _LINK_PROFILE_UNSUPPORTED)):
+            if p[kind] is _BAD:
+                continue
+            for name, table in p[kind].items():
+                path = f"profiles.{kind}.{name}"
+                if not isinstance(table, dict):
+                    ck.bad(path, table, f"a table [{path}] of the profile's keys", f"({_toml_type(table)}) has "
+                           f"the wrong type")
+                    continue
+                values = ck.table(path, table, keys, unsupported)
+                if _good(*values.values()):
+                    out[kind][name] = (self._node_profile if kind == "nodes" else self._link_profile)(path, values,
+                                                                                                      table)
+        if any(p.key.startswith("profiles") for p in ck.problems):
+            return None
+        out["resolved"] = {k: {n: dict(v) for n, v in out[k].items() if v is not None} for k in ("nodes", "links")}
+        return out
+
+    def _node_profile(self, path: str, v: dict, given: dict) -> dict | None:
+        try:
+            QuantumMemory(num_qubits=1, t1_s=v["t1_s"], t2_s=v["t2_s"])
+        except ConfigurationError as err:
+            self.ck.add(f"{path}.t2_s", v["t2_s"], f"{_show(v['t2_s'])} is not allowed with t1_s = "
+                        f"{_show(v['t1_s'])}: {err}")
+            return None
+        return v
+
+    def _link_profile(self, path: str, v: dict, given: dict) -> dict | None:
+        scheme = v["scheme"]
+        ok = True
+        for key, schemes in _ONLY_FOR.items():
+            if key in given and scheme not in schemes:
+                self.ck.add(f"{path}.{key}", given[key], f"{_show(given[key])} is not used by scheme {scheme!r}; "
+                            f"allowed: only with scheme {' or '.join(repr(s) for s in schemes)}")
+                ok = False
+        if scheme == "single_click" and v["bright_state_population"] is None:
+            self.ck.add(f"{path}.bright_state_population", None, "is missing; required for scheme 'single_click': "
+                        f"{_LINK_PROFILE['bright_state_population'].allowed()}")
+            ok = False
+        if scheme == "midpoint_source" and (v["mean_photon_number"] or 0) > 0 and v["emission_probability"] not in (
+                None, 1.0):
+            self.ck.add(f"{path}.emission_probability", v["emission_probability"],
+                        f"{v['emission_probability']!r} cannot be combined with mean_photon_number > 0 (an SPDC "
+                        f"source's pair statistics follow from its mean photon number); allowed: leave it out, or "
+                        f"set mean_photon_number = 0 (single-pair source)")
+            ok = False
+        return {k: x for k, x in v.items() if x is not None} if ok else None
+
+    def _hardware(self, g: nx.Graph, t: dict, profiles: dict) -> dict | None:
+        """Resolve every node's and link's profile; put ``physics`` and ``channels`` on the edges."""
+        ck = self.ck
+        if g.number_of_edges() == 0:
+            ck.add(f"topology.{t['kind']}", None, "gives a network without links; required: at least one link")
+            return None
+        missing = False
+        for kind, items, defined in (("nodes", list(g.nodes(data=True)), profiles["nodes"]),
+                                     ("links", [((u, v), d) for u, v, d in g.edges(data=True)], profiles["links"])):
+            users: dict[str, list] = {}
+            for item, data in items:
+                users.setdefault(data.get("profile"), []).append(item)
+            for name, members in users.items():
+                if name in defined:
+                    continue
+                missing = True
+                example = ", ".join(m if isinstance(m, str) else f"({m[0]}, {m[1]})" for m in members[:3]) + (
+                    " ..." if len(members) > 3 else "")
+                ck.add(self._profile_source(kind, name, t), name, f"{_show(name)} is not defined (used by "
+                       f"{len(members)} {kind[:-1]}{'s' if len(members) > 1 else ''}: {example}); allowed: one of "
+                       f"the [profiles.{kind}.NAME] tables {sorted(defined)}{_closest(str(name), defined)}")
+        if missing:
+            return None
+        used_nodes = sorted({d["profile"] for _, d in g.nodes(data=True)})
+        used_links = sorted({d["profile"] for *_, d in g.edges(data=True)})
+        uniform = {}
+        for kind, used, keys in (("nodes", used_nodes, ("t1_s", "t2_s", "swap_success_probability")),
+                                 ("links", used_links, ("refractive_index",))):
+            for key in keys:
+                first = used[0]
+                uniform[key] = profiles[kind][first][key]
+                for other in used[1:]:
+                    if profiles[kind][other][key] != uniform[key]:
+                        ck.add(f"profiles.{kind}.{other}.{key}", profiles[kind][other][key],
+                               f"{_show(profiles[kind][other][key])} differs from profile {first!r} "
+                               f"({_show(uniform[key])}); the network layer (quantum_network) takes one "
+                               f"{_UNIFORM[key]}; allowed: the same {key} in every {kind[:-1]} profile the "
+                               f"topology uses ({', '.join(used)})")
+        if any(p.key.startswith("profiles") for p in ck.problems):
+            return None
+        memories = {v: profiles["nodes"][d["profile"]]["memories_per_link"] for v, d in g.nodes(data=True)}
+        for u, v, d in g.edges(data=True):
+            lp = profiles["links"][d["profile"]]
+            try:
+                d["physics"] = _link_physics(lp, d["length_km"])
+            except ConfigurationError as err:
+                ck.add(f"profiles.links.{d['profile']}", getattr(err, "value", None), f"gives an invalid link "
+                       f"({u}, {v}) of {d['length_km']:g} km: {err}")
+                return None
+            d["channels"] = min(memories[u], memories[v])
+        memory = QuantumMemory(num_qubits=max(memories.values()), t1_s=uniform["t1_s"], t2_s=uniform["t2_s"])
+        return {"memory": memory, "swap_success_probability": uniform["swap_success_probability"],
+                "refractive_index": uniform["refractive_index"]}
+
+    @staticmethod
+    def _profile_source(kind: str, name: str, t: dict) -> str:
+        """The key that gave nodes or links the profile ``name``."""
+        if kind == "links":
+            if t["kind"] == "links":
+                return next((f"topology.links[{i}].profile" for i, link in enumerate(t["link_list"])
+                             if link[3] == name and link[4]), "topology.default_link_profile")
+            return "topology.default_link_profile" if name == t["default_link_profile"] else f"topology.{t['kind']}"
+        if t["kind"] == "links":
+            ids = list(t["node_list"])
+            for i, node in enumerate(ids):
+                if t["node_list"][node] == name:
+                    return f"topology.nodes[{i}].profile"
+        if t["params"].get("hub_profile") == name:
+            return "topology.params.hub_profile"
+        if t["max_segment_km"] is not None and name == t["repeater_profile"] != t["default_node_profile"]:
+            return "topology.repeater_profile"
+        if name == t["default_node_profile"] or t["kind"] in ("builder", "links"):
+            return "topology.default_node_profile"
+        return f"topology.{t['kind']}"
+
+    # -- requests ------------------------------------------------------------------------------------
+    def _requests(self, tables: list, run: dict | None) -> dict | None:
+        ck = self.ck
+        if not tables:
+            ck.add("requests", tables, "is empty; required: at least one [[requests]] table")
+            return None
+        duration = run["duration_ms"] if run is not None else _BAD
+        out, resolved, ids = [], [], {}
+        for i, data in enumerate(tables):
+            path = f"requests[{i}]"
+            r = ck.table(path, data, _REQUEST)
+            pur = None
+            if isinstance(r["purification"], dict):
+                pur = ck.table(f"{path}.purification", r["purification"], _PURIFICATION)
+            n_before = len(ck.problems)
+            if _good(r["id"]):
+                if r["id"] in ids:
+                    ck.bad(f"{path}.id", r["id"], f"an id no other request has (requests[{ids[r['id']]}] has it)",
+                           "is already used")
+                ids.setdefault(r["id"], i)
+            if _good(r["source"], r["dest"]) and r["source"] == r["dest"]:
+                ck.bad(f"{path}.dest", r["dest"], "a node other than the source", "is the source")
+            if _good(r["start_ms"], duration) and r["start_ms"] >= duration:
+                ck.bad(f"{path}.start_ms", r["start_ms"], f"a time before the end of the run (run.duration_ms = "
+                       f"{duration:g})", "is out of range")
+            if _good(r["start_ms"], r["deadline_ms"]) and r["deadline_ms"] is not None \
+                    and r["deadline_ms"] <= r["start_ms"]:
+                ck.bad(f"{path}.deadline_ms", r["deadline_ms"], f"a time after start_ms = {r['start_ms']:g}",
+                       "is out of range")
+            if _good(r["policy"], r["application"]) and r["policy"] != "asap" \
+                    and r["application"] in ("teleport", "mixed"):
+                ck.bad(f"{path}.application", r["application"], f"'record', 'bbm92' or 'e91' with policy "
+                       f"{r['policy']!r} (a swap tree restarts in step, so the receiver cannot keep its qubit for "
+                       f"the teleportation bits), or policy 'asap'", f"cannot be used with policy {r['policy']!r}")
+            if pur is not None and _good(r["policy"]) and r["policy"] != "asap":
+                ck.bad(f"{path}.policy", r["policy"], "'asap' when the request purifies (a tree's in-step restarts "
+                       "would discard the pairs a purification keeps)", "cannot purify")
+            if pur is not None and _good(r["channels"]) and r["channels"] < 2:
+                ck.bad(f"{path}.channels", r["channels"], "an integer >= 2 when the request purifies (it needs "
+                       "two pairs at once)", "is too few")
+            if len(ck.problems) > n_before or not _good(*r.values()) or (pur is not None and not _good(
+                    *pur.values())):
+                continue
+            purification = Purification(**pur) if pur is not None else None
+            out.append(Request(r["id"], r["source"], r["dest"], pairs=r["pairs"], min_fidelity=r["min_fidelity"],
+                               deadline_ps=round(r["deadline_ms"] * MS) if r["deadline_ms"] else 0,
+                               start_ps=round(r["start_ms"] * MS), policy=r["policy"], channels=r["channels"],
+                               cutoff_ps=round(r["cutoff_ms"] * MS) if r["cutoff_ms"] else 0,
+                               selection=r["selection"], purification=purification, application=r["application"],
+                               retries=r["retries"]))
+            resolved.append({**{k: v for k, v in r.items() if v is not None and k != "purification"},
+                             **({"purification": pur} if pur is not None else {})})
+        if any(p.key.startswith("requests") for p in ck.problems):
+            return None
+        return {"requests": out, "resolved": resolved}
+
+    def _routes(self, g: nx.Graph, requests: dict) -> list | None:
+        """Unknown nodes, disconnected pairs and too few memories on the route, for every request."""
+        ck = self.ck
+        ok = True
+        for i, r in enumerate(requests["requests"]):
+            path = f"requests[{i}]"
+            unknown = False
+            for field in ("source", "dest"):
+                node = getattr(r, field)
+                if node not in g:
+                    ck.bad(f"{path}.{field}", node, f"a node of the topology{_closest(node, g.nodes)}",
+                           "is not a node of the topology")
+                    unknown = True
+            if unknown:
+                ok = False
+                continue
+            try:
+                route = nx.shortest_path(g, r.source, r.dest, weight="length_km")
+            except nx.NetworkXNoPath:
+                ck.bad(f"{path}.dest", r.dest, f"a node connected to the source {r.source!r} (they are in different "
+                       f"components of the topology)", "is not connected to the source")
+                ok = False
+                continue
+            for a, b in zip(route, route[1:]):
+                have = g.edges[a, b]["channels"]
+                if have < r.channels:
+                    ck.bad(f"{path}.channels", r.channels, f"at most {have}: the memories per link of link "
+                           f"({a}, {b}) on the request's route (the smaller memories_per_link of its two nodes' "
+                           f"profiles)", "is too many")
+                    ok = False
+                    break
+        return requests["requests"] if ok else None
+
+    def _network(self, g: nx.Graph, requests: list, args: dict, model: str) -> Network | None:
+        first = next(iter(g.edges(data=True)))
+        try:
+            net = quantum_network(g, requests, physics=first[2]["physics"], model=model, **args)
+            net.check()
+        except ConfigurationError as err:
+            text = str(err)
+            index = next((i for i, r in enumerate(requests) if text.startswith(f"request {r.request_id!r}")), None)
+            key = f"requests[{index}].{err.field}" if index is not None and getattr(err, "field", None) else \
+                "requests" if text.startswith("request") else "topology"
+            self.ck.add(key, getattr(err, "value", None), f"the network layer refused it: {text}")
+            return None
+        return net
+
+
+_UNIFORM = {"t1_s": "memory (one t1_s and t2_s) for all nodes", "t2_s": "memory (one t1_s and t2_s) for all nodes",
+            "swap_success_probability": "swap success probability for all nodes",
+            "refractive_index": "refractive index for all links"}
+
+
+def _link_physics(p: dict, length_km: float):
+    """The per-attempt physics of a link of ``length_km`` with link profile ``p`` (a checked table)."""
+    eff, att = p["detection_efficiency"], p["attenuation_db_per_km"]
+    noise = {"visibility": p["visibility"], "dark_count_probability": p["dark_count_probability"]}
+    scheme = p["scheme"]
+    if scheme == "sender_receiver":
+        return SenderReceiverPhysics(eta_link=eff * Fibre(length_km, attenuation_db_per_km=att).transmissivity,
+                                     **noise)
+    eta_arm = midpoint_arm_efficiency(length_km, detection_efficiency=eff, attenuation_db_per_km=att)
+    if scheme in SCHEMES:
+        return LinkPhysics(scheme, eta_arm=eta_arm, bright_state_population=p.get("bright_state_population", 0.0),
+                           **noise)
+    return MidpointSourcePhysics(eta_arm=eta_arm, emission_probability=p.get("emission_probability", 1.0),
+                                 mean_photon_number=p.get("mean_photon_number", 0.0), **noise)
+
+
+# -- running and results --------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class ScenarioRun:
+    """What :func:`run_scenario` returns: the scenario, the run's :class:`~qactors.backends.RunResult`,
+    each request's :func:`~qactors.protocols.network.request_report` and every delivery."""
+
+    scenario: Scenario
+    result: Any
+    reports: dict[str, dict]
+    deliveries: list[tuple]  # (request, end node, time ps, fidelity on arrival, pair id)
+
+
+def run_scenario(scenario: Scenario, *, progress: Callable[[int, int, int], None] | None = None) -> ScenarioRun:
+    """Run ``scenario`` on its backend with its seed (nothing is written; see :func:`write_outputs`)."""
+    result = _run(scenario.network, until_ps=scenario.duration_ps, seed=scenario.seed, backend=scenario.backend,
+                  progress=progress)
+    reports = {r.request_id: request_report(result.states, r.request_id) for r in scenario.requests}
+    rows = []
+    for r in scenario.requests:
+        for end in (r.source, r.dest):
+            role = result.states[end].get("roles", {}).get(r.request_id)
+            for t, fidelity, pair_id in (role.delivered if role is not None else ()):
+                rows.append((r.request_id, end, t, fidelity, pair_id))
+    return ScenarioRun(scenario, result, reports, rows)
+
+
+def prepare_output_dir(scenario: Scenario, *, overwrite: bool = False) -> Path:
+    """Check, before a run, that its results can be written to ``scenario.output_dir``.
+
+    Existing results are never replaced silently: if any of the files the scenario writes
+    already exists there, this raises unless ``overwrite`` is true (other files in the folder
+    are never touched).  Nothing is created here.
+
+    Raises:
+        ScenarioError: the folder is a file, or holds results and ``overwrite`` is false.
+    """
+    out = scenario.output_dir
+    problem = None
+    if out.exists() and not out.is_dir():
+        problem = f"{str(out)!r} is a file; allowed: a folder (new or existing)"
+    elif out.is_dir():
+        existing = [f for f in scenario.output_files if (out / f).exists()]
+        if existing and not overwrite:
+            problem = (f"{str(out)!r} already holds results ({', '.join(existing)}); allowed: a folder without "
+                       f"them: choose another with --out (or outputs.dir), or pass --overwrite to replace them")
+    if problem:
+        raise ScenarioError([Problem(scenario.file, "outputs.dir", str(out), problem)])
+    return out
+
+
+def write_outputs(run: ScenarioRun, *, overwrite: bool = False) -> list[Path]:
+    """Write the run's results into its scenario's output folder (see :func:`prepare_output_dir`).
+
+    ``summary.json``: each request's report (a key rate as a table); ``deliveries.csv``:
+    one row per pair delivered at each end; ``run.json``: seed, backend, events, digest, wall
+    time and the resolved scenario.  Each file is written to a temporary name and renamed,
+    so a reader never sees half a file.  Returns the paths written."""
+    s = run.scenario
+    out = prepare_output_dir(s, overwrite=overwrite)
+    out.mkdir(parents=True, exist_ok=True)
+    r = run.result
+    texts = {}
+    if "summary.json" in s.output_files:
+        texts["summary.json"] = json.dumps(_jsonable({
+            "scenario": s.name, "simulated_ms": s.duration_ps / MS, "seed": s.seed, "requests": run.reports}),
+            indent=2)
+    if "deliveries.csv" in s.output_files:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(("request", "end", "time_ps", "fidelity", "pair_id"))
+        writer.writerows((req, end, t, repr(f), pid) for req, end, t, f, pid in run.deliveries)
+        texts["deliveries.csv"] = buf.getvalue()
+    if "run.json" in s.output_files:
+        from . import __version__
+        texts["run.json"] = json.dumps(_jsonable({
+            "qactors": __version__, "scenario_file": str(Path(s.file).resolve()) if s.sha256 else s.file,
+            "scenario_sha256": s.sha256, "seed": s.seed, "backend": s.backend, "ran_on": r.backend,
+            "shards": r.shards, "until_ps": r.until_ps, "events": r.events, "digest": r.digest,
+            "wall_s": round(r.wall_s, 6), "windows": r.windows,
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "topology": {"nodes": s.graph.number_of_nodes(), "links": s.graph.number_of_edges(),
+                         "notes": list(s.notes)},
+            "scenario": s.resolved}), indent=2)
+    written = []
+    for name, text in texts.items():
+        tmp = out / f".{name}.tmp"
+        tmp.write_text(text + ("" if text.endswith("\n") else "\n"))
+        os.replace(tmp, out / name)
+        written.append(out / name)
+    return written
+
+
+def format_summary(run: ScenarioRun) -> str:
+    """A short table, one row per request: route, outcome, pairs, rate, fidelity, application figures."""
+    s, r = run.scenario, run.result
+    head = (f"{s.name}: {s.graph.number_of_nodes()} nodes, {s.graph.number_of_edges()} links; "
+            f"{format_ps(s.duration_ps)} simulated on the {r.backend} backend ({r.shards} shard"
+            f"{'s' if r.shards != 1 else ''}), seed {s.seed}, {r.events:,} events in {r.wall_s:.2f} s")
+    rows = [("request", "route", "hops", "outcome", "pairs", "rate/s", "mean F", "teleport F", "key bit/s")]
+    for req in s.requests:
+        rep = run.reports[req.request_id]
+        key = rep.get("key")
+        rows.append((req.request_id, f"{req.source} -> {req.dest}", str(max(0, len(rep["path"]) - 1)),
+                     rep["outcome"], str(rep["pairs"]), f"{rep['rate_hz']:.4g}",
+                     "-" if math.isnan(rep["mean_fidelity"]) else f"{rep['mean_fidelity']:.4f}",
+                     f"{rep['teleport_fidelity']:.4f}" if "teleport_fidelity" in rep else "-",
+                     f"{key.rate_bps:.4g} ({key.protocol})" if key is not None else "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [head] + [f"  {'  '.join(c.ljust(w) for c, w in zip(row, widths)).rstrip()}" for row in rows]
+    return "\n".join(lines + [f"  digest {r.digest}"] + [f"  note: {n}" for n in s.notes])
+
+
+def _jsonable(x: Any) -> Any:
+    """Plain JSON values: NaN becomes null, infinities "inf"/"-inf", dataclasses (KeyRate) tables
+    with their derived figures, tuples lists."""
+    if isinstance(x, float):
+        return None if math.isnan(x) else ("inf" if x > 0 else "-inf") if math.isinf(x) else x
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        out = dataclasses.asdict(x)
+        for name in ("qber", "secret_bits", "rate_bps"):
+            if hasattr(type(x), name):
+                out[name] = getattr(x, name)
+        return _jsonable(out)
+    if isinstance(x, Path):
+        return str(x)
+    return x
+

@@ -1,0 +1,474 @@
+"""Scenario files: every kind of mistake gets its own error (file, key path, value, what is allowed);
+valid scenarios run from the command line, write their results and are deterministic; the shipped
+scenarios and the documented example run."""
+
+from __future__ import annotations
+
+import csv
+import doctest
+import json
+import pickle
+import re
+from pathlib import Path
+
+import pytest
+
+import qactors.scenario
+from qactors.cli import main
+from qactors.scenario import Problem, Scenario, ScenarioError, run_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = sorted((ROOT / "scenarios").glob("*.toml"))
+
+# a small valid scenario: a - r - b (10 km links) plus c - d, a separate component
+BASE = """\
+[scenario]
+name = "small"
+
+[run]
+duration_ms = 100
+seed = 4
+
+[topology]
+
+[[topology.nodes]]
+id = "a"
+
+[[topology.nodes]]
+id = "r"
+
+[[topology.nodes]]
+id = "b"
+
+[[topology.nodes]]
+id = "c"
+
+[[topology.nodes]]
+id = "d"
+
+[[topology.links]]
+a = "a"
+b = "r"
+length_km = 10.0
+
+[[topology.links]]
+a = "r"
+b = "b"
+length_km = 10.0
+
+[[topology.links]]
+a = "c"
+b = "d"
+length_km = 5.0
+
+[profiles.nodes.node]
+t2_s = 1.0
+swap_success_probability = 0.5
+memories_per_link = 2
+
+[profiles.links.fibre]
+scheme = "double_click"
+detection_efficiency = 0.8
+visibility = 0.95
+
+[[requests]]
+id = "first"
+source = "a"
+dest = "b"
+pairs = 20
+application = "bbm92"
+
+[[requests]]
+id = "second"
+source = "a"
+dest = "b"
+pairs = 5
+start_ms = 40
+channels = 2
+
+[requests.purification]
+target_fidelity = 0.95
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "scenario.toml") -> Path:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def problems(tmp_path: Path, text: str) -> list[Problem]:
+    path = write(tmp_path, text)
+    with pytest.raises(ScenarioError) as info:
+        Scenario.from_toml(path)
+    err = info.value
+    assert err.problems and all(p.file == str(path) for p in err.problems)
+    assert str(path) in str(err)
+    return err.problems
+
+
+def only(found: list[Problem], key: str, value: object, *needles: str) -> Problem:
+    """The one problem at ``key``: it shows the file, the key, the value and every needle."""
+    assert [p.key for p in found] == [key], [str(p) for p in found]
+    p = found[0]
+    text = str(p)
+    assert text.startswith(f"{p.file}") and f": {key}:" in text
+    assert p.value == value
+    if value is not None:  # shown as in the message: tables as "a table", long values cut short
+        shown = "a table" if isinstance(value, dict) else repr(value)
+        assert (shown if len(shown) <= 80 else shown[:77]) in text
+    for needle in needles:
+        assert needle in text, text
+    return p
+
+
+def edit(old: str, new: str, text: str = BASE) -> str:
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+def test_the_base_scenario_is_valid():
+    s = Scenario.from_dict(__import__("tomllib").loads(BASE), file="base")
+    assert s.graph.number_of_nodes() == 5 and len(s.requests) == 2
+    assert s.graph.edges["a", "r"]["channels"] == 2
+    assert s.graph.edges["a", "r"]["physics"].eta_arm == pytest.approx(0.8 * 10 ** (-0.2 * 5 / 10))
+    assert s.requests[1].start_ps == 40 * 10 ** 9 and s.requests[1].purification.target_fidelity == 0.95
+    assert s.output_dir == Path("results/small")
+    assert s.resolved["profiles"]["nodes"]["node"]["t1_s"] == "inf"   # defaults filled in, JSON-ready
+
+
+# -- one test per kind of mistake ---------------------------------------------------------------
+
+def test_toml_syntax_error_names_line_and_column(tmp_path):
+    (p,) = problems(tmp_path, edit("seed = 4", "seed = "))
+    assert (p.line, p.column) == (6, 8)  # the line of "seed = "
+    assert f"{p.file}:6:8: TOML syntax error: Invalid value; allowed: TOML 1.0" in str(p)
+
+
+def test_unknown_key_suggests_the_closest(tmp_path):
+    p = only(problems(tmp_path, edit("pairs = 20", "pairs = 20\nmin_fidelty = 0.9")), "requests[0].min_fidelty",
+             0.9, "unknown key, set to 0.9 (did you mean 'min_fidelity'?)", "allowed keys: id, source, dest")
+    assert "min_fidelity" in p.message
+    only(problems(tmp_path, edit("[run]", "[runs]\nx = 1\n[run]")), "runs", {"x": 1}, "did you mean 'run'?")
+
+
+def test_missing_required_keys(tmp_path):
+    only(problems(tmp_path, edit('name = "small"', "")), "scenario.name", None, "is missing; required: a name")
+    only(problems(tmp_path, edit('source = "a"\n', "")), "requests[0].source", None,
+         "is missing; required: a node id")
+    only(problems(tmp_path, edit('scheme = "double_click"', "")), "profiles.links.fibre.scheme", None,
+         "'double_click', 'single_click', 'midpoint_source', 'sender_receiver'")
+
+
+@pytest.mark.parametrize("old, new, key, value, allowed", [
+    ("pairs = 20", 'pairs = "ten"', "requests[0].pairs", "ten",
+     "(string) has the wrong type; allowed: an integer >= 1"),
+    ("pairs = 20", "pairs = 20.0", "requests[0].pairs", 20.0, "(float) has the wrong type; allowed: an integer"),
+    ("seed = 4", "seed = true", "run.seed", True, "(boolean) has the wrong type; allowed: an integer in [0, "),
+    ("t2_s = 1.0", "t2_s = [1.0]", "profiles.nodes.node.t2_s", [1.0], 'allowed: a finite number > 0 or "inf"'),
+    ('id = "first"', "id = 1", "requests[0].id", 1, "(integer) has the wrong type; allowed: a name for the request"),
+])
+def test_wrong_types(tmp_path, old, new, key, value, allowed):
+    only(problems(tmp_path, edit(old, new)), key, value, allowed)
+
+
+@pytest.mark.parametrize("old, new, key, value, allowed", [
+    ("length_km = 5.0", "length_km = -5.0", "topology.links[2].length_km", -5.0, "a finite number > 0"),
+    ("detection_efficiency = 0.8", "detection_efficiency = 1.2", "profiles.links.fibre.detection_efficiency", 1.2,
+     "a finite number in (0, 1]"),
+    ("visibility = 0.95", "visibility = -0.1", "profiles.links.fibre.visibility", -0.1, "a finite number in [0, 1]"),
+    ("target_fidelity = 0.95", "target_fidelity = 1.2", "requests[1].purification.target_fidelity", 1.2,
+     "a finite number in (0.5, 1]"),
+    ("pairs = 20", "pairs = 20\nmin_fidelity = 1.01", "requests[0].min_fidelity", 1.01, "a finite number in [0, 1]"),
+    ("duration_ms = 100", "duration_ms = 0", "run.duration_ms", 0, "a finite number > 0"),
+    ("memories_per_link = 2", "memories_per_link = 0", "profiles.nodes.node.memories_per_link", 0,
+     "an integer >= 1"),
+    ("t2_s = 1.0", "t2_s = nan", "profiles.nodes.node.t2_s", "nan", "a finite number > 0"),
+])
+def test_out_of_range_values(tmp_path, old, new, key, value, allowed):
+    found = problems(tmp_path, edit(old, new))
+    if value == "nan":
+        assert [p.key for p in found] == [key] and "nan is not allowed" in str(found[0]) and allowed in str(found[0])
+        return
+    only(found, key, value, allowed)
+
+
+def test_values_not_in_a_list_suggest_the_closest(tmp_path):
+    only(problems(tmp_path, edit("seed = 4", 'seed = 4\nlink_model = "attempt"')), "run.link_model", "attempt",
+         "allowed: one of 'attempts', 'geometric' (did you mean 'attempts'?)")
+    only(problems(tmp_path, edit("seed = 4", 'seed = 4\nbackend = "gpu"')), "run.backend", "gpu",
+         "'local', 'ray', 'ray:K'")
+    only(problems(tmp_path, edit('name = "small"', 'name = "two words"')), "scenario.name", "two words",
+         "letters, digits")
+
+
+def test_undefined_profiles_are_named_where_they_are_used(tmp_path):
+    only(problems(tmp_path, edit('length_km = 5.0', 'length_km = 5.0\nprofile = "fiber"')),
+         "topology.links[2].profile", "fiber", "is not defined (used by 1 link: (c, d))",
+         "allowed: one of the [profiles.links.NAME] tables ['fibre'] (did you mean 'fibre'?)")
+    only(problems(tmp_path, edit('id = "r"', 'id = "r"\nprofile = "repeater"')), "topology.nodes[1].profile",
+         "repeater", "[profiles.nodes.NAME] tables ['node']")
+    only(problems(tmp_path, edit("[topology]", '[topology]\ndefault_node_profile = "nv"')),
+         "topology.default_node_profile", "nv", "used by 5 nodes")
+
+
+def test_unknown_nodes_in_requests(tmp_path):
+    only(problems(tmp_path, edit('dest = "b"', 'dest = "B"')), "requests[0].dest", "B",
+         "is not a node of the topology; allowed: a node of the topology (did you mean 'b'?)")
+    only(problems(tmp_path, edit('b = "r"', 'b = "x"')), "topology.links[0].b", "x",
+         "is not a node; allowed: a node declared in [[topology.nodes]]")
+
+
+def test_disconnected_source_and_destination(tmp_path):
+    only(problems(tmp_path, edit('dest = "b"', 'dest = "d"')), "requests[0].dest", "d",
+         "is not connected to the source; allowed: a node connected to the source 'a'")
+
+
+def test_all_problems_are_reported_at_once(tmp_path):
+    text = edit("seed = 4", "seed = -1\nlink_model = 3")
+    text = edit("visibility = 0.95", "visibility = 2", text)
+    text = edit("target_fidelity = 0.95", "target_fidelity = 1.5\nlevel = \"links\"", text)
+    keys = [p.key for p in problems(tmp_path, text)]
+    assert keys == ["run.seed", "run.link_model", "profiles.links.fibre.visibility",
+                    "requests[1].purification.target_fidelity", "requests[1].purification.level"]
+    path = tmp_path / "scenario.toml"
+    with pytest.raises(ScenarioError) as info:
+        Scenario.from_toml(path)
+    assert str(info.value).startswith(f"5 problems in scenario {path}:")
+    copy = pickle.loads(pickle.dumps(info.value))  # crosses process boundaries intact
+    assert copy.problems == info.value.problems and copy.field == "run.seed" and copy.value == -1
+
+
+def test_fields_the_network_layer_cannot_express(tmp_path):
+    only(problems(tmp_path, edit("t2_s = 1.0", "t2_s = 1.0\nstorage_fidelity = 0.99")),
+         "profiles.nodes.node.storage_fidelity", 0.99, "cannot be expressed", "T1 and T2 only")
+    only(problems(tmp_path, edit("visibility = 0.95", "visibility = 0.95\neta_arm = 0.5")),
+         "profiles.links.fibre.eta_arm", 0.5, "computed for each link from its length_km")
+    differing = edit('id = "r"', 'id = "r"\nprofile = "rep"') + (
+        "\n[profiles.nodes.rep]\nt2_s = 2.0\nswap_success_probability = 0.5\nmemories_per_link = 2\n")
+    only(problems(tmp_path, differing), "profiles.nodes.rep.t2_s", 2.0, "differs from profile 'node' (1.0)",
+         "takes one memory (one t1_s and t2_s) for all nodes", "allowed: the same t2_s in every node profile")
+
+
+def test_scheme_specific_and_inconsistent_profile_fields(tmp_path):
+    only(problems(tmp_path, edit('scheme = "double_click"', 'scheme = "single_click"')),
+         "profiles.links.fibre.bright_state_population", None, "is missing; required for scheme 'single_click'")
+    only(problems(tmp_path, edit("visibility = 0.95", "visibility = 0.95\nmean_photon_number = 0.1")),
+         "profiles.links.fibre.mean_photon_number", 0.1, "is not used by scheme 'double_click'",
+         "only with scheme 'midpoint_source'")
+    only(problems(tmp_path, edit("t2_s = 1.0", "t1_s = 0.2\nt2_s = 1.0")), "profiles.nodes.node.t2_s", 1.0,
+         "t2_s <= 2 * t1_s = 0.4")
+
+
+def test_request_cross_checks(tmp_path):
+    only(problems(tmp_path, edit("start_ms = 40", "start_ms = 40\ndeadline_ms = 10")), "requests[1].deadline_ms",
+         10, "allowed: a time after start_ms = 40")
+    only(problems(tmp_path, edit("start_ms = 40", "start_ms = 100")), "requests[1].start_ms", 100,
+         "before the end of the run (run.duration_ms = 100)")
+    only(problems(tmp_path, edit('application = "bbm92"', 'policy = "nested"\napplication = "teleport"')),
+         "requests[0].application", "teleport", "cannot be used with policy 'nested'")
+    only(problems(tmp_path, edit("channels = 2", "channels = 1")), "requests[1].channels", 1,
+         "an integer >= 2 when the request purifies")
+    only(problems(tmp_path, edit("channels = 2", "channels = 3")), "requests[1].channels", 3,
+         "at most 2: the memories per link of link (a, r)")
+    only(problems(tmp_path, edit('id = "second"', 'id = "first"')), "requests[1].id", "first",
+         "is already used; allowed: an id no other request has (requests[0] has it)")
+
+
+def test_topology_kinds_and_builder_params(tmp_path):
+    builder = BASE.split("[topology]")[0] + '[topology]\nbuilder = "line"\nparams = { n = 3 }\n' + \
+        "[profiles" + BASE.split("[profiles", 1)[1]
+    builder = builder.replace('"a"', '"n0"').replace('"b"', '"n2"')
+    assert Scenario.from_toml(write(tmp_path, builder)).graph.number_of_nodes() == 3
+    only(problems(tmp_path, edit("params = { n = 3 }", "params = { n = 1 }", builder)), "topology.params.n", 1,
+         "builder 'line' refused it: n = 1 is not allowed; allowed: an int >= 2")
+    only(problems(tmp_path, edit("params = { n = 3 }", "params = { n = 3, lenght_km = 2 }", builder)),
+         "topology.params.lenght_km", 2, "did you mean 'length_km'?")
+    missing = problems(tmp_path, edit('builder = "line"\nparams = { n = 3 }', 'builder = "metro"', builder))
+    assert [p.key for p in missing] == ["topology.params.sites", "topology.params.area_km", "topology.params.seed"]
+    assert all("is missing; required by builder 'metro'" in str(p) for p in missing)
+    only(problems(tmp_path, edit('builder = "line"', 'builder = "line"\ntopohub = "backbone/europe"', builder)),
+         "topology.topohub", "backbone/europe", "cannot be combined with topology.builder")
+    only(problems(tmp_path, edit("[topology]", '[topology]\nbuilder = "ring"')), "topology.links", [
+        {"a": "a", "b": "r", "length_km": 10.0}, {"a": "r", "b": "b", "length_km": 10.0},
+        {"a": "c", "b": "d", "length_km": 5.0}], "cannot be combined with topology.builder")
+
+
+def test_topology_file_is_relative_to_the_scenario(tmp_path, monkeypatch):
+    import networkx as nx
+    g = nx.Graph()
+    g.add_edge("a", "r", length_km=10.0)
+    g.add_edge("r", "b", length_km=10.0)
+    g.add_edge("c", "d", length_km=5.0)
+    (tmp_path / "nets").mkdir()
+    nx.write_graphml(g, tmp_path / "nets" / "small.graphml")
+    text = BASE.split("[topology]")[0] + '[topology]\nfile = "../nets/small.graphml"\n' + \
+        "[profiles" + BASE.split("[profiles", 1)[1]
+    path = write(tmp_path, text, "scenarios/s.toml")
+    monkeypatch.chdir(tmp_path / "nets")  # a different working folder: the path follows the scenario file
+    assert sorted(Scenario.from_toml(path).graph.nodes) == ["a", "b", "c", "d", "r"]
+    g.edges["c", "d"]["channels"] = 4  # per-link memories come from the node profiles, not from the file
+    nx.write_graphml(g, tmp_path / "nets" / "small.graphml")
+    with pytest.raises(ScenarioError) as info:
+        Scenario.from_toml(path)
+    only(info.value.problems, "topology.file", "../nets/small.graphml", "sets 'channels' on 1 link (e.g. (c, d))",
+         "set memories_per_link in the node profiles instead")
+    write(tmp_path, text.replace("small.graphml", "missing.graphml"), "scenarios/s.toml")
+    with pytest.raises(ScenarioError) as info:
+        Scenario.from_toml(path)
+    only(info.value.problems, "topology.file", "../nets/missing.graphml", "is not a file",
+         "relative to the scenario file's folder")
+
+
+def test_purification_across_inserted_repeaters(tmp_path):
+    """Repeater ids contain '~' (a~r#1): purified pairs must still get unique names."""
+    text = edit("[topology]", "[topology]\nmax_segment_km = 6.0")
+    scenario = Scenario.from_toml(write(tmp_path, text))
+    assert "a~r#1" in scenario.graph
+    run = run_scenario(scenario)
+    assert run.reports["second"]["outcome"] == "served: 5 pairs"
+    assert run.reports["second"]["mean_fidelity"] >= 0.95 ** 4 - 1e-9
+
+
+def test_unreadable_files(tmp_path):
+    with pytest.raises(ScenarioError) as info:
+        Scenario.from_toml(tmp_path / "nowhere.toml")
+    assert "nowhere.toml: cannot read the scenario file" in str(info.value)
+    path = tmp_path / "latin1.toml"
+    path.write_bytes('[scenario]\nname = "caf\xe9"\n'.encode("latin-1"))
+    with pytest.raises(ScenarioError, match="not UTF-8"):
+        Scenario.from_toml(path)
+
+
+# -- running ----------------------------------------------------------------------------------------
+
+def test_run_from_the_cli_writes_the_outputs(tmp_path, capsys):
+    path = write(tmp_path, BASE)
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert re.search(r"first\s+a -> b\s+2\s+served: 20 pairs\s+20", printed) and "bbm92" in printed
+    assert "wrote summary.json, deliveries.csv, run.json" in printed
+    summary = json.loads((out / "summary.json").read_text())
+    first, second = summary["requests"]["first"], summary["requests"]["second"]
+    assert first["outcome"] == "served: 20 pairs" and first["path"] == ["a", "r", "b"]
+    assert first["key"]["protocol"] == "bbm92" and first["key"]["sifted_bits"] > 0 and "rate_bps" in first["key"]
+    assert second["outcome"] == "served: 5 pairs" and second["mean_fidelity"] >= 0.0
+    with open(out / "deliveries.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["request", "end", "time_ps", "fidelity", "pair_id"]
+    at_b = [r for r in rows if r["request"] == "first" and r["end"] == "b"]
+    at_a = {r["pair_id"] for r in rows if r["request"] == "first" and r["end"] == "a"}
+    assert len(at_b) == 20 and {r["pair_id"] for r in at_b} <= at_a
+    assert all(0.25 <= float(r["fidelity"]) <= 1 and int(r["time_ps"]) > 0 for r in rows)
+    run = json.loads((out / "run.json").read_text())
+    assert run["seed"] == 4 and run["backend"] == "local" and run["events"] > 0 and len(run["digest"]) == 64
+    assert run["wall_s"] > 0 and run["scenario"]["outputs"]["dir"] == str(out)
+    assert run["scenario"]["requests"][1]["purification"] == {"scheme": "dejmps", "mode": "recurrence",
+                                                              "level": "link", "target_fidelity": 0.95,
+                                                              "max_rounds": 3}
+
+
+def test_results_are_never_overwritten_without_asking(tmp_path, capsys):
+    path = write(tmp_path, BASE)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert main(["run", str(path), "--out", str(out), "--no-progress"]) == 0
+    before = (out / "run.json").read_text()
+    capsys.readouterr()
+    assert main(["run", str(path), "--out", str(out), "--no-progress", "--seed", "9"]) == 2
+    err = capsys.readouterr().err
+    assert "outputs.dir" in err and "already holds results (summary.json, deliveries.csv, run.json)" in err
+    assert "--overwrite" in err and (out / "run.json").read_text() == before
+    assert main(["run", str(path), "--out", str(out), "--no-progress", "--seed", "9", "--overwrite"]) == 0
+    assert json.loads((out / "run.json").read_text())["seed"] == 9
+    assert (out / "notes.txt").read_text() == "mine" and not list(out.glob(".*.tmp"))
+
+
+def test_an_invalid_scenario_writes_nothing(tmp_path, capsys):
+    path = write(tmp_path, edit("visibility = 0.95", "visibility = 1.5"))
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: profiles.links.fibre.visibility: 1.5 is out of range" in err
+    assert not out.exists()
+
+
+def test_command_line_overrides_are_checked(tmp_path, capsys):
+    path = write(tmp_path, BASE)
+    assert main(["run", str(path), "--out", str(tmp_path / "o"), "--seed", "-3"]) == 2
+    assert "run.seed (command line): -3 is out of range; allowed: an integer in [0, 9223372036854775807]" in \
+        capsys.readouterr().err
+    assert main(["run", str(path), "--out", str(tmp_path / "o"), "--backend", "gpu"]) == 2
+    assert "run.backend (command line): 'gpu' is not allowed" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_same_seed_same_digest(tmp_path):
+    path = write(tmp_path, BASE)
+    digests = []
+    for name, seed in (("one", "4"), ("two", "4"), ("three", "5")):
+        assert main(["run", str(path), "--out", str(tmp_path / name), "--no-progress", "--seed", seed]) == 0
+        digests.append(json.loads((tmp_path / name / "run.json").read_text())["digest"])
+    assert digests[0] == digests[1] != digests[2]
+    assert (tmp_path / "one" / "deliveries.csv").read_text() == (tmp_path / "two" / "deliveries.csv").read_text()
+
+
+def test_progress_bar_in_simulated_time(tmp_path, capsys):
+    assert main(["run", str(write(tmp_path, BASE)), "--out", str(tmp_path / "o")]) == 0
+    assert "simulating: 100% of 100 ms simulated" in capsys.readouterr().err
+
+
+def test_check_exit_codes(tmp_path, capsys):
+    good = write(tmp_path, BASE, "good.toml")
+    assert main(["check", str(good)]) == 0
+    assert f"{good}: valid; scenario 'small': 5 nodes, 3 links, 2 requests" in capsys.readouterr().out
+    bad = write(tmp_path, edit('dest = "b"', 'dest = "B"'), "bad.toml")
+    assert main(["check", str(bad)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and f"{bad}: requests[0].dest: 'B' is not a node" in captured.err
+    assert main(["check", str(tmp_path / "missing.toml")]) == 2
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_shipped_scenarios_run(path, tmp_path, capsys):
+    assert main(["run", str(path), "--out", str(tmp_path / path.stem), "--no-progress"]) == 0
+    summary = json.loads((tmp_path / path.stem / "summary.json").read_text())
+    assert summary["requests"] and all(r["outcome"].startswith("served") for r in summary["requests"].values())
+    scenario = Scenario.from_toml(path)
+    assert scenario.sources and scenario.name == path.stem
+
+
+def test_shipped_scenarios_are_the_promised_networks():
+    metro_demo = Scenario.from_toml(ROOT / "scenarios" / "metro-demo.toml")
+    assert metro_demo.graph.number_of_nodes() == 12 and len(metro_demo.requests) == 3
+    chain = Scenario.from_toml(ROOT / "scenarios" / "chain-nested.toml")
+    assert chain.graph.number_of_edges() == 8 and chain.requests[0].policy == "nested"
+    assert chain.notes == ("7 repeaters inserted (max_segment_km = 10)",)
+
+
+def test_the_documented_example_runs(tmp_path):
+    doc = (ROOT / "docs" / "scenario-format.md").read_text()
+    (block,) = re.findall(r"```toml\n(.*?)```", doc, flags=re.S)
+    scenario = Scenario.from_toml(write(tmp_path, block)).with_overrides(output_dir=tmp_path / "o")
+    run = run_scenario(scenario)
+    assert {r: rep["outcome"] for r, rep in run.reports.items()} == {
+        "teleport": "served: 100 pairs", "key": "served: 5 pairs", "purified": "served: 20 pairs"}
+    assert run.reports["purified"]["mean_fidelity"] >= 0.9
+
+
+def test_module_doctest():
+    result = doctest.testmod(qactors.scenario)
+    assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.ray
+def test_a_scenario_gives_the_same_digest_on_ray(ray_session, tmp_path):
+    path = write(tmp_path, BASE)
+    for name, backend in (("local", "local"), ("ray", "ray:2")):
+        assert main(["run", str(path), "--out", str(tmp_path / name), "--no-progress", "--backend", backend]) == 0
+    local, ray = (json.loads((tmp_path / n / "run.json").read_text()) for n in ("local", "ray"))
+    assert local["digest"] == ray["digest"] and ray["ran_on"] == "ray" and ray["shards"] == 2
