@@ -82,7 +82,7 @@ from qactors.quantum.bell import MemoryNoise, PairEnd, PairRecord, PauliChannel,
 __all__ = ["LinkPhysics", "MidpointSourcePhysics", "SenderReceiverPhysics", "AttemptPhysics",
            "Ready", "Go", "Photon", "Herald", "MidpointStation", "ReceiverStation", "LinkSide", "LinkEnd",
            "LinkSideArgs", "LinkComponents", "LinkTiming", "plan_link", "link_components", "link_timing",
-           "two_node_link",
+           "two_node_link", "LinkNode",
            "MODELS", "SCHEMES", "ALL_SCHEMES", "GOOD", "BAD", "DARK", "RECEIVER_LOCAL_DELAY_PS"]
 
 MODELS = ("attempts", "geometric")
@@ -768,6 +768,27 @@ class LinkSide:
         self.pair = None
         if offer:
             self.ready(actor)
+
+
+class LinkNode(Actor):
+    """Base of nodes that hold link memories: ``self.sides`` maps link ids to their
+    :class:`LinkSide`; a message for a link the node is not on is counted in ``ignored``.
+    Handles :class:`Go`; subclasses handle :class:`Herald`."""
+
+    sides: dict[str, LinkSide]
+    ignored: int
+
+    def _side(self, link: str) -> LinkSide | None:
+        side = self.sides.get(link)
+        if side is None:
+            self.ignored += 1  # a message for a link memory this node does not have
+        return side
+
+    @handler(Go)
+    def on_go(self, msg: Go, sender: str) -> None:
+        side = self._side(msg.link)
+        if side is not None:
+            side.go(self, msg)
 
 
 class LinkEnd(Actor):

@@ -70,14 +70,14 @@ from typing import Callable, Sequence
 
 import networkx as nx
 
-from qactors.core.actor import Actor, handler
+from qactors.core.actor import handler
 from qactors.core.errors import ConfigurationError
 from qactors.core.messages import Message, message
 from qactors.core.network import Network
 from qactors.hardware.memory import QuantumMemory
 from qactors.quantum.bell import PairEnd, PairRecord, bbpssw, chain_record, dejmps
 
-from .link import AttemptPhysics, Go, Herald, LinkSide, link_components, plan_link
+from .link import AttemptPhysics, Herald, LinkNode, LinkSide, link_components, plan_link
 from .analysis import nested_tree, sequential_tree
 from .applications import APPLICATIONS, Receiver, SiftBits, TeleportBits, sender_use
 from .swapping import EndTracker, SwapRecord
@@ -355,7 +355,7 @@ class _Role:
         return self.index in (0, self.n)
 
 
-class QNode(Actor):
+class QNode(LinkNode):
     """A quantum network node: memories on each of its links (``channels`` per link, each a
     :class:`~qactors.protocols.link.LinkSide`), a Bell-state analyser for swaps (success
     probability ``swap_success_probability``), and the request roles it plays.
@@ -513,15 +513,18 @@ class QNode(Actor):
         if role is None or role.status != "reserving" or role.attempt != msg.attempt or role.index != 0:
             self.ignored += 1
             return
-        request = role.request
-        far = max(request.latency(0, i) for i in range(len(request.path)))
-        at = self.now + far
-        for i in range(len(request.path)):
-            activate = Activate(request.request_id, -1, 0, role.n, at)
-            if i == 0:
-                self.on_activate(activate, self.id)
+        self._start_in_step(role, -1, 0, role.n)
+
+    def _start_in_step(self, role: _Role, lane: int, l: int, r: int) -> None:
+        """(Re)start ``lane`` (-1: all) on path span ``[l, r]``: tell every node in it a start
+        time late enough for the farthest to hear it."""
+        at = self.now + max(role.request.latency(role.index, i) for i in range(l, r + 1))
+        for i in range(l, r + 1):
+            msg = Activate(role.request.request_id, lane, l, r, at)
+            if i == role.index:
+                self.on_activate(msg, self.id)
             else:
-                self._to(role, i, activate)
+                self._to(role, i, msg)
 
     # -- activation, restart, release ------------------------------------------------------
     @handler(Activate)
@@ -604,18 +607,6 @@ class QNode(Actor):
         self._finish(role, reason)
 
     # -- link layer ---------------------------------------------------------------------
-    def _side(self, link: str) -> LinkSide | None:
-        side = self.sides.get(link)
-        if side is None:
-            self.ignored += 1  # a message for a link memory this node does not have
-        return side
-
-    @handler(Go)
-    def on_go(self, msg: Go, sender: str) -> None:
-        side = self._side(msg.link)
-        if side is not None:
-            side.go(self, msg)
-
     @handler(Herald)
     def on_herald(self, msg: Herald, sender: str) -> None:
         side = self._side(msg.link)
@@ -1034,7 +1025,7 @@ class QNode(Actor):
                 # discard the older child span only and restart it
                 side = min(stale, key=lambda s: known[s].ref_ps)
                 role.cutoffs += 1
-                self._tree_restart(role, lane, *((l, role.index) if side == "l" else (role.index, r)))
+                self._start_in_step(role, lane, *((l, role.index) if side == "l" else (role.index, r)))
                 return
         left, right = known.pop("l"), known.pop("r")
         success = self.rng.random() < self.swap_success_probability
@@ -1044,28 +1035,18 @@ class QNode(Actor):
                 self._drop(channel, offer=False)
         if not success:
             role.failed_swaps += 1
-            self._tree_restart(role, lane, l, r)
+            self._start_in_step(role, lane, l, r)
             return
         joined = chain_record(f"{left.pair_id}|{right.pair_id}", [left, right], [self.now])
         if (l, r) == (0, role.n):
             for end in (0, role.n):
                 self._to(role, end, SpanDone(role.request.request_id, lane, l, r, joined, self.now))
-            self._tree_restart(role, lane, 0, role.n)
+            self._start_in_step(role, lane, 0, role.n)
             return
         # the parent joins [l, r] as its left part (its swapper is r) or as its right part (swapper l)
         spans = role.spans
         parent = r if r in spans and spans[r][0] == l else l
         self._to(role, parent, SpanDone(role.request.request_id, lane, l, r, joined, self.now))
-
-    def _tree_restart(self, role: _Role, lane: int, l: int, r: int) -> None:
-        """Announce a restart of ``[l, r]`` to every node in it, in step."""
-        at = self.now + max(role.request.latency(role.index, i) for i in range(l, r + 1))
-        for i in range(l, r + 1):
-            msg = Activate(role.request.request_id, lane, l, r, at)
-            if i == role.index:
-                self.on_activate(msg, self.id)
-            else:
-                self._to(role, i, msg)
 
     def _tree_delivered(self, role: _Role, lane: int, channel: str, pair: PairRecord, swap_ps: int) -> None:
         request = role.request

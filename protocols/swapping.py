@@ -25,7 +25,7 @@ import math
 from typing import NamedTuple
 
 
-from qactors.core.actor import Actor, handler
+from qactors.core.actor import handler
 from qactors.core.errors import ConfigurationError
 from qactors.core.messages import Message, message
 from qactors.core.network import Network
@@ -33,7 +33,7 @@ from qactors.hardware.memory import QuantumMemory
 from qactors.quantum.bell import PairRecord, chain_record
 
 from .applications import APPLICATIONS, Receiver, SiftBits, TeleportBits, sender_use
-from .link import AttemptPhysics, Go, Herald, LinkSide, link_components, plan_link
+from .link import AttemptPhysics, Herald, LinkNode, LinkSide, link_components, plan_link
 
 __all__ = ["SwapRecord", "EndTracker", "Joined", "ChainNode", "repeater_chain"]
 
@@ -194,7 +194,7 @@ class EndTracker:
             pair = record.right if self.first else record.left
 
 
-class ChainNode(Actor):
+class ChainNode(LinkNode):
     """A node of a linear chain: an end node (one link) or a repeater (two links).
 
     End nodes record every end-to-end pair they obtain as ``(time ps, fidelity
@@ -241,18 +241,6 @@ class ChainNode(Actor):
     def on_start(self) -> None:
         for link in self.order:
             self.sides[link].ready(self)
-
-    def _side(self, link: str) -> LinkSide | None:
-        side = self.sides.get(link)
-        if side is None:
-            self.ignored += 1  # a message for a link this node is not on
-        return side
-
-    @handler(Go)
-    def on_go(self, msg: Go, sender: str) -> None:
-        side = self._side(msg.link)
-        if side is not None:
-            side.go(self, msg)
 
     @handler(Herald)
     def on_herald(self, msg: Herald, sender: str) -> None:
