@@ -163,6 +163,9 @@ class LinkPhysics:
     bright_state_population: float = 0.0
     visibility: float = 1.0
     dark_count_probability: float = 0.0
+    # per-attempt kind probabilities and herald states, fixed by the fields: computed once, not per round
+    _kinds: tuple = dataclasses.field(init=False, repr=False, compare=False)
+    _states: dict = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.scheme not in SCHEMES:
@@ -173,6 +176,16 @@ class LinkPhysics:
         if self.scheme == "single_click" and self.bright_state_population == 0.0:
             raise ConfigurationError("LinkPhysics.bright_state_population = 0 never emits; allowed for "
                                      "single_click: a number in (0, 1]", field="bright_state_population", value=0.0)
+        eta, d = self.eta_arm, self.dark_count_probability
+        if self.scheme == "double_click":
+            kinds = (eta * eta / 2, 0.0, 2 * eta * (1 - eta) * d / 2 + (1 - eta) ** 2 * d * d / 2)
+            good_state = double_click(eta, self.visibility).pauli_probabilities
+        else:
+            alpha, v = self.bright_state_population, self.visibility
+            kinds = (2 * alpha * (1 - alpha) * eta, alpha * alpha * eta * (2 - eta), (1 - alpha * eta) ** 2 * d)
+            good_state = ((1 + v) / 2, 0.0, 0.0, (1 - v) / 2)
+        object.__setattr__(self, "_kinds", kinds)
+        object.__setattr__(self, "_states", {GOOD: good_state, BAD: (0.0, 0.5, 0.5, 0.0), DARK: _MIXED})
 
     # -- the per-attempt process, split where it happens ---------------------------
     def emit(self, u_bright: float, u_detect: float) -> tuple[bool, bool]:
@@ -210,35 +223,24 @@ class LinkPhysics:
 
     def draw_success(self, rng: Any) -> tuple[int, tuple]:
         """(kind, Bell coefficients) of a successful attempt, drawn from :meth:`kind_probabilities`."""
-        good, bad, _ = self.kind_probabilities()
-        u = rng.random() * self.success_probability()
+        good, bad, dark = self._kinds
+        u = rng.random() * (good + bad + dark)
         kind = GOOD if u < good else BAD if u < good + bad else DARK
-        return kind, self.state(kind)
+        return kind, self._states[kind]
 
     # -- the same process in aggregate -------------------------------------------------
     def kind_probabilities(self) -> tuple[float, float, float]:
-        """Per-attempt probabilities of a GOOD, BAD and DARK herald."""
-        eta, d = self.eta_arm, self.dark_count_probability
-        if self.scheme == "double_click":
-            return eta * eta / 2, 0.0, 2 * eta * (1 - eta) * d / 2 + (1 - eta) ** 2 * d * d / 2
-        alpha = self.bright_state_population
-        good = 2 * alpha * (1 - alpha) * eta
-        bad = alpha * alpha * eta * (2 - eta)
-        return good, bad, (1 - alpha * eta) ** 2 * d
+        """Per-attempt probabilities of a GOOD, BAD and DARK herald: double click needs both
+        photons (half the Bell states are told apart), single click exactly one of the two
+        bright spins' photons (both bright and detected: BAD, the |11> term)."""
+        return self._kinds
 
     def success_probability(self) -> float:
-        return sum(self.kind_probabilities())
+        return sum(self._kinds)
 
     def state(self, kind: int) -> tuple[float, float, float, float]:
         """Bell coefficients (Phi+ frame, after the herald's Pauli correction) of a herald of ``kind``."""
-        if kind == DARK:
-            return _MIXED
-        if self.scheme == "double_click":
-            return double_click(self.eta_arm, self.visibility).pauli_probabilities
-        if kind == GOOD:
-            v = self.visibility
-            return ((1 + v) / 2, 0.0, 0.0, (1 - v) / 2)
-        return (0.0, 0.5, 0.5, 0.0)
+        return self._states[kind]
 
     def reference_fidelity(self) -> float:
         """Mean fidelity of a heralded pair at emission: the single-click mixture as in hardware.links."""
