@@ -1210,6 +1210,9 @@ def _route(g: nx.Graph, request: Request, routing, latency: dict, capacity: dict
         if request.policy != "asap":
             raise _fail(f"request {rid!r} policy (with purification)", request.policy,
                         "'asap': purification only with policy 'asap'", "policy")
+        if request.channels < 2:
+            raise _fail(f"request {rid!r} channels (with purification)", request.channels,
+                        "an int >= 2: purification needs two pairs at once", "channels")
     try:
         path = [str(v) for v in routing(g, str(request.source), str(request.dest))]
     except nx.NetworkXNoPath:

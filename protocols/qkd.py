@@ -524,6 +524,11 @@ class KeyRate:
     qber_by_basis: dict = dataclasses.field(default_factory=dict)
     chsh: float = math.nan
 
+    def as_dict(self) -> dict:
+        """The fields and the derived figures (``qber``, ``secret_bits``, ``rate_bps``), for reports."""
+        return {**dataclasses.asdict(self), "qber": self.qber, "secret_bits": self.secret_bits,
+                "rate_bps": self.rate_bps}
+
     @property
     def qber(self) -> float:
         """Error rate of the sifted key (nan when nothing was sifted)."""

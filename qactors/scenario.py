@@ -55,7 +55,7 @@ from .topologies import (dumbbell, grid, insert_repeaters, line, load_graph, loa
                          random_graph, ring, star, waxman)
 
 __all__ = ["Scenario", "ScenarioError", "Problem", "ScenarioRun", "run_scenario", "prepare_output_dir",
-           "write_outputs", "format_summary", "BUILDERS", "OUTPUT_FILES", "BACKENDS"]
+           "write_outputs", "format_summary", "BUILDERS", "OUTPUT_FILES"]
 
 BUILDERS: dict[str, Callable[..., nx.Graph]] = {
     "line": line, "ring": ring, "star": star, "grid": grid, "dumbbell": dumbbell, "random": random_graph,
@@ -63,7 +63,6 @@ BUILDERS: dict[str, Callable[..., nx.Graph]] = {
 """``topology.builder`` name -> builder function of :mod:`qactors.topologies`."""
 
 OUTPUT_FILES = ("summary.json", "deliveries.csv", "run.json")
-BACKENDS = ("local", "ray", "ray:K", "ray-per-actor")
 _FILE_OPTIONS = ("length_attr", "length_unit_km", "xy", "min_length_km")
 _TOPOHUB_OPTIONS = ("use_names", "min_length_km")
 _PROFILE_PARAMS = ("node_profile", "link_profile")  # set by topology.default_*_profile, not in params
@@ -1020,12 +1019,10 @@ def _jsonable(x: Any) -> Any:
         return {str(k): _jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
         return [_jsonable(v) for v in x]
+    if hasattr(x, "as_dict"):  # KeyRate: fields and derived figures
+        return _jsonable(x.as_dict())
     if dataclasses.is_dataclass(x) and not isinstance(x, type):
-        out = dataclasses.asdict(x)
-        for name in ("qber", "secret_bits", "rate_bps"):
-            if hasattr(type(x), name):
-                out[name] = getattr(x, name)
-        return _jsonable(out)
+        return _jsonable(dataclasses.asdict(x))
     if isinstance(x, Path):
         return str(x)
     return x

@@ -354,7 +354,8 @@ def test_run_from_the_cli_writes_the_outputs(tmp_path, capsys):
     first, second = summary["requests"]["first"], summary["requests"]["second"]
     assert first["outcome"] == "served: 20 pairs" and first["path"] == ["a", "r", "b"]
     assert first["key"]["protocol"] == "bbm92" and first["key"]["sifted_bits"] > 0 and "rate_bps" in first["key"]
-    assert second["outcome"] == "served: 5 pairs" and second["mean_fidelity"] >= 0.0
+    # both links purified to >= 0.95: a swap keeps at least the product of the Phi+ weights (memories barely decay)
+    assert second["outcome"] == "served: 5 pairs" and second["mean_fidelity"] >= 0.9
     with open(out / "deliveries.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == ["request", "end", "time_ps", "fidelity", "pair_id"]
@@ -364,7 +365,7 @@ def test_run_from_the_cli_writes_the_outputs(tmp_path, capsys):
     assert all(0.25 <= float(r["fidelity"]) <= 1 and int(r["time_ps"]) > 0 for r in rows)
     run = json.loads((out / "run.json").read_text())
     assert run["seed"] == 4 and run["backend"] == "local" and run["events"] > 0 and len(run["digest"]) == 64
-    assert run["wall_s"] > 0 and run["scenario"]["outputs"]["dir"] == str(out)
+    assert "wall_s" in run and run["scenario"]["outputs"]["dir"] == str(out)
     assert run["scenario"]["requests"][1]["purification"] == {"scheme": "dejmps", "mode": "recurrence",
                                                               "level": "link", "target_fidelity": 0.95,
                                                               "max_rounds": 3}

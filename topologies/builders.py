@@ -376,24 +376,35 @@ def waxman(n: int, *, alpha: float = 0.4, beta: float = 0.4, side_km: float = 10
     n = _checks.integer("n", n, low=2)
     alpha = _checks.real("alpha", alpha, low=0.0, low_open=True, high=1.0)
     beta = _checks.real("beta", beta, low=0.0, low_open=True, high=1.0)
+    side, rng, tries, profiles = _plane_args(side_km, seed, max_tries, connected, node_profile, link_profile)
+    name = f"waxman(n={n}, alpha={alpha:g}, beta={beta:g}, side_km={side:g}, seed={seed})"
+    draw = _plane_draw(name, n, side, rng, lambda d: rng.random(d.size) < beta * np.exp(-d / (alpha * d.max())),
+                       profiles)
+    return _retry(name, draw, tries, "raise alpha or beta", "alpha", alpha) if connected else draw()
+
+
+def _plane_args(side_km, seed, max_tries, connected, node_profile, link_profile) -> tuple:
+    """The arguments every random plane graph checks: side, generator, tries and profiles."""
     side = _checks.positive_km("side_km", side_km)
     rng = np.random.default_rng(_checks.seed(seed))
     tries = _tries(max_tries)
-    node_profile = _checks.profile("node_profile", node_profile)
-    link_profile = _checks.profile("link_profile", link_profile)
+    profiles = (_checks.profile("node_profile", node_profile), _checks.profile("link_profile", link_profile))
     _flag("connected", connected)
-    name = f"waxman(n={n}, alpha={alpha:g}, beta={beta:g}, side_km={side:g}, seed={seed})"
+    return side, rng, tries, profiles
+
+
+def _plane_draw(name: str, n: int, side: float, rng: np.random.Generator, keep, profiles: tuple):
+    """A function drawing ``n`` uniform nodes on the square and linking the pairs ``keep(distances)`` selects."""
     iu, ju = np.triu_indices(n, 1)
 
     def draw() -> nx.Graph:
         pos = _place(rng, n, side)
         d = _distances(pos, iu, ju)
-        p = beta * np.exp(-d / (alpha * d.max()))
-        keep = rng.random(d.size) < p
-        edges = list(zip(iu[keep].tolist(), ju[keep].tolist()))
-        return _assemble(name, pos, edges, d[keep], node_profile, link_profile)
+        mask = keep(d)
+        edges = list(zip(iu[mask].tolist(), ju[mask].tolist()))
+        return _assemble(name, pos, edges, d[mask], *profiles)
 
-    return _retry(name, draw, tries, "raise alpha or beta", "alpha", alpha) if connected else draw()
+    return draw
 
 
 def random_geometric(n: int, radius_km: float, *, side_km: float = 100.0, seed: int, connected: bool = True,
@@ -421,21 +432,9 @@ def random_geometric(n: int, radius_km: float, *, side_km: float = 100.0, seed: 
     """
     n = _checks.integer("n", n, low=2)
     radius = _checks.positive_km("radius_km", radius_km)
-    side = _checks.positive_km("side_km", side_km)
-    rng = np.random.default_rng(_checks.seed(seed))
-    tries = _tries(max_tries)
-    node_profile = _checks.profile("node_profile", node_profile)
-    link_profile = _checks.profile("link_profile", link_profile)
-    _flag("connected", connected)
+    side, rng, tries, profiles = _plane_args(side_km, seed, max_tries, connected, node_profile, link_profile)
     name = f"random_geometric(n={n}, radius_km={radius:g}, side_km={side:g}, seed={seed})"
-    iu, ju = np.triu_indices(n, 1)
-
-    def draw() -> nx.Graph:
-        pos = _place(rng, n, side)
-        d = _distances(pos, iu, ju)
-        keep = d <= radius
-        edges = list(zip(iu[keep].tolist(), ju[keep].tolist()))
-        return _assemble(name, pos, edges, d[keep], node_profile, link_profile)
+    draw = _plane_draw(name, n, side, rng, lambda d: d <= radius, profiles)
 
     threshold = side * math.sqrt(math.log(n) / (math.pi * n))
     return _retry(name, draw, tries, f"radius_km above about {threshold:.3g} km for n = {n} on a {side:g} km square",

@@ -329,6 +329,7 @@ def test_messages_for_unknown_or_finished_requests_are_ignored():
     (Request("r", "0", "2", cutoff_ps=-1), r"cutoff_ps = -1 is not allowed"),
     (Request("r", "0", "2", purification=Purification(target_fidelity=1.2)), r"target_fidelity = 1.2"),
     (Request("r", "0", "2", policy="nested", purification=Purification()), "purification only with policy"),
+    (Request("r", "0", "2", purification=Purification()), r"channels \(with purification\) = 1 is not allowed"),
 ])
 def test_bad_requests_are_refused_before_anything_runs(req, match):
     with pytest.raises(qactors.ConfigurationError, match=match):
