@@ -7,6 +7,15 @@
   correction when they arrive.  Over a Bell-diagonal pair in frame ``k`` the
   receiver ends up with ``P_k |psi>``, so the fidelity for an input on axis
   ``s`` is ``c_I + c_s`` (averaged over the six inputs: ``(2F + 1)/3``).
+  A linear-optics Bell-state measurement whose two photons interfere with
+  visibility ``V`` < 1 (partial distinguishability, e.g. photons from two
+  different emitters) is modelled as a mixture: with probability ``V`` the
+  photons interfere and the measurement is the ideal one; otherwise they are
+  distinguishable and the coincidence only reveals their polarisations (time
+  bins) in the measurement basis Z, which projects the receiver's qubit onto
+  a Z eigenstate: a Z input arrives with fidelity ``c_I + c_Z``, an X or Y
+  input with 1/2.  Averaged over the six inputs and a perfect pair this is
+  ``2/3 + V/3``.
 * BBM92 (Bennett, Brassard, Mermin, PRL 68, 557 (1992)): both ends measure
   in Z or X, chosen at random, when they obtain the pair.  Outcomes are
   resolved when the sender's sifting message meets the receiver's record
@@ -59,6 +68,7 @@ class TeleportBits(Message):
     sign: int
     measured_ps: int
     request_id: str = ""  # the network-layer request the pair served ("" on a plain chain)
+    distinguishable: bool = False  # the Bell-state measurement's photons did not interfere (see the module doc)
 
 
 @message
@@ -80,14 +90,20 @@ def choose_application(application: str, pair_id: str) -> str:
 
 
 def sender_use(actor: Actor, application: str, pair: PairRecord, receiver: str, delay_ps: int,
-               request_id: str = "") -> None:
-    """The sender's side: measure now and tell the receiver (naming ``request_id``, if any)."""
+               request_id: str = "", bsm_visibility: float = 1.0) -> None:
+    """The sender's side: measure now and tell the receiver (naming ``request_id``, if any).
+
+    ``bsm_visibility`` is the two-photon interference visibility of the teleportation's
+    Bell-state measurement (1: ideal; see the module doc)."""
     what = choose_application(application, pair.pair_id)
     if what == "teleport":
         axis = _AXES[int(actor.rng.integers(3))]
         sign = 1 if actor.rng.random() < 0.5 else -1
         outcome = int(actor.rng.integers(4))
-        actor.send(receiver, TeleportBits(pair.pair_id, outcome, axis, sign, actor.now, request_id), delay_ps=delay_ps)
+        # drawn only when the measurement is imperfect, so ideal runs keep their random streams
+        distinguishable = bsm_visibility < 1.0 and actor.rng.random() >= bsm_visibility
+        actor.send(receiver, TeleportBits(pair.pair_id, outcome, axis, sign, actor.now, request_id, distinguishable),
+                   delay_ps=delay_ps)
     elif what == "bbm92":
         basis = "Z" if actor.rng.random() < 0.5 else "X"
         u_a = float(actor.shared_rng("bbm92", pair.pair_id).random())
@@ -152,7 +168,10 @@ class Receiver:
         if isinstance(msg, TeleportBits):
             # the correction is applied now: the receiver's qubit decayed until now
             c = pair.at_ends(msg.measured_ps, actor.now)
-            self.teleport_fidelities.append(c[0] + c[_AXIS_INDEX[msg.axis]])
+            if msg.distinguishable:  # the receiver's qubit holds the input's Z populations only
+                self.teleport_fidelities.append(c[0] + c[3] if msg.axis == "Z" else 0.5)
+            else:
+                self.teleport_fidelities.append(c[0] + c[_AXIS_INDEX[msg.axis]])
             return True
         c = pair.at_ends(msg.measured_ps, obtained_ps)
         if what == "e91":

@@ -152,6 +152,7 @@ class Request(Message):
     purification: object = None  # Purification or None
     application: str = "record"
     retries: int = 3
+    bsm_visibility: float = 1.0  # teleportation: two-photon interference visibility of the sender's BSM
     path: tuple = ()
     offsets_ps: tuple = ()
 
@@ -788,7 +789,7 @@ class QNode(LinkNode):
             return True
         if role.index == 0:
             sender_use(self, request.application, pair, request.dest, max(1, request.latency(0, role.n)),
-                       request.request_id)
+                       request.request_id, request.bsm_visibility)
             return True
         return role.receiver.obtain(self, request.application, pair)
 
@@ -1198,6 +1199,13 @@ def _route(g: nx.Graph, request: Request, routing, latency: dict, capacity: dict
         raise _fail(f"request {rid!r} channels", request.channels, "an int >= 1", "channels")
     if request.application not in APPLICATIONS:
         raise _fail(f"request {rid!r} application", request.application, str(APPLICATIONS), "application")
+    if type(request.bsm_visibility) not in (int, float) or not 0.0 <= request.bsm_visibility <= 1.0:
+        raise _fail(f"request {rid!r} bsm_visibility", request.bsm_visibility, "a number in [0, 1]",
+                    "bsm_visibility")
+    if request.bsm_visibility != 1.0 and request.application not in ("teleport", "mixed"):
+        raise _fail(f"request {rid!r} bsm_visibility", request.bsm_visibility, "1.0 unless the application is "
+                    "'teleport' or 'mixed' (only teleportation makes a Bell-state measurement on a photon)",
+                    "bsm_visibility")
     if request.policy != "asap" and request.application in ("teleport", "mixed"):
         raise _fail(f"request {rid!r} application with policy {request.policy!r}", request.application,
                     "'record', 'bbm92' or 'e91' (a tree restarts in step, so the receiver cannot keep its "

@@ -24,6 +24,7 @@ and :func:`write_outputs` writes ``summary.json``, ``deliveries.csv`` and
 
 from __future__ import annotations
 
+import copy
 import csv
 import dataclasses
 import difflib
@@ -44,8 +45,7 @@ import networkx as nx
 from .core.errors import ConfigurationError
 from .core.network import Network
 from .core.time import MS, format_ps
-from .hardware.channels import Fibre
-from .hardware.links import midpoint_arm_efficiency
+from .hardware.channels import Fibre, FreeSpaceLink, SatelliteDownlink, dual_downlink
 from .hardware.memory import QuantumMemory
 from .protocols.applications import APPLICATIONS
 from .protocols.link import ALL_SCHEMES, MODELS, SCHEMES, LinkPhysics, MidpointSourcePhysics, SenderReceiverPhysics
@@ -116,7 +116,7 @@ _BAD = object()  # a value that failed its check: later checks that need it are 
 class _Key:
     """What one key accepts: its kind, default (``_REQUIRED`` if it must be given), range and choices."""
 
-    kind: str  # "str", "name", "int", "number", "seconds", "bool", "strs", "backend", "table", "tables"
+    kind: str  # "str", "name", "int", "number", "pair", "seconds", "bool", "strs", "backend", "table", "tables"
     default: Any = None
     low: float | None = None
     low_open: bool = False
@@ -131,7 +131,7 @@ class _Key:
         if self.choices:
             text = "one of " + ", ".join(repr(c) for c in self.choices)
             return text if self.kind != "strs" else "a list of " + text[7:]
-        if self.kind in ("int", "number", "seconds"):
+        if self.kind in ("int", "number", "seconds", "pair"):
             what = "an integer" if self.kind == "int" else "a finite number"
             if self.low is not None and self.high is not None:
                 lo, hi = "(" if self.low_open else "[", ")" if self.high_open else "]"
@@ -140,6 +140,8 @@ class _Key:
                 text = f"{what} {'>' if self.low_open else '>='} {_fmt(self.low)}"
             else:
                 text = what
+            if self.kind == "pair":
+                return f"{text}, or an array of two such numbers (one per end of the link)"
             return text + (' or "inf" (no decay)' if self.kind == "seconds" else "")
         return {"str": "a string", "name": "a name of letters, digits, '.', '_' and '-' (it names the output "
                 "folder)", "bool": "true or false", "strs": "a list of strings", "table": "a table",
@@ -160,7 +162,8 @@ def _choice(default, choices) -> _Key:
 
 
 _TOP = {"scenario": _Key("table", _REQUIRED), "run": _Key("table", _REQUIRED), "topology": _Key("table", _REQUIRED),
-        "profiles": _Key("table", _REQUIRED), "requests": _Key("tables", _REQUIRED), "outputs": _Key("table", {})}
+        "profiles": _Key("table", _REQUIRED), "requests": _Key("tables", _REQUIRED), "outputs": _Key("table", {}),
+        "sweep": _Key("table")}
 _SCENARIO = {"name": _Key("name", _REQUIRED), "description": _Key("str", ""), "sources": _Key("strs", [])}
 _RUN = {"duration_ms": _num(_REQUIRED, low=0, low_open=True), "seed": _Key("int", 1, low=0, high=2 ** 63 - 1),
         "backend": _Key("backend", "local"), "link_model": _choice("geometric", MODELS),
@@ -186,15 +189,39 @@ _NODE_PROFILE_UNSUPPORTED = {
     "write_efficiency": _NOT_EXPRESSIBLE, "read_efficiency": _NOT_EXPRESSIBLE,
     "storage_fidelity": _NOT_EXPRESSIBLE, "access_time_ps": _NOT_EXPRESSIBLE, "dead_time_ps": _NOT_EXPRESSIBLE,
     "num_qubits": "a node has memories_per_link memories on each of its links; set memories_per_link"}
+CHANNELS = ("fibre", "free_space", "satellite")
+"""``channel`` of a link profile: what carries the photons (docs/scenario-format.md)."""
+_POSITIVE = dict(low=0, low_open=True)
 _LINK_PROFILE = {"scheme": _choice(_REQUIRED, ALL_SCHEMES),
                  "detection_efficiency": _num(1.0, low=0, low_open=True, high=1),
                  "attenuation_db_per_km": _num(0.2, low=0), "visibility": _num(1.0, low=0, high=1),
                  "dark_count_probability": _num(0.0, low=0, high=1),
                  "bright_state_population": _num(low=0, low_open=True, high=1),
                  "mean_photon_number": _num(low=0, high=10), "emission_probability": _num(low=0, low_open=True, high=1),
-                 "refractive_index": _num(1.47, low=1)}
+                 "refractive_index": _num(1.47, low=1),
+                 "channel": _choice("fibre", CHANNELS),
+                 # free-space and satellite optics (hardware.FreeSpaceLink, hardware.SatelliteDownlink)
+                 "wavelength_nm": _num(**_POSITIVE), "tx_aperture_m": _num(**_POSITIVE),
+                 "rx_aperture_m": _Key("pair", **_POSITIVE), "pointing_error_urad": _num(low=0),
+                 "divergence_urad": _num(**_POSITIVE), "extinction_db_per_km": _num(low=0),
+                 "altitude_km": _num(**_POSITIVE), "elevation_deg": _Key("pair", low=0, low_open=True, high=90),
+                 "zenith_atmospheric_transmission": _num(low=0, high=1),
+                 # spontaneous Raman noise from classical light in the same fibre (Fibre.raman_noise_mean_photons)
+                 "classical_launch_power_dbm": _num(low=-100, high=40),
+                 "raman_coefficient_per_km_per_nm": _num(low=0), "filter_bandwidth_nm": _num(**_POSITIVE),
+                 "detection_window_ns": _num(**_POSITIVE), "quantum_wavelength_nm": _num(**_POSITIVE),
+                 "counter_propagating": _Key("bool"), "noise_detection_efficiency": _num(low=0, high=1)}
 _ONLY_FOR = {"bright_state_population": ("single_click",), "mean_photon_number": ("midpoint_source",),
              "emission_probability": ("midpoint_source",)}
+_OPTICS = ("wavelength_nm", "tx_aperture_m", "rx_aperture_m", "pointing_error_urad", "divergence_urad")
+_ONLY_ON = {**{k: ("free_space", "satellite") for k in _OPTICS}, "extinction_db_per_km": ("free_space",),
+            **{k: ("satellite",) for k in ("altitude_km", "elevation_deg", "zenith_atmospheric_transmission")},
+            "attenuation_db_per_km": ("fibre",)}  # channel(s) a key belongs to
+_NEEDED_ON = {"free_space": ("wavelength_nm", "tx_aperture_m", "rx_aperture_m"),
+              "satellite": ("altitude_km", "elevation_deg", "wavelength_nm", "tx_aperture_m", "rx_aperture_m")}
+_RAMAN = ("raman_coefficient_per_km_per_nm", "filter_bandwidth_nm", "detection_window_ns", "quantum_wavelength_nm",
+          "counter_propagating", "noise_detection_efficiency")
+_RAMAN_NEEDED = ("filter_bandwidth_nm", "detection_window_ns")
 _COMPUTED = ("computed for each link from its length_km, detection_efficiency and attenuation_db_per_km; "
              "set those instead")
 _LINK_PROFILE_UNSUPPORTED = {"eta_arm": _COMPUTED, "eta_link": _COMPUTED,
@@ -207,7 +234,7 @@ _REQUEST = {"id": _Key("str", _REQUIRED, text="a name for the request (a non-emp
             "policy": _choice("asap", POLICIES), "channels": _Key("int", 1, low=1),
             "cutoff_ms": _num(low=0, low_open=True), "selection": _choice("oldest", SELECTIONS),
             "application": _choice("record", APPLICATIONS), "retries": _Key("int", 3, low=0),
-            "purification": _Key("table")}
+            "bsm_visibility": _num(1.0, low=0, high=1), "purification": _Key("table")}
 _PURIFICATION = {"scheme": _choice("dejmps", ("dejmps", "bbpssw")), "mode": _choice("recurrence", ("recurrence",
                  "pumping")), "level": _choice("link", ("link", "end")),
                  "target_fidelity": _num(0.9, low=0.5, low_open=True, high=1), "max_rounds": _Key("int", 3, low=1)}
@@ -275,7 +302,14 @@ class _Checker:
             ok = isinstance(value, dict)
         elif kind == "tables":
             ok = isinstance(value, list) and all(isinstance(v, dict) for v in value)
-        elif kind in ("int", "number", "seconds"):
+        elif kind == "pair" and isinstance(value, list):
+            if len(value) != 2:
+                self.bad(path, value, spec.allowed(), f"has {len(value)} entries")
+                return _BAD
+            pair = [self.value(f"{path}[{i}]", v, dataclasses.replace(spec, kind="number")) for i, v in
+                    enumerate(value)]
+            return _BAD if not _good(*pair) else pair
+        elif kind in ("int", "number", "seconds", "pair"):
             if kind == "seconds" and (value == "inf" or (isinstance(value, float) and value == math.inf)):
                 return math.inf
             if isinstance(value, bool) or not isinstance(value, (int, float) if kind != "int" else int):
@@ -291,7 +325,7 @@ class _Checker:
                     return _BAD
                 return value if kind == "int" else float(value)
         if not ok:
-            wrong_type = kind in ("int", "number", "seconds", "bool", "table", "tables", "strs") or not isinstance(
+            wrong_type = kind in ("int", "number", "pair", "seconds", "bool", "table", "tables", "strs") or not isinstance(
                 value, str)
             why = f"({_toml_type(value)}) has the wrong type" if wrong_type else "is not allowed"
             self.bad(path, value, spec.allowed(), why)
@@ -359,6 +393,8 @@ class Scenario:
     resolved: dict
     notes: tuple[str, ...] = ()
     sha256: str = ""
+    sweep_key: str = ""
+    sweep: tuple = ()  # ((value, Scenario), ...): the points of a [sweep], each a whole scenario; () without one
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike) -> "Scenario":
@@ -398,7 +434,9 @@ class Scenario:
         Raises:
             ScenarioError: listing every problem found.
         """
-        return _Builder(file, Path(base_dir)).build(data, sha256)
+        if not (isinstance(data, dict) and "sweep" in data):
+            return _Builder(file, Path(base_dir)).build(data, sha256)
+        return _build_sweep(data, file, Path(base_dir), sha256)
 
     def with_overrides(self, *, seed: int | None = None, backend: str | None = None, progress: bool | None = None,
                        output_dir: str | os.PathLike | None = None) -> "Scenario":
@@ -420,6 +458,9 @@ class Scenario:
         if output_dir is not None:
             changes["output_dir"] = Path(output_dir)
             outputs["dir"] = str(output_dir)
+        if self.sweep:
+            changes["sweep"] = tuple((v, point.with_overrides(seed=seed, backend=backend, progress=progress,
+                                                              output_dir=output_dir)) for v, point in self.sweep)
         return dataclasses.replace(self, **changes, resolved={**self.resolved, "run": run, "outputs": outputs})
 
     def describe(self) -> str:
@@ -427,7 +468,88 @@ class Scenario:
         return (f"scenario {self.name!r}: {self.graph.number_of_nodes()} nodes, {self.graph.number_of_edges()} "
                 f"links, {len(self.requests)} request{'s' if len(self.requests) != 1 else ''}; "
                 f"{format_ps(self.duration_ps)} on the {self.backend} backend, seed {self.seed}, "
-                f"{self.link_model} link model")
+                f"{self.link_model} link model" + (f"; sweep of {self.sweep_key} over {len(self.sweep)} values"
+                                                   if self.sweep else ""))
+
+
+_SWEEP = {"key": _Key("str", _REQUIRED, text="the key path of a number in this file, such as "
+                       "'profiles.links.NAME.visibility' or 'requests[0].bsm_visibility'"),
+          "values": _Key("tables", _REQUIRED, text="a non-empty array of numbers")}
+_SEGMENT = re.compile(r"([A-Za-z0-9_.-]+?)((?:\[\d+\])*)\Z")
+
+
+def _sweep_point(data: dict, key: str, value: float) -> dict:
+    """A deep copy of ``data`` with the value at key path ``key`` set (its parent must exist)."""
+    out = copy.deepcopy(data)
+    out.pop("sweep", None)
+    parts = _split_key(key)
+    node: Any = out
+    for part in parts[:-1]:
+        node = node[part]
+    if not isinstance(node, dict) or not isinstance(parts[-1], str):
+        raise KeyError(key)
+    node[parts[-1]] = value
+    return out
+
+
+def _split_key(key: str) -> list:
+    """``'requests[0].bsm_visibility'`` -> ``['requests', 0, 'bsm_visibility']``; profile names may hold
+    dots only where the file's own tables do, so each dotted part is one table key."""
+    parts: list = []
+    for word in key.split("."):
+        m = _SEGMENT.match(word)
+        if not m:
+            raise KeyError(key)
+        parts.append(m.group(1))
+        parts.extend(int(i) for i in re.findall(r"\[(\d+)\]", m.group(2)))
+    return parts
+
+
+def _build_sweep(data: dict, file: str, base_dir: Path, sha256: str) -> "Scenario":
+    """A scenario with a ``[sweep]``: every point is checked as a whole scenario; the first is returned,
+    carrying all of them in ``sweep``."""
+    ck = _Checker(file)
+    sweep = data["sweep"]
+    if not isinstance(sweep, dict):
+        ck.bad("sweep", sweep, "a table [sweep] with key and values", f"({_toml_type(sweep)}) has the wrong type")
+        raise ScenarioError(ck.problems)
+    given = {k: v for k, v in sweep.items() if k != "values"}
+    spec = ck.table("sweep", given, {"key": _SWEEP["key"]})
+    values = sweep.get("values")
+    if "values" not in sweep:
+        ck.add("sweep.values", None, f"is missing; required: {_SWEEP['values'].allowed()}")
+    elif not (isinstance(values, list) and values and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)):
+        ck.bad("sweep.values", values, _SWEEP["values"].allowed(), "is not allowed")
+    elif len(set(values)) != len(values):
+        ck.bad("sweep.values", values, "different values (each point is run once)", "repeats a value")
+    key = spec["key"]
+    if _good(key):
+        try:
+            _sweep_point(data, key, 0.0)
+        except (KeyError, IndexError, TypeError):
+            ck.bad("sweep.key", key, _SWEEP["key"].allowed() + " whose table or array exists in the file",
+                   "does not name a place in this file")
+        else:
+            if key.split(".")[0] in ("scenario", "outputs", "sweep") or key in ("run.seed", "run.backend"):
+                ck.bad("sweep.key", key, "a key of [run] (but seed or backend), [topology], [profiles] or "
+                       "[[requests]]", "cannot be swept")
+    if ck.problems:
+        raise ScenarioError(ck.problems)
+    points, problems = [], []
+    for i, value in enumerate(values):
+        try:
+            point = _Builder(file, base_dir).build(_sweep_point(data, key, value), sha256)
+        except ScenarioError as err:
+            problems += [dataclasses.replace(p, message=f"{p.message} (at sweep point {key} = {value!r}, "
+                                             f"sweep.values[{i}])") for p in err.problems]
+            continue
+        points.append((value, point))
+    if problems:
+        raise ScenarioError(problems)
+    first = points[0][1]
+    resolved = {**first.resolved, "sweep": {"key": key, "values": list(values)}}
+    return dataclasses.replace(first, sweep_key=key, sweep=tuple(points), resolved=resolved)
 
 
 class _Builder:
@@ -684,6 +806,44 @@ class _Builder:
                 self.ck.add(f"{path}.{key}", given[key], f"{_show(given[key])} is not used by scheme {scheme!r}; "
                             f"allowed: only with scheme {' or '.join(repr(s) for s in schemes)}")
                 ok = False
+        channel = v["channel"]
+        for key, channels in _ONLY_ON.items():
+            if key in given and channel not in channels:
+                self.ck.add(f"{path}.{key}", given[key], f"{_show(given[key])} is not used on channel {channel!r}; "
+                            f"allowed: only with channel {' or '.join(repr(c) for c in channels)}")
+                ok = False
+        for key in _NEEDED_ON.get(channel, ()):
+            if v[key] is None:
+                self.ck.add(f"{path}.{key}", None, f"is missing; required on channel {channel!r}: "
+                            f"{_LINK_PROFILE[key].allowed()}")
+                ok = False
+        if channel == "free_space" and isinstance(v["rx_aperture_m"], list):
+            self.ck.bad(f"{path}.rx_aperture_m", v["rx_aperture_m"], "one number on channel 'free_space' (one "
+                        "receiving telescope)")
+            ok = False
+        if channel == "satellite" and scheme != "midpoint_source":
+            self.ck.bad(f"{path}.channel", channel, "'satellite' only with scheme 'midpoint_source' (a pair source "
+                        "on the satellite sends one photon down to each end); 'fibre' or 'free_space' with "
+                        f"scheme {scheme!r}", f"cannot be used with scheme {scheme!r}")
+            ok = False
+        if v["classical_launch_power_dbm"] is None:
+            for key in _RAMAN:
+                if key in given:
+                    self.ck.add(f"{path}.{key}", given[key], f"{_show(given[key])} is not used without "
+                                f"classical_launch_power_dbm; allowed: only with classical_launch_power_dbm (Raman "
+                                f"noise from classical light in the fibre)")
+                    ok = False
+        else:
+            if channel != "fibre":
+                self.ck.bad(f"{path}.classical_launch_power_dbm", v["classical_launch_power_dbm"], "only with "
+                            "channel 'fibre' (Raman scattering of classical light sharing the fibre)",
+                            f"cannot be used on channel {channel!r}")
+                ok = False
+            for key in _RAMAN_NEEDED:
+                if v[key] is None:
+                    self.ck.add(f"{path}.{key}", None, f"is missing; required with classical_launch_power_dbm: "
+                                f"{_LINK_PROFILE[key].allowed()}")
+                    ok = False
         if scheme == "single_click" and v["bright_state_population"] is None:
             self.ck.add(f"{path}.bright_state_population", None, "is missing; required for scheme 'single_click': "
                         f"{_LINK_PROFILE['bright_state_population'].allowed()}")
@@ -806,6 +966,10 @@ class _Builder:
                 ck.bad(f"{path}.application", r["application"], f"'record', 'bbm92' or 'e91' with policy "
                        f"{r['policy']!r} (a swap tree restarts in step, so the receiver cannot keep its qubit for "
                        f"the teleportation bits), or policy 'asap'", f"cannot be used with policy {r['policy']!r}")
+            if _good(r["bsm_visibility"], r["application"]) and r["bsm_visibility"] != 1.0 \
+                    and r["application"] not in ("teleport", "mixed"):
+                ck.bad(f"{path}.bsm_visibility", r["bsm_visibility"], "1.0 (the default) unless application is "
+                       "'teleport' or 'mixed': only teleportation makes a Bell-state measurement on a photon")
             if pur is not None and _good(r["policy"]) and r["policy"] != "asap":
                 ck.bad(f"{path}.policy", r["policy"], "'asap' when the request purifies (a tree's in-step restarts "
                        "would discard the pairs a purification keeps)", "cannot purify")
@@ -821,7 +985,7 @@ class _Builder:
                                start_ps=round(r["start_ms"] * MS), policy=r["policy"], channels=r["channels"],
                                cutoff_ps=round(r["cutoff_ms"] * MS) if r["cutoff_ms"] else 0,
                                selection=r["selection"], purification=purification, application=r["application"],
-                               retries=r["retries"]))
+                               retries=r["retries"], bsm_visibility=r["bsm_visibility"]))
             resolved.append({**{k: v for k, v in r.items() if v is not None and k != "purification"},
                              **({"purification": pur} if pur is not None else {})})
         if any(p.key.startswith("requests") for p in ck.problems):
@@ -882,19 +1046,55 @@ _UNIFORM = {"t1_s": "memory (one t1_s and t2_s) for all nodes", "t2_s": "memory 
 
 
 def _link_physics(p: dict, length_km: float):
-    """The per-attempt physics of a link of ``length_km`` with link profile ``p`` (a checked table)."""
-    eff, att = p["detection_efficiency"], p["attenuation_db_per_km"]
-    noise = {"visibility": p["visibility"], "dark_count_probability": p["dark_count_probability"]}
-    scheme = p["scheme"]
-    if scheme == "sender_receiver":
-        return SenderReceiverPhysics(eta_link=eff * Fibre(length_km, attenuation_db_per_km=att).transmissivity,
-                                     **noise)
-    eta_arm = midpoint_arm_efficiency(length_km, detection_efficiency=eff, attenuation_db_per_km=att)
+    """The per-attempt physics of a link of ``length_km`` with link profile ``p`` (a checked table).
+
+    ``eta_link`` is the probability that a photon crosses the whole link and is detected,
+    ``eta_arm`` that of one node's photon reaching the midpoint (half the link); see
+    docs/scenario-format.md for each channel."""
+    eff = p["detection_efficiency"]
+    dark = p["dark_count_probability"]
+    scheme, channel = p["scheme"], p.get("channel", "fibre")
+    whole = scheme == "sender_receiver"
+    km = length_km if whole else length_km / 2.0
+    if channel == "satellite":
+        ends = [SatelliteDownlink(p["altitude_km"], elevation, p["wavelength_nm"], p["tx_aperture_m"], aperture,
+                                  **_optional(p, SATELLITE_OPTIONAL))
+                for elevation, aperture in zip(_two(p["elevation_deg"]), _two(p["rx_aperture_m"]))]
+        eta = math.sqrt(dual_downlink(*ends).transmissivity)  # the geometric mean of the two downlinks
+    elif channel == "free_space":
+        eta = FreeSpaceLink(km * 1e3, p["wavelength_nm"], p["tx_aperture_m"], p["rx_aperture_m"],
+                            **_optional(p, FREE_SPACE_OPTIONAL)).transmissivity
+    else:
+        fibre = Fibre(km, attenuation_db_per_km=p["attenuation_db_per_km"],
+                      raman_coefficient_per_km_per_nm=p.get("raman_coefficient_per_km_per_nm", 3e-9))
+        eta = fibre.transmissivity
+        if p.get("classical_launch_power_dbm") is not None:
+            noise = fibre.raman_noise_mean_photons(
+                10.0 ** (p["classical_launch_power_dbm"] / 10.0), p["filter_bandwidth_nm"],
+                p["detection_window_ns"] * 1e-9, counter_propagating=p.get("counter_propagating", False),
+                quantum_wavelength_nm=p.get("quantum_wavelength_nm", 1550.0))
+            # a Raman photon in the window clicks with the noise detection efficiency (filter and detector)
+            dark = 1.0 - (1.0 - dark) * math.exp(-p.get("noise_detection_efficiency", 1.0) * noise)
+    noise = {"visibility": p["visibility"], "dark_count_probability": dark}
+    if whole:
+        return SenderReceiverPhysics(eta_link=eff * eta, **noise)
     if scheme in SCHEMES:
-        return LinkPhysics(scheme, eta_arm=eta_arm, bright_state_population=p.get("bright_state_population", 0.0),
+        return LinkPhysics(scheme, eta_arm=eff * eta, bright_state_population=p.get("bright_state_population", 0.0),
                            **noise)
-    return MidpointSourcePhysics(eta_arm=eta_arm, emission_probability=p.get("emission_probability", 1.0),
+    return MidpointSourcePhysics(eta_arm=eff * eta, emission_probability=p.get("emission_probability", 1.0),
                                  mean_photon_number=p.get("mean_photon_number", 0.0), **noise)
+
+
+FREE_SPACE_OPTIONAL = ("extinction_db_per_km", "pointing_error_urad", "divergence_urad")
+SATELLITE_OPTIONAL = ("zenith_atmospheric_transmission", "pointing_error_urad", "divergence_urad")
+
+
+def _optional(p: dict, keys) -> dict:
+    return {k: p[k] for k in keys if p.get(k) is not None}
+
+
+def _two(x) -> list:
+    return list(x) if isinstance(x, list) else [x, x]
 
 
 # -- running and results --------------------------------------------------------------------------
@@ -908,10 +1108,22 @@ class ScenarioRun:
     result: Any
     reports: dict[str, dict]
     deliveries: list[tuple]  # (request, end node, time ps, fidelity on arrival, pair id)
+    points: tuple = ()  # a sweep's runs: ((value, ScenarioRun), ...); the fields above are the first point's
 
 
 def run_scenario(scenario: Scenario, *, progress: Callable[[int, int, int], None] | None = None) -> ScenarioRun:
-    """Run ``scenario`` on its backend with its seed (nothing is written; see :func:`write_outputs`)."""
+    """Run ``scenario`` on its backend with its seed (nothing is written; see :func:`write_outputs`).
+
+    A scenario with a ``[sweep]`` runs every point, each with the same seed (so that the
+    points differ only by the swept value, not by their random draws)."""
+    if scenario.sweep:
+        points = tuple((value, _run_one(point, progress)) for value, point in scenario.sweep)
+        first = points[0][1]
+        return dataclasses.replace(first, scenario=scenario, points=points)
+    return _run_one(scenario, progress)
+
+
+def _run_one(scenario: Scenario, progress) -> ScenarioRun:
     result = _run(scenario.network, until_ps=scenario.duration_ps, seed=scenario.seed, backend=scenario.backend,
                   progress=progress)
     reports = {r.request_id: request_report(result.states, r.request_id) for r in scenario.requests}
@@ -960,15 +1172,23 @@ def write_outputs(run: ScenarioRun, *, overwrite: bool = False) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     r = run.result
     texts = {}
+    points = run.points or ((None, run),)
     if "summary.json" in s.output_files:
-        texts["summary.json"] = json.dumps(_jsonable({
-            "scenario": s.name, "simulated_ms": s.duration_ps / MS, "seed": s.seed, "requests": run.reports}),
-            indent=2)
+        summary: dict[str, Any] = {"scenario": s.name, "simulated_ms": s.duration_ps / MS, "seed": s.seed}
+        if run.points:
+            summary["sweep"] = {"key": s.sweep_key, "points": [{"value": v, "requests": p.reports}
+                                                               for v, p in run.points]}
+        else:
+            summary["requests"] = run.reports
+        texts["summary.json"] = json.dumps(_jsonable(summary), indent=2)
     if "deliveries.csv" in s.output_files:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(("request", "end", "time_ps", "fidelity", "pair_id"))
-        writer.writerows((req, end, t, repr(f), pid) for req, end, t, f, pid in run.deliveries)
+        sweep_column = ("sweep_value",) if run.points else ()
+        writer.writerow(sweep_column + ("request", "end", "time_ps", "fidelity", "pair_id"))
+        for value, p in points:
+            first = (repr(value),) if run.points else ()
+            writer.writerows(first + (req, end, t, repr(f), pid) for req, end, t, f, pid in p.deliveries)
         texts["deliveries.csv"] = buf.getvalue()
     if "run.json" in s.output_files:
         from . import __version__
@@ -980,7 +1200,10 @@ def write_outputs(run: ScenarioRun, *, overwrite: bool = False) -> list[Path]:
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "topology": {"nodes": s.graph.number_of_nodes(), "links": s.graph.number_of_edges(),
                          "notes": list(s.notes)},
-            "scenario": s.resolved}), indent=2)
+            "scenario": s.resolved,
+            **({"points": [{"value": v, "digest": p.result.digest, "events": p.result.events,
+                            "wall_s": round(p.result.wall_s, 6)} for v, p in run.points]} if run.points else {})}),
+            indent=2)
     written = []
     for name, text in texts.items():
         tmp = out / f".{name}.tmp"
@@ -991,7 +1214,11 @@ def write_outputs(run: ScenarioRun, *, overwrite: bool = False) -> list[Path]:
 
 
 def format_summary(run: ScenarioRun) -> str:
-    """A short table, one row per request: route, outcome, pairs, rate, fidelity, application figures."""
+    """A short table, one row per request: route, outcome, pairs, rate, fidelity, application figures
+    (for a sweep, one such table per point)."""
+    if run.points:
+        return "\n".join([f"{run.scenario.name}: sweep of {run.scenario.sweep_key} over {len(run.points)} values"] + [
+            f"[{run.scenario.sweep_key} = {v!r}] " + format_summary(p) for v, p in run.points])
     s, r = run.scenario, run.result
     head = (f"{s.name}: {s.graph.number_of_nodes()} nodes, {s.graph.number_of_edges()} links; "
             f"{format_ps(s.duration_ps)} simulated on the {r.backend} backend ({r.shards} shard"

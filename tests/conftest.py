@@ -7,7 +7,9 @@ process outlives the suite.
 
 from __future__ import annotations
 
+import csv
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -32,3 +34,38 @@ def cases() -> dict:
         pytest.skip(f"validation reference file {CASES_FILE} is not present beside the repository")
     data = json.loads(CASES_FILE.read_text())
     return {c["id"]: c for c in data["cases"]}
+
+
+# -- the scenario library ------------------------------------------------------------------------
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+def _run_library_scenario(name: str, tmp_path: Path) -> tuple[dict, dict, list[dict]]:
+    """Run ``scenarios/<name>.toml`` from the command line; (summary.json, run.json, deliveries rows)."""
+    from qactors.cli import main
+    out = tmp_path / name
+    assert main(["run", str(SCENARIOS / f"{name}.toml"), "--out", str(out), "--no-progress"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    run = json.loads((out / "run.json").read_text())
+    with open(out / "deliveries.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return summary, run, rows
+
+
+def _library_tables(name: str) -> dict:
+    """The scenario file's tables, read directly (the references use the file's inputs, not the parser's)."""
+    with open(SCENARIOS / f"{name}.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+@pytest.fixture
+def run_cli():
+    """``run_cli(name, tmp_path)``: run a library scenario as a user would; its three output files."""
+    return _run_library_scenario
+
+
+@pytest.fixture
+def tables():
+    """``tables(name)``: a library scenario file's tables."""
+    return _library_tables

@@ -438,7 +438,8 @@ def test_check_exit_codes(tmp_path, capsys):
 def test_shipped_scenarios_run(path, tmp_path, capsys):
     assert main(["run", str(path), "--out", str(tmp_path / path.stem), "--no-progress"]) == 0
     summary = json.loads((tmp_path / path.stem / "summary.json").read_text())
-    assert summary["requests"] and all(r["outcome"].startswith("served") for r in summary["requests"].values())
+    reports = [summary["requests"]] if "sweep" not in summary else [p["requests"] for p in summary["sweep"]["points"]]
+    assert all(r and all(x["outcome"].startswith("served") for x in r.values()) for r in reports)
     scenario = Scenario.from_toml(path)
     assert scenario.sources and scenario.name == path.stem
 

@@ -24,15 +24,11 @@ the estimate for the number of pairs the scenario requests; every run has a fixe
 
 from __future__ import annotations
 
-import csv
-import json
 import math
-import tomllib
 from pathlib import Path
 
 import pytest
 
-from qactors.cli import main
 from qactors.hardware.links import single_click
 from qactors.protocols.link import LinkPhysics, link_timing
 
@@ -41,23 +37,6 @@ SCENARIOS = ROOT / "scenarios"
 LIBRARY = ("delft-the-hague", "aachen-juelich-bonn", "metro-30")
 C_KM_PER_S = 299_792.458
 DEFAULT_REFRACTIVE_INDEX = 1.47  # docs/scenario-format.md, [profiles.links.NAME]
-
-
-def run_cli(name: str, tmp_path: Path) -> tuple[dict, dict, list[dict]]:
-    """Run ``scenarios/<name>.toml`` from the command line; (summary.json, run.json, deliveries rows)."""
-    out = tmp_path / name
-    assert main(["run", str(SCENARIOS / f"{name}.toml"), "--out", str(out), "--no-progress"]) == 0
-    summary = json.loads((out / "summary.json").read_text())
-    run = json.loads((out / "run.json").read_text())
-    with open(out / "deliveries.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    return summary, run, rows
-
-
-def tables(name: str) -> dict:
-    """The scenario file's tables, read directly (the references use the file's inputs, not the parser's)."""
-    with open(SCENARIOS / f"{name}.toml", "rb") as f:
-        return tomllib.load(f)
 
 
 def decayed_fidelity(coefficients: tuple[float, float, float, float], stored_s: float,
@@ -110,7 +89,7 @@ class SingleClickReference:
             (report["rate_hz"], self.rate_hz, self.rate_sigma)
 
 
-def test_the_references_are_the_library_closed_forms():
+def test_the_references_are_the_library_closed_forms(tables):
     """The test's references agree with hardware.links.single_click, LinkPhysics.reference_fidelity
     and link_timing for the links of both single-click scenarios."""
     for name in ("delft-the-hague", "aachen-juelich-bonn"):
@@ -132,7 +111,7 @@ def test_the_references_are_the_library_closed_forms():
 
 # -- Delft - The Hague ---------------------------------------------------------------------------
 
-def test_delft_the_hague_inputs_give_the_secondary_figures_they_were_derived_from():
+def test_delft_the_hague_inputs_give_the_secondary_figures_they_were_derived_from(tables):
     """The header derives detection_efficiency and visibility from the secondary p = 7.2e-6 and
     F = 0.534(15) at alpha = 0.25, and the loss from 5.6 dB + 5.2 dB over 25 km: the rounded values
     in the file still give those (within the published uncertainty of F, 2 % of p)."""
@@ -146,7 +125,7 @@ def test_delft_the_hague_inputs_give_the_secondary_figures_they_were_derived_fro
     assert ref.p == pytest.approx(7.2e-6, rel=0.02)
 
 
-def test_delft_the_hague_runs_and_matches_the_single_click_closed_form(tmp_path):
+def test_delft_the_hague_runs_and_matches_the_single_click_closed_form(tmp_path, run_cli, tables):
     summary, run, rows = run_cli("delft-the-hague", tmp_path)
     report = summary["requests"]["link"]
     assert report["outcome"] == "served: 4000 pairs" and report["path"] == ["Delft", "TheHague"]
@@ -171,13 +150,13 @@ GREAT_CIRCLE_KM = {frozenset(("Aachen", "Juelich")): 29.1, frozenset(("Juelich",
 DETOUR = 1.5  # the scenario's stated assumption
 
 
-def test_aachen_juelich_bonn_lengths_are_the_stated_derivation():
+def test_aachen_juelich_bonn_lengths_are_the_stated_derivation(tables):
     links = tables("aachen-juelich-bonn")["topology"]["links"]
     assert {frozenset((s["a"], s["b"])): s["length_km"] for s in links} == {
         pair: pytest.approx(DETOUR * km) for pair, km in GREAT_CIRCLE_KM.items()}
 
 
-def test_aachen_juelich_bonn_reports_every_request_and_longer_links_are_slower(tmp_path):
+def test_aachen_juelich_bonn_reports_every_request_and_longer_links_are_slower(tmp_path, run_cli, tables):
     summary, _, _ = run_cli("aachen-juelich-bonn", tmp_path)
     t = tables("aachen-juelich-bonn")
     link = t["profiles"]["links"]["deployed-single-click"]
@@ -197,7 +176,7 @@ def test_aachen_juelich_bonn_reports_every_request_and_longer_links_are_slower(t
 
 # -- metro-30 -------------------------------------------------------------------------------------
 
-def test_metro_30_serves_every_request_or_reports_its_deadline(tmp_path):
+def test_metro_30_serves_every_request_or_reports_its_deadline(tmp_path, run_cli, tables):
     summary, run, rows = run_cli("metro-30", tmp_path)
     t = tables("metro-30")
     assert run["topology"]["nodes"] == 30
@@ -225,7 +204,7 @@ def test_metro_30_serves_every_request_or_reports_its_deadline(tmp_path):
 
 
 @pytest.mark.parametrize("name", LIBRARY)
-def test_library_headers_say_where_every_value_comes_from(name):
+def test_library_headers_say_where_every_value_comes_from(name, tables):
     text = (SCENARIOS / f"{name}.toml").read_text()
     header = text.split("\n[", 1)[0]
     assert all(line.startswith("#") or not line.strip() for line in header.splitlines())

@@ -330,6 +330,9 @@ def test_messages_for_unknown_or_finished_requests_are_ignored():
     (Request("r", "0", "2", purification=Purification(target_fidelity=1.2)), r"target_fidelity = 1.2"),
     (Request("r", "0", "2", policy="nested", purification=Purification()), "purification only with policy"),
     (Request("r", "0", "2", purification=Purification()), r"channels \(with purification\) = 1 is not allowed"),
+    (Request("r", "0", "2", application="teleport", bsm_visibility=1.2), r"bsm_visibility = 1.2 is not allowed"),
+    (Request("r", "0", "2", application="teleport", bsm_visibility=True), r"bsm_visibility = True is not allowed"),
+    (Request("r", "0", "2", bsm_visibility=0.5), r"1.0 unless the application is 'teleport'"),
 ])
 def test_bad_requests_are_refused_before_anything_runs(req, match):
     with pytest.raises(qactors.ConfigurationError, match=match):
@@ -484,3 +487,20 @@ def test_node_ids_that_make_two_links_share_a_name_are_refused():
     g.add_edge("a", "b-c", length_km=1.0)
     with pytest.raises(qactors.ConfigurationError, match=r"link name = 'a-b-c' is not allowed"):
         quantum_network(g, [], physics=PHYS)
+
+
+# -- teleportation with an imperfect Bell-state measurement -----------------------------------
+
+@pytest.mark.parametrize("visibility", [0.0, 0.6])
+def test_teleportation_through_a_partly_distinguishable_bsm(visibility):
+    """Over perfect pairs (no noise, no decay) the six-input average is 2/3 + V/3: with
+    probability V the photons interfere (fidelity 1), otherwise Z inputs keep fidelity 1
+    and X, Y inputs get 1/2.  3-sigma bound on the mean of 3000 teleportations."""
+    perfect = LinkPhysics("double_click", eta_arm=0.5)
+    result = run(line(2), [Request("r", "0", "1", pairs=3000, application="teleport", bsm_visibility=visibility)],
+                 physics=perfect, until_ms=10 ** 6)
+    fids = np.array(result.states["1"]["roles"]["r"].receiver.teleport_fidelities)
+    assert len(fids) == 3000 and set(np.round(fids, 12)) <= {0.5, 1.0}
+    p_half = (1 - visibility) * 2 / 3  # a distinguishable measurement (1 - V) on an X or Y input (2/3)
+    sigma = 0.5 * math.sqrt(p_half * (1 - p_half) / len(fids))
+    assert abs(fids.mean() - (2 / 3 + visibility / 3)) < 3 * sigma

@@ -1,0 +1,143 @@
+"""The scenario library's reproduced experiments (issue 5, items 1-7).
+
+Each scenario runs from the command line as a user would run it and is judged from its
+``summary.json``: its headline figure against the published one within the published
+uncertainty (or the tolerance the scenario file states and justifies), and against the closed
+form of the model evaluated at the file's own inputs, within 3 standard deviations.
+
+Teleportation closed form (the mixture model of ``qactors.protocols.applications``): the BSM's
+photons interfere with probability ``V`` (``bsm_visibility``).  Over a dephased pair of coherence
+``v`` (Phi+ with probability (1 + v)/2, else Phi-), a Z input arrives with fidelity 1 and an X or
+Y input with (1 + v)/2 if the photons interfered, 1/2 if not.  A herald caused by noise gives a
+maximally mixed pair, and every input then arrives with fidelity 1/2.  Each teleportation's
+fidelity is one of these values, so the mean and variance over N teleportations are exact.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+H_J_S = 6.62607015e-34
+C_M_S = 299_792_458.0
+
+
+def teleport_moments(bsm_visibility: float, coherence: float, noise_share: float = 0.0) -> tuple[float, float]:
+    """Mean and variance of one teleportation's fidelity (module doc)."""
+    v, V, d = coherence, bsm_visibility, noise_share
+    outcomes = [  # (probability, fidelity)
+        (d, 0.5),
+        ((1 - d) / 3, 1.0),                      # Z input
+        ((1 - d) * 2 / 3 * V, (1 + v) / 2),      # X or Y input, photons interfered
+        ((1 - d) * 2 / 3 * (1 - V), 0.5),        # X or Y input, photons distinguishable
+    ]
+    mean = sum(p * f for p, f in outcomes)
+    return mean, sum(p * (f - mean) ** 2 for p, f in outcomes)
+
+
+def within_3_sigma(simulated: float, moments: tuple[float, float], n: int) -> bool:
+    mean, var = moments
+    return abs(simulated - mean) <= 3 * math.sqrt(var / n)
+
+
+def teleport_request(t: dict) -> tuple[dict, dict]:
+    """(the link profile, the request) of a single-link teleportation scenario's tables ``t``."""
+    (link,) = t["profiles"]["links"].values()
+    (request,) = t["requests"]
+    assert request["application"] == "teleport" and link.get("dark_count_probability", 0.0) == 0.0
+    return link, request
+
+
+def test_moments_of_the_mixture_model_match_the_averages_they_stand_for():
+    # perfect pair: 2/3 + V/3 (the module's six-input average); no interference: 2/3; noise only: 1/2
+    assert teleport_moments(0.4, 1.0)[0] == pytest.approx(2 / 3 + 0.4 / 3)
+    assert teleport_moments(0.0, 0.7)[0] == pytest.approx(2 / 3)
+    assert teleport_moments(0.9, 0.9, noise_share=1.0) == pytest.approx((0.5, 0.0))
+    # ideal BSM over a dephased pair: TEL-1's (2F + 1)/3 with F = (1 + v)/2
+    assert teleport_moments(1.0, 0.6)[0] == pytest.approx((2 * 0.8 + 1) / 3)
+
+
+# -- 1. Rome: teleportation between dissimilar quantum dots over 270 m of free space -------------
+
+def test_qd_teleportation_over_free_space_reaches_the_published_fidelity(tmp_path, cases, run_cli, tables):
+    name = "qd-teleport-rome"
+    summary, _, _ = run_cli(name, tmp_path)
+    report = summary["requests"]["teleport"]
+    link, request = teleport_request(tables(name))
+    n = request["pairs"]
+    assert report["outcome"] == f"served: {n} pairs"
+    f_tel = report["teleport_fidelity"]
+    moments = teleport_moments(request["bsm_visibility"], link["visibility"])
+    assert within_3_sigma(f_tel, moments, n)
+    exp = cases["EXP-1"]["expected"]
+    assert abs(f_tel - exp["F_tel"]) <= 0.02                    # EXP-1's tolerance: 2 sigma of 0.01
+    sigma = math.sqrt(moments[1] / n)
+    assert (f_tel - cases["EXP-1"]["inputs"]["classical_limit"]) / sigma > 10   # "> 10 sigma above 2/3"
+    # the free-space link is real: 270 m of air and two telescopes lose a little, and the pair
+    # rate is the success probability per round trip (nothing else limits it)
+    assert link["channel"] == "free_space" and 0.0 < report["rate_hz"]
+
+
+# -- 4. Caltech/Fermilab: time-bin teleportation over 22 + 22 km -----------------------------------
+
+def test_caltech_fermilab_teleportation_is_within_the_published_range(tmp_path, run_cli, tables):
+    name = "caltech-fermilab-teleport"
+    summary, _, _ = run_cli(name, tmp_path)
+    report = summary["requests"]["teleport"]
+    link, request = teleport_request(tables(name))
+    n = request["pairs"]
+    assert report["outcome"] == f"served: {n} pairs"
+    f_tel = report["teleport_fidelity"]
+    assert within_3_sigma(f_tel, teleport_moments(request["bsm_visibility"], link["visibility"]), n)
+    # docs/experiments.md, section 4: ">= 90 %" in the abstract, 0.89 +- 0.01 on average in a
+    # secondary extraction of the corrected paper; the file states the range [0.87, 0.93]
+    assert 0.87 <= f_tel <= 0.93
+    # the pair itself is the secondary Bell-state fidelity 0.973 it was derived from
+    assert report["mean_fidelity"] == pytest.approx(0.973, abs=1e-12)
+
+
+# -- 5. Northwestern: teleportation beside classical traffic ---------------------------------------
+
+def raman_noise_share(link: dict, length_km: float, power_dbm: float) -> float:
+    """Share of heralds caused by Raman noise, computed here from the file's values: co-propagating
+    spontaneous Raman scattering P beta d_lambda L exp(-a L) (a the fibre's attenuation in 1/km),
+    as photons of h c / lambda per detection window, each clicking with the noise detection
+    efficiency; a herald happens on the photon (eta) or, without it, on noise."""
+    a = link["attenuation_db_per_km"] * math.log(10) / 10
+    power_w = 10 ** (power_dbm / 10) * 1e-3
+    scattered_w = power_w * link["raman_coefficient_per_km_per_nm"] * link["filter_bandwidth_nm"] * \
+        length_km * math.exp(-a * length_km)
+    photons = scattered_w / (H_J_S * C_M_S / (link["quantum_wavelength_nm"] * 1e-9)) * \
+        link["detection_window_ns"] * 1e-9
+    p_noise = 1 - math.exp(-link["noise_detection_efficiency"] * photons)
+    eta = link["detection_efficiency"] * 10 ** (-link["attenuation_db_per_km"] * length_km / 10)
+    return (1 - eta) * p_noise / (eta + (1 - eta) * p_noise)
+
+
+def test_northwestern_fidelity_falls_with_launch_power_as_the_raman_model_says(tmp_path, run_cli, tables):
+    name = "northwestern-raman-teleport"
+    summary, run, _ = run_cli(name, tmp_path)
+    t = tables(name)
+    link, request = teleport_request(tables(name))
+    length = t["topology"]["links"][0]["length_km"]
+    points = summary["sweep"]["points"]
+    assert [p["value"] for p in points] == t["sweep"]["values"] and len(run["points"]) == len(points)
+    n = request["pairs"]
+    simulated, expected = [], []
+    for point in points:
+        report = point["requests"]["teleport"]
+        assert report["outcome"] == f"served: {n} pairs", point["value"]
+        moments = teleport_moments(request["bsm_visibility"], link["visibility"],
+                                   raman_noise_share(link, length, point["value"]))
+        assert within_3_sigma(report["teleport_fidelity"], moments, n), point["value"]
+        simulated.append(report["teleport_fidelity"])
+        expected.append(moments)
+    means = [m for m, _ in expected]
+    assert means == sorted(means, reverse=True) and means[0] - means[-1] > 0.1
+    # the simulated drop from traffic off to 21 dBm is many standard deviations
+    sigma = math.sqrt(expected[0][1] / n + expected[-1][1] / n)
+    assert simulated[0] - simulated[-1] > 10 * sigma
+    # the published "fidelity well maintained at 18.7 dBm": above 2/3 by more than 3 sigma
+    at = t["sweep"]["values"].index(18.7)
+    assert simulated[at] - 2 / 3 > 3 * math.sqrt(expected[at][1] / n)
