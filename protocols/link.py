@@ -21,6 +21,13 @@ speed ``c``:
   at emission + ``2 L/c``; ``b`` stores and learns it at emission + ``L/c``
   (plus :data:`RECEIVER_LOCAL_DELAY_PS`); one attempt every ``2 L/c``.
 
+Those periods are the herald round trips.  On a short link the hardware is
+slower than the light (spin initialisation, optical pulse, detection window:
+5.5 us per attempt for the NV nodes of Humphreys et al., Nature 558, 268
+(2018)): each physics object's ``cycle_ps`` is that minimum attempt period, and
+an attempt takes the longer of the two (``cycle_ps = 0``, the default: the
+round trip).
+
 The per-attempt physics is :mod:`qactors.hardware.links` (midpoint heralding)
 and the physics classes here.  One actor per link decides every attempt:
 
@@ -46,8 +53,11 @@ receives only :class:`Go` and :class:`Herald`.  The round structure is:
    ``geometric`` model it draws the number ``K`` of the successful attempt from
    the exact geometric distribution and the herald (kind and state) from the
    same per-attempt physics, and sends the successful :class:`Herald` when
-   attempt ``K`` would have been decided.  Either way the herald of attempt
-   ``K`` reaches a node ``K T`` after the round opened at that node;
+   attempt ``K`` would have been decided.  Either way, without a cycle, the
+   herald of attempt ``K`` reaches a node ``K T`` after the round opened at
+   that node.  The emitters never act sooner than ``cycle_ps`` after their
+   previous attempt: a :class:`Go` or failed :class:`Herald` reaches them when
+   they may (the node waits out its cycle; a midpoint source fires later);
 3. the successful herald carries the :class:`~qactors.quantum.bell.PairRecord`
    (the pair's state, both memories' noise and when each end stored its qubit).
 
@@ -106,6 +116,14 @@ def _check_probabilities(owner: object, names: tuple[str, ...]) -> None:
                                      field=name, value=v)
 
 
+def _check_cycle(owner: object) -> None:
+    v = owner.cycle_ps
+    if not (type(v) is int and v >= 0):
+        raise ConfigurationError(f"{type(owner).__name__}.cycle_ps = {v!r} is not allowed; allowed: an int >= 0 "
+                                 f"(minimum attempt period, ps; 0: the herald round trip alone sets it)",
+                                 field="cycle_ps", value=v)
+
+
 def _dephased(fidelity: float, visibility: float) -> tuple[float, float, float, float]:
     """Isotropic pair of ``fidelity`` whose coherence (<XX>, <YY>) is further reduced by ``visibility``."""
     return apply_channel(werner(fidelity), PauliChannel.dephasing(visibility))
@@ -119,11 +137,13 @@ class AttemptPhysics(Protocol):
     attempt, the ``geometric`` model :meth:`success_probability` and
     :meth:`draw_success` once per pair.  ``layout`` is ``"midpoint"`` (decided
     half-way, :class:`MidpointStation`) or ``"receiver"`` (decided at node
-    ``b``, :class:`ReceiverStation`).
+    ``b``, :class:`ReceiverStation`).  ``cycle_ps`` is the nodes' minimum time
+    between two attempts, ps (see :func:`link_timing`).
     """
 
     scheme: str
     layout: ClassVar[str]
+    cycle_ps: int
 
     def success_probability(self) -> float: ...
 
@@ -153,6 +173,10 @@ class LinkPhysics:
             detection window, 0..1.  A false herald needs the clicks a success would
             show: with ``k`` real photons detected, double click needs ``2 - k`` dark
             clicks and accepts the pattern half the time; single click needs one click.
+        cycle_ps: the hardware's minimum attempt period, ps, an int >= 0: spin
+            initialisation, optical pulse and detection window (5.5 us for the NV
+            nodes of Humphreys et al., Nature 558, 268 (2018)).  An attempt takes
+            the longer of this and the herald round trip; 0 (default): the round trip.
     """
 
     layout: ClassVar[str] = "midpoint"
@@ -163,6 +187,7 @@ class LinkPhysics:
     bright_state_population: float = 0.0
     visibility: float = 1.0
     dark_count_probability: float = 0.0
+    cycle_ps: int = 0
     # per-attempt kind probabilities and herald states, fixed by the fields: computed once, not per round
     _kinds: tuple = dataclasses.field(init=False, repr=False, compare=False)
     _states: dict = dataclasses.field(init=False, repr=False, compare=False)
@@ -173,6 +198,7 @@ class LinkPhysics:
                                      f"(a midpoint source or sender-receiver link takes MidpointSourcePhysics or "
                                      f"SenderReceiverPhysics)", field="scheme", value=self.scheme)
         _check_probabilities(self, ("eta_arm", "bright_state_population", "visibility", "dark_count_probability"))
+        _check_cycle(self)
         if self.scheme == "single_click" and self.bright_state_population == 0.0:
             raise ConfigurationError("LinkPhysics.bright_state_population = 0 never emits; allowed for "
                                      "single_click: a number in (0, 1]", field="bright_state_population", value=0.0)
@@ -296,6 +322,8 @@ class MidpointSourcePhysics:
         visibility: coherence of the emitted pair, 0..1.
         dark_count_probability: probability that a node's herald fires with no
             photon stored, per attempt, 0..1.
+        cycle_ps: minimum attempt period of the source and the nodes' absorbers,
+            ps, an int >= 0 (as for :class:`LinkPhysics`); 0 (default): the round trip.
 
     Raises:
         ConfigurationError: a field outside its range, or ``emission_probability``
@@ -311,10 +339,12 @@ class MidpointSourcePhysics:
     mean_photon_number: float = 0.0
     visibility: float = 1.0
     dark_count_probability: float = 0.0
+    cycle_ps: int = 0
     _aggregate: _Aggregate = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_probabilities(self, ("eta_arm", "emission_probability", "visibility", "dark_count_probability"))
+        _check_cycle(self)
         mu = self.mean_photon_number
         if not (isinstance(mu, (int, float)) and 0.0 <= mu <= _MAX_MEAN_PHOTON_NUMBER):
             raise ConfigurationError(f"MidpointSourcePhysics.mean_photon_number = {mu!r} is not allowed; allowed: "
@@ -447,9 +477,11 @@ class SenderReceiverPhysics:
             probability ``(1 + V)/2``, Phi- otherwise).
         dark_count_probability: probability that ``b``'s herald fires with no
             photon stored, per attempt, 0..1.
+        cycle_ps: minimum attempt period of the sender, ps, an int >= 0 (as for
+            :class:`LinkPhysics`); 0 (default): the round trip ``2 L/c``.
 
     Raises:
-        ConfigurationError: a field outside [0, 1].
+        ConfigurationError: a probability outside [0, 1] or a bad ``cycle_ps``.
     """
 
     scheme: ClassVar[str] = "sender_receiver"
@@ -459,9 +491,11 @@ class SenderReceiverPhysics:
     eta_link: float
     visibility: float = 1.0
     dark_count_probability: float = 0.0
+    cycle_ps: int = 0
 
     def __post_init__(self) -> None:
         _check_probabilities(self, ("eta_link", "visibility", "dark_count_probability"))
+        _check_cycle(self)
 
     def source_pairs(self, rng: Any) -> int:
         """Nothing comes from a source: node ``a`` emits (no random number drawn)."""
@@ -569,6 +603,12 @@ class _LinkActor(Actor):
     ``delays``: latency of messages to each node, ps; ``lags``: how long before
     an attempt is decided here each node stored its qubit, ps; ``emitters``: the
     nodes that act every attempt (they get :class:`Go` and failed heralds).
+
+    The emitters attempt at most once per ``physics.cycle_ps``: a :class:`Go`
+    or failed :class:`Herald` that would reach them sooner than ``cycle_ps``
+    after their previous attempt arrives when the cycle has run out (the node
+    waits; a midpoint source fires that much later).  A successful herald
+    always travels at the plain latency.
     """
 
     _layout = ""
@@ -593,7 +633,9 @@ class _LinkActor(Actor):
         self.link, self.node_a, self.node_b = link, node_a, node_b
         self.physics, self.model = physics, model
         self.delays, self.lags, self.emitters = delays, lags, emitters
-        self.period_ps = 2 * delays[emitters[0]]  # from one attempt's decision here to the next one's
+        # from one attempt's decision here to the next one's: the emitters' round trip, or their hardware cycle
+        self.period_ps = max(2 * delays[emitters[0]], physics.cycle_ps)
+        self.emitted_ps: int | None = None  # when the emitters made the attempt decided here last
         self.round = -1
         self.ready: dict[str, MemoryNoise] = {}
         self.photons: dict[str, tuple[bool, bool]] = {}
@@ -614,17 +656,26 @@ class _LinkActor(Actor):
         self.round += 1
         self.attempt = 0
         self.photons = {}
+        wait = self._cycle_wait_ps()
         if self.model == "attempts":
             self.pairs = self.physics.source_pairs(self.rng)
             for node in self.emitters:
-                self.send(node, Go(self.link, self.round, self.pairs), delay_ps=self.delays[node])
+                self.send(node, Go(self.link, self.round, self.pairs), delay_ps=self.delays[node] + wait)
             return
         p = self.physics.success_probability()
         k = int(self.rng.geometric(p))
         kind, state = self.physics.draw_success(self.rng)
-        # attempt k leaves the emitters (k - 1) periods after they hear the round open, and is decided here
-        # one arm (half a period) later
-        self.set_timer(_Decide(self.round, k, kind, state), delay_ps=k * self.period_ps)
+        # attempt 1 leaves the emitters when they hear the round open (and their cycle allows) and is decided
+        # here one delay later; attempt k, (k - 1) periods after that
+        first = wait + 2 * self.delays[self.emitters[0]]
+        self.set_timer(_Decide(self.round, k, kind, state), delay_ps=first + (k - 1) * self.period_ps)
+
+    def _cycle_wait_ps(self) -> int:
+        """How much later than the latency a message sent now that sets the emitters off must arrive, ps:
+        not before ``physics.cycle_ps`` after their previous attempt."""
+        if self.emitted_ps is None:
+            return 0
+        return max(0, self.emitted_ps + self.physics.cycle_ps - self.now - self.delays[self.emitters[0]])
 
     @handler(_Decide)
     def on_decide(self, msg: _Decide, sender: str) -> None:
@@ -646,6 +697,7 @@ class _LinkActor(Actor):
         self._herald(self.attempt, kind, state)
 
     def _herald(self, attempt: int, kind: int, state: tuple | None) -> None:
+        self.emitted_ps = self.now - self.delays[self.emitters[0]]
         pair = None
         if kind:
             a, b = self.node_a, self.node_b
@@ -659,9 +711,10 @@ class _LinkActor(Actor):
         else:
             self.pairs = self.physics.source_pairs(self.rng)  # the next attempt's light leaves with this herald
             targets = self.emitters
+        wait = 0 if kind else self._cycle_wait_ps()  # a failed herald sets the emitters off again
         for node in targets:
             self.send(node, Herald(self.link, self.round, attempt, kind, pair, self.pairs),
-                      delay_ps=self.delays[node])
+                      delay_ps=self.delays[node] + wait)
 
 
 class MidpointStation(_LinkActor):
@@ -847,20 +900,20 @@ class LinkComponents(NamedTuple):
     b: LinkSideArgs
     station: str  # id of the link's deciding actor
     node_delay_ps: int  # latency of the path between the two nodes through the link's actor, ps
-    attempt_ps: int  # period of one attempt, ps
+    attempt_ps: int  # period of one attempt: the herald round trip or physics.cycle_ps, the longer, ps
 
 
 class LinkTiming(NamedTuple):
     """Closed-form figures of one link (see :func:`link_timing`)."""
 
     scheme: str
-    attempt_ps: int  # period T of one attempt
+    attempt_ps: int  # period T of one attempt: the herald round trip or the physics' cycle_ps, the longer
     success_probability: float  # per attempt
     fidelity: float  # mean fidelity of a heralded pair as stored (no memory noise)
     herald_ps: tuple[int, int]  # from an attempt's emission (at the node, or at the source) to each end's herald
     stored_ps: tuple[int, int]  # how long each end's qubit has been stored when that end's herald arrives
     attempt_rate_hz: float  # p / T: heralded pairs per second with attempts back to back
-    pair_rate_hz: float  # 1 / ((1/p + 1) T): with one period per pair to re-offer the slot (LinkEnd)
+    pair_rate_hz: float  # 1 / ((1/p + 1) T) without a cycle: with the slot re-offered after each pair (LinkEnd)
 
 
 def _check_length(length_km: object) -> None:
@@ -904,13 +957,13 @@ def plan_link(link: str, node_a: str, node_b: str, physics: AttemptPhysics, *, l
         arm = Fibre(length_km / 2, refractive_index=refractive_index).delay_ps
         station = station or f"{link}/{'source' if physics.scheme == 'midpoint_source' else 'station'}"
         side = LinkSideArgs(link, station, physics, arm)
-        return LinkComponents(side, side, station, 2 * arm, 2 * arm)
+        return LinkComponents(side, side, station, 2 * arm, max(2 * arm, physics.cycle_ps))
     if layout == "receiver":
         fibre = Fibre(length_km, refractive_index=refractive_index).delay_ps
         station = station or f"{link}/receiver"
         return LinkComponents(LinkSideArgs(link, station, physics, fibre),
                               LinkSideArgs(link, station, physics, RECEIVER_LOCAL_DELAY_PS, emits=False),
-                              station, fibre + RECEIVER_LOCAL_DELAY_PS, 2 * fibre)
+                              station, fibre + RECEIVER_LOCAL_DELAY_PS, max(2 * fibre, physics.cycle_ps))
     raise ConfigurationError(f"physics = {physics!r} is not link physics; allowed: LinkPhysics, "
                              f"MidpointSourcePhysics or SenderReceiverPhysics", field="physics",
                              value=type(physics).__name__)
@@ -978,11 +1031,15 @@ def link_components(net: Network, link: str, node_a: str, node_b: str, physics: 
 def link_timing(physics: AttemptPhysics, length_km: float, *, refractive_index: float = 1.47) -> LinkTiming:
     """Attempt period, success probability, mean fidelity and pair rates of a link, in closed form.
 
-    Uses the delays :func:`link_components` builds.  The period ``T`` is
-    ``2 x`` the arm delay (``L/c``) for midpoint layouts and ``2 x`` the fibre
-    delay (``2 L/c``) for sender-receiver.  ``pair_rate_hz`` is what a
-    :class:`LinkEnd` pair of nodes measures: ``K`` attempts (geometric with
-    mean ``1/p``) plus one period per pair for the slot to be offered again.
+    Uses the delays :func:`link_components` builds.  The herald round trip
+    ``R`` is ``2 x`` the arm delay (``L/c``) for midpoint layouts and ``2 x``
+    the fibre delay (``2 L/c``) for sender-receiver; the period is
+    ``T = max(R, physics.cycle_ps)``.  ``pair_rate_hz`` is what a
+    :class:`LinkEnd` pair of nodes measures: after a pair's successful attempt
+    the herald and the slot's new offer take ``2 R``, and the next round's first
+    attempt comes ``max(2 R, cycle_ps)`` after it; then ``K - 1`` more periods
+    (``K`` geometric with mean ``1/p``).  Without a cycle that is
+    ``1 / ((1/p + 1) T)``; with ``cycle_ps >= 2 R`` it is ``p / T``.
 
     >>> from qactors.protocols.link import LinkPhysics
     >>> t = link_timing(LinkPhysics("double_click", eta_arm=0.5), 20)
@@ -995,13 +1052,18 @@ def link_timing(physics: AttemptPhysics, length_km: float, *, refractive_index: 
         arm = plan.a.arm_delay_ps
         herald = 3 * arm if physics.scheme == "midpoint_source" else 2 * arm
         herald_ps, stored_ps = (herald, herald), (2 * arm, 2 * arm)
+        round_trip = 2 * arm
     else:
         fibre, local = plan.a.arm_delay_ps, plan.b.arm_delay_ps
         herald_ps, stored_ps = (2 * fibre, fibre + local), (2 * fibre, local)
+        round_trip = 2 * fibre
+    # from a pair's successful attempt to the next round's first, in periods: 2 without a cycle (exactly, so
+    # the rate is bit for bit the cycle-free 1 / ((1/p + 1) T))
+    reoffer = max(2 * round_trip, physics.cycle_ps) / period
     p = physics.success_probability()
     seconds = period * 1e-12
     return LinkTiming(physics.scheme, period, p, physics.reference_fidelity() if p > 0 else math.nan,
-                      herald_ps, stored_ps, p / seconds, p / ((1 + p) * seconds))
+                      herald_ps, stored_ps, p / seconds, p / ((1 + p * (reoffer - 1)) * seconds))
 
 
 def two_node_link(length_km: float, physics: AttemptPhysics, *, model: str = "geometric",
@@ -1012,7 +1074,8 @@ def two_node_link(length_km: float, physics: AttemptPhysics, *, model: str = "ge
 
     For midpoint layouts the arm delay is the propagation time over
     ``length_km / 2`` of fibre with ``refractive_index``, and an attempt takes
-    twice that; sender-receiver attempts take twice the delay over ``length_km``.
+    twice that; sender-receiver attempts take twice the delay over ``length_km``;
+    either way at least ``physics.cycle_ps``.
     """
     a, b = names
     link = f"{a}-{b}"
