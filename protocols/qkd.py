@@ -46,14 +46,22 @@ bits of each (the trusted-node scheme of the SECOQC network, Peev et al., New
 J. Phys. 11, 075001 (2009), and the Tokyo QKD network, Sasaki et al., Opt.
 Express 19, 10387 (2011)).  So the end-to-end key rate is the smallest link
 rate.
+
+**Trusted-relay networks** (:func:`trusted_relay_network`) do the same over any
+graph for several :class:`KeyRelayRequest` s, each routed by least fibre length
+(or a given routing function) when the network is built.  Requests routed over
+a link in the same direction share its pool, first come, first served; a link
+crossed in both directions gets one pool per direction at half its rate each
+(a pool has one sending end).  :func:`key_relay_report` summarises a request.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import NamedTuple, Sequence
+from typing import Callable, Mapping, NamedTuple, Sequence
 
+import networkx as nx
 import numpy as np
 
 from qactors.core.actor import Actor, handler
@@ -74,6 +82,7 @@ __all__ = [
     "DecoySender", "DecoyReceiver", "decoy_bb84_link", "decoy_link_rate_bps", "max_distance_km",
     "KeyRate",
     "KeyLink", "KeyPool", "KeyRequest", "KeyForward", "KeyDelivered", "RelayNode", "trusted_relay_chain",
+    "KeyRelayRequest", "KeyRelayRoute", "KeyRelayNode", "trusted_relay_network", "key_relay_report",
 ]
 
 SIGNAL, DECOY, VACUUM = 0, 1, 2
@@ -870,3 +879,507 @@ def trusted_relay_chain(link_lengths_km: Sequence[float], *, rates_bps: Sequence
     for i, d in enumerate(delays):
         net.connect(names[i], names[i + 1], latency_ps=d)
     return net
+
+
+# =====================================================================================================
+# Trusted-relay networks over graphs
+# =====================================================================================================
+@dataclasses.dataclass(frozen=True)
+class KeyRelayRequest:
+    """``count`` end-to-end keys of ``bits`` bits each, from ``source`` to ``dest``, all asked for at ``start_ps``.
+
+    Key ``j`` (0-based) of the request is called ``f"{request_id}#{j}"`` in the nodes' ``issued``,
+    ``delivered`` and ``confirmed`` maps and in the messages.
+
+    Args:
+        request_id: a non-empty string, unique among the network's requests.
+        source, dest: node ids (non-empty strings), different.
+        bits: length of each key, an int >= 1.
+        start_ps: when the source is asked, ps, an int >= 0.
+        count: number of keys, an int >= 1.
+
+    Raises:
+        ConfigurationError: a field of the wrong type or outside its range.
+
+    >>> KeyRelayRequest("r", "Beijing", "Shanghai", bits=256, count=10).count
+    10
+    """
+
+    request_id: str
+    source: str
+    dest: str
+    bits: int
+    start_ps: int = 0
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("request_id", "source", "dest"):
+            value = getattr(self, name)
+            if type(value) is not str or not value:
+                raise ConfigurationError(f"KeyRelayRequest.{name} = {value!r} is not allowed; allowed: a non-empty "
+                                         f"string", field=f"KeyRelayRequest.{name}", value=value)
+        where = f"KeyRelayRequest({self.request_id!r})"
+        _count(f"{where}.bits", self.bits, 1)
+        _count(f"{where}.start_ps", self.start_ps, 0)
+        _count(f"{where}.count", self.count, 1)
+        if self.source == self.dest:
+            raise ConfigurationError(f"{where}.dest = {self.dest!r} is not allowed; allowed: a node other than the "
+                                     f"source", field=f"{where}.dest", value=self.dest)
+
+    def key_ids(self) -> list[str]:
+        """The names of the request's keys, in the order the source issues them."""
+        return [f"{self.request_id}#{j}" for j in range(self.count)]
+
+
+@dataclasses.dataclass(frozen=True)
+class KeyRelayRoute:
+    """A request and the path it takes, with what the builder knew of each hop.
+
+    ``path`` runs from the source to the destination; hop ``i`` joins ``path[i]`` and
+    ``path[i + 1]``: its fibre length (km), the secret-key rate of its link (bit/s), the
+    rate of the key pool the request draws from on it, in its direction of travel
+    (bit/s: the link's rate, or half of it when the link carries keys both ways), and
+    its one-way delay (ps).  Plain data; every node on the path holds a copy.
+
+    Raises:
+        ConfigurationError: the path has fewer than two nodes, repeats a node, does not run from the request's
+            source to its destination, or the per-hop tuples do not have one entry per hop.
+    """
+
+    request: KeyRelayRequest
+    path: tuple
+    lengths_km: tuple
+    link_rates_bps: tuple
+    rates_bps: tuple
+    delays_ps: tuple
+
+    def __post_init__(self) -> None:
+        rid = getattr(self.request, "request_id", None)
+        if not isinstance(self.request, KeyRelayRequest):
+            raise ConfigurationError(f"KeyRelayRoute.request = {self.request!r} is not allowed; allowed: a "
+                                     f"KeyRelayRequest", field="KeyRelayRoute.request", value=self.request)
+        path = self.path
+        if (type(path) is not tuple or len(path) < 2 or len(set(path)) != len(path) or path[0] != self.request.source
+                or path[-1] != self.request.dest):
+            raise ConfigurationError(f"KeyRelayRoute({rid!r}).path = {path!r} is not allowed; allowed: a tuple of "
+                                     f"distinct node ids from {self.request.source!r} to {self.request.dest!r}",
+                                     field="KeyRelayRoute.path", value=path)
+        for name in ("lengths_km", "link_rates_bps", "rates_bps", "delays_ps"):
+            value = getattr(self, name)
+            if type(value) is not tuple or len(value) != len(path) - 1:
+                raise ConfigurationError(f"KeyRelayRoute({rid!r}).{name} = {value!r} is not allowed; allowed: a "
+                                         f"tuple with one entry per hop ({len(path) - 1})",
+                                         field=f"KeyRelayRoute.{name}", value=value)
+
+    @property
+    def request_id(self) -> str:
+        return self.request.request_id
+
+    @property
+    def hops(self) -> list[tuple[str, str]]:
+        return list(zip(self.path, self.path[1:]))
+
+
+@message
+class _IssueKeys(Message):
+    request_id: str
+
+
+class KeyRelayNode(Actor):
+    """A node of a trusted-relay network: source, relay or destination of any number of requests.
+
+    ``outgoing`` are the key pools this node sends on and ``incoming`` those it receives
+    on, one :class:`KeyLink` each (``name`` is ``"sender-receiver"``; ``peer`` the node at
+    the other end).  ``routes`` are the routes of the requests whose path passes through
+    this node; the node finds its place on each path and so the pools to receive and send
+    a request's keys on.
+
+    Every ``tick_ps`` all pools grow (:class:`KeyPool`).  At ``start_ps`` the source of a
+    request draws its ``count`` keys from its own random stream and queues them on the
+    first hop; a relay decrypts with the incoming pool's key (it must be trusted) and
+    queues the key on the outgoing pool of the request's next hop; the destination keeps
+    the key and confirms to the source with :class:`KeyDelivered`.  Each outgoing pool
+    serves its queue first come, first served, whichever request a key belongs to, and a
+    queued key leaves as soon as the pool has enough unused bits.
+
+    State: ``issued`` (at a source) and ``delivered`` (at a destination) map key ids to
+    ``(time ps, bits, key packed as bytes)``; ``confirmed`` (at a source) maps them to the
+    time the confirmation arrived; ``queues`` holds, per next node, the keys waiting for
+    its pool; ``waiting`` the forwards whose key is not produced here yet; ``forwarded``
+    counts keys sent on; ``ignored`` counts messages for an unknown request or key, on a
+    link other than the request's, replays of used key, duplicates and malformed forwards.
+
+    Raises:
+        ConfigurationError: ``tick_ps`` not an int >= 1; two pools with one name or one peer
+            in the same direction; a route that does not pass through this node, repeats a
+            request id, or needs a pool this node lacks.
+    """
+
+    def __init__(self, actor_id: str, *, outgoing: Sequence[KeyLink] = (), incoming: Sequence[KeyLink] = (),
+                 routes: Sequence[KeyRelayRoute] = (), tick_ps: int = MS):
+        super().__init__(actor_id)
+        self.tick_ps = _count("tick_ps", tick_ps, 1)
+        self.outgoing: dict[str, KeyLink] = {}
+        self.incoming: dict[str, KeyLink] = {}
+        self.pools: dict[str, KeyPool] = {}
+        for side, links in (("outgoing", outgoing), ("incoming", incoming)):
+            by_peer = getattr(self, side)
+            for link in links:
+                if not isinstance(link, KeyLink):
+                    raise ConfigurationError(f"node {actor_id!r} {side} link = {link!r} is not allowed; allowed: a "
+                                             f"KeyLink", field=side, value=link)
+                if link.peer in by_peer or link.name in self.pools:
+                    raise ConfigurationError(f"node {actor_id!r} {side} link {link.name!r} to {link.peer!r} is not "
+                                             f"allowed; allowed: one pool per name and per peer in each direction",
+                                             field=side, value=link.name)
+                by_peer[link.peer] = link
+                self.pools[link.name] = KeyPool(link.name, float(link.rate_bps), tick_ps)
+        self.routes: dict[str, KeyRelayRoute] = {}
+        for route in routes:
+            if not isinstance(route, KeyRelayRoute) or actor_id not in route.path or route.request_id in self.routes:
+                raise ConfigurationError(f"node {actor_id!r} route = {route!r} is not allowed; allowed: a "
+                                         f"KeyRelayRoute through this node, one per request id", field="routes",
+                                         value=route)
+            i = route.path.index(actor_id)
+            for peer, side in ((route.path[i - 1] if i > 0 else None, "incoming"),
+                               (route.path[i + 1] if i + 1 < len(route.path) else None, "outgoing")):
+                if peer is not None and peer not in getattr(self, side):
+                    raise ConfigurationError(f"node {actor_id!r} has no {side} pool with {peer!r}, which request "
+                                             f"{route.request_id!r} needs; allowed: routes over this node's pools",
+                                             field="routes", value=route.request_id)
+            self.routes[route.request_id] = route
+        self.queues: dict[str, list[tuple[str, int, bytes]]] = {peer: [] for peer in self.outgoing}
+        self.waiting: list[KeyForward] = []
+        self.seen: set[str] = set()
+        self.issued: dict[str, tuple[int, int, bytes]] = {}
+        self.delivered: dict[str, tuple[int, int, bytes]] = {}
+        self.confirmed: dict[str, int] = {}
+        self.forwarded = 0
+        self.ignored = 0
+
+    def on_start(self) -> None:
+        if self.pools:
+            self.set_timer(_Tick(1), delay_ps=self.tick_ps)
+        for rid, route in self.routes.items():
+            if route.path[0] == self.id:
+                self.set_timer(_IssueKeys(rid), delay_ps=route.request.start_ps)
+
+    @handler(_Tick)
+    def on_tick(self, msg: _Tick, sender: str) -> None:
+        for name in sorted(self.pools):
+            self.pools[name].grow(self, msg.index)
+        waiting, self.waiting = self.waiting, []
+        for fwd in waiting:
+            self._receive(fwd)
+        for peer in sorted(self.queues):
+            self._send_queued(peer)
+        self.set_timer(_Tick(msg.index + 1), delay_ps=self.tick_ps)
+
+    @handler(_IssueKeys)
+    def on_issue(self, msg: _IssueKeys, sender: str) -> None:
+        route = self.routes.get(msg.request_id)
+        if route is None or route.path[0] != self.id or f"{msg.request_id}#0" in self.issued:
+            self.ignored += 1  # not a request this node is the source of, or issued already
+            return
+        request, peer = route.request, route.path[1]
+        for key_id in request.key_ids():
+            packed = np.packbits(self.rng.integers(0, 2, size=request.bits, dtype=np.uint8)).tobytes()
+            self.issued[key_id] = (self.now, request.bits, packed)
+            self.queues[peer].append((key_id, request.bits, packed))
+        self._send_queued(peer)
+
+    @handler(KeyForward)
+    def on_forward(self, msg: KeyForward, sender: str) -> None:
+        if self._place(msg) is None:
+            self.ignored += 1  # unknown key, not on the request's incoming link, or malformed
+            return
+        self._receive(msg)
+
+    @handler(KeyDelivered)
+    def on_delivered(self, msg: KeyDelivered, sender: str) -> None:
+        route = self._route_of(msg.request)
+        if (msg.request not in self.issued or msg.request in self.confirmed or route is None
+                or sender != route.path[-1]):
+            self.ignored += 1  # unknown key, a duplicate, or not from the request's destination
+            return
+        self.confirmed[msg.request] = self.now
+
+    def _route_of(self, key_id: str) -> KeyRelayRoute | None:
+        rid, _, index = key_id.rpartition("#")
+        route = self.routes.get(rid)
+        if route is None or not (index.isascii() and index.isdigit() and str(int(index)) == index
+                                 and int(index) < route.request.count):
+            return None
+        return route
+
+    def _place(self, msg: KeyForward) -> tuple[KeyRelayRoute, int] | None:
+        """The route of a forward and this node's index on it, if the forward is well formed and arrives on the
+        pool the request's previous hop uses; else None."""
+        route = self._route_of(msg.request)
+        if route is None:
+            return None
+        i = route.path.index(self.id)
+        if (i == 0 or msg.link != self.incoming[route.path[i - 1]].name or msg.bits != route.request.bits
+                or len(msg.cipher) != (msg.bits + 7) // 8):
+            return None
+        return route, i
+
+    def _receive(self, msg: KeyForward) -> None:
+        if msg.request in self.seen:
+            self.ignored += 1  # this key already passed here
+            return
+        pad = self.pools[msg.link].take_at(msg.offset, msg.bits)
+        if isinstance(pad, str):
+            if pad == "used":
+                self.ignored += 1  # a replay: that key padded a message already
+            else:
+                self.waiting.append(msg)
+            return
+        self.seen.add(msg.request)
+        route, i = self._place(msg)
+        key = np.unpackbits(np.frombuffer(msg.cipher, dtype=np.uint8), count=msg.bits) ^ pad
+        packed = np.packbits(key).tobytes()
+        if i == len(route.path) - 1:
+            self.delivered[msg.request] = (self.now, msg.bits, packed)
+            self.send(route.path[0], KeyDelivered(msg.request, msg.bits), delay_ps=sum(route.delays_ps))
+            return
+        peer = route.path[i + 1]
+        self.queues[peer].append((msg.request, msg.bits, packed))
+        self._send_queued(peer)
+
+    def _send_queued(self, peer: str) -> None:
+        link, queue = self.outgoing[peer], self.queues[peer]
+        pool = self.pools[link.name]
+        while queue:
+            key_id, bits, packed = queue[0]
+            taken = pool.take_next(bits)
+            if taken is None:
+                return
+            offset, pad = taken
+            queue.pop(0)
+            cipher = np.packbits(np.unpackbits(np.frombuffer(packed, dtype=np.uint8), count=bits) ^ pad).tobytes()
+            self.send(peer, KeyForward(key_id, link.name, offset, bits, cipher), delay_ps=link.delay_ps)
+            self.forwarded += 1
+
+
+def _edge_rate_bps(where: str, data: dict, length_km: float, refractive_index: float) -> float:
+    """A link's secret-key rate from its edge attributes: ``rate_bps``, or ``qkd`` (+ ``attenuation_db_per_km``)."""
+    has_rate, has_qkd = "rate_bps" in data, "qkd" in data
+    if has_rate == has_qkd:
+        raise ConfigurationError(
+            f"{where} has {'both' if has_rate else 'neither'} rate_bps {'and' if has_rate else 'nor'} qkd; allowed: "
+            f"exactly one of rate_bps (the link's secret-key rate, bit/s >= 0) and qkd (a DecoyBB84)",
+            field=f"{where} rate_bps", value=(data.get("rate_bps"), data.get("qkd")))
+    att = _real(f"{where} attenuation_db_per_km", data.get("attenuation_db_per_km", GYS_ATTENUATION_DB_PER_KM), 0.0)
+    if has_rate:
+        return _real(f"{where} rate_bps", data["rate_bps"], 0.0, allowed="a finite number >= 0 (bit/s)")
+    params = data["qkd"]
+    if not isinstance(params, DecoyBB84):
+        raise ConfigurationError(f"{where} qkd = {params!r} is not allowed; allowed: a DecoyBB84",
+                                 field=f"{where} qkd", value=params)
+    return decoy_link_rate_bps(Fibre(length_km, attenuation_db_per_km=att, refractive_index=refractive_index), params)
+
+
+def trusted_relay_network(graph: nx.Graph, requests: Sequence[KeyRelayRequest], *, tick_ps: int = MS,
+                          refractive_index: float = 1.47,
+                          routing: Callable[[nx.Graph, str, str], list] | None = None) -> Network:
+    """One :class:`KeyRelayNode` per node of ``graph`` (id ``str(node)``), forwarding end-to-end keys
+    through trusted relays along each request's route.
+
+    Edge attributes:
+
+    - ``length_km``: fibre length, a finite number > 0; the link's one-way delay is its
+      fibre's (``refractive_index``).
+    - ``rate_bps``: the link's secret-key rate, bit/s, finite and >= 0; *or*
+    - ``qkd``: a :class:`DecoyBB84`, the rate then being :func:`decoy_link_rate_bps` of
+      the link's fibre with ``attenuation_db_per_km`` (default
+      :data:`GYS_ATTENUATION_DB_PER_KM`).
+
+    Each request is routed by ``routing(graph, source, dest)`` (a list of nodes), by
+    default the path of least total ``length_km`` (:func:`networkx.shortest_path`); the
+    routes are fixed before the run and handed to the nodes on them.  All requests routed
+    over a link in one direction share one key pool, first come, first served at its
+    sending end.
+
+    **Direction.** A link's key pool has one sending end: the sender picks which bits pad
+    a message and the receiver takes them by position, with no message between them.
+    Two senders on one stream would pick the same bits.  So a link that some route
+    crosses in each direction is split into two pools, ``"a-b"`` and ``"b-a"``, each
+    growing at half the link's rate from its own keyed stream; a link crossed one way only
+    keeps one pool at the full rate (which routes cross which links is known when the
+    network is built).  A fixed split needs no coordination and keeps
+    :class:`KeyPool` unchanged; it leaves capacity idle when one direction's demand is
+    much larger than the other's.
+
+    Args:
+        graph: an undirected :class:`networkx.Graph`.
+        requests: the :class:`KeyRelayRequest` s, with unique ids.
+        tick_ps: period of key-pool growth, ps, an int >= 1.
+        refractive_index: group index of every fibre, >= 1.
+        routing: ``routing(graph, source, dest) -> list of nodes``, or None for the shortest path by length.
+
+    Raises:
+        ConfigurationError: not an undirected simple graph, node ids that coincide as strings, or a self-loop;
+            an edge with a missing, negative, NaN or infinite ``length_km``, with neither or both of ``rate_bps``
+            and ``qkd``, a negative or non-finite rate, a ``qkd`` that is not a DecoyBB84, or a bad attenuation;
+            two links with the same pool name; a request that is not a KeyRelayRequest, a duplicate request id,
+            a source or destination not in the graph, ends not connected, or a route that is not a simple path of
+            edges.
+
+    >>> g = nx.Graph()
+    >>> g.add_edge("A", "B", length_km=20, rate_bps=2000)
+    >>> g.add_edge("B", "C", length_km=50, qkd=GYS)
+    >>> net = trusted_relay_network(g, [KeyRelayRequest("r", "A", "C", bits=128, count=4)])
+    >>> net.names
+    ['A', 'B', 'C']
+    """
+    if not isinstance(graph, nx.Graph) or graph.is_directed() or graph.is_multigraph():
+        raise ConfigurationError(f"graph = {type(graph).__name__} is not allowed; allowed: an undirected "
+                                 f"networkx.Graph (not directed, not a multigraph)", field="graph", value=graph)
+    tick_ps = _count("tick_ps", tick_ps, 1)
+    refractive_index = _real("refractive_index", refractive_index, 1.0)
+    labels: dict[str, object] = {}
+    for v in graph.nodes:
+        if str(v) in labels:
+            other = labels[str(v)]
+            raise ConfigurationError(f"graph nodes {other!r} and {v!r} are not allowed together; allowed: node ids "
+                                     f"that stay distinct as strings", field="graph", value=(other, v))
+        labels[str(v)] = v
+    g = nx.relabel_nodes(graph, {v: str(v) for v in graph.nodes}, copy=True)
+    links: dict[tuple[str, str], tuple[float, float, int]] = {}  # (a, b) both ways -> length, rate, delay
+    names: dict[str, tuple[str, str]] = {}
+    for u, v, data in sorted(g.edges(data=True), key=lambda e: tuple(sorted(e[:2]))):
+        a, b = sorted((u, v))
+        where = f"edge ({a}, {b})"
+        if a == b:
+            raise ConfigurationError(f"{where} is not allowed; allowed: edges between two different nodes",
+                                     field="graph", value=(a, b))
+        length = _real(f"{where} length_km", data.get("length_km"), 0.0, low_open=True,
+                       allowed="a finite number > 0 (km)")
+        rate = _edge_rate_bps(where, data, length, refractive_index)
+        delay = max(1, Fibre(length, refractive_index=refractive_index).delay_ps)
+        links[(a, b)] = links[(b, a)] = (length, rate, delay)
+        for s, r in ((a, b), (b, a)):
+            name = f"{s}-{r}"
+            if name in names:
+                raise ConfigurationError(f"{where} pool name {name!r} is not allowed; allowed: a name no other link "
+                                         f"has (edge {names[name]} has it too: rename nodes so that 'a-b' names "
+                                         f"one link)", field="graph", value=name)
+            names[name] = (a, b)
+    requests = list(requests)
+    ids: set[str] = set()
+    paths = [_route_key_request(g, k, request, routing, links, ids) for k, request in enumerate(requests)]
+    both_ways = {(a, b) for path in paths for a, b in zip(path, path[1:])}
+    both_ways &= {(b, a) for a, b in both_ways}
+
+    def pool_rate(a: str, b: str) -> float:
+        rate = links[(a, b)][1]
+        return rate / 2 if (a, b) in both_ways else rate
+
+    routes = []
+    for request, path in zip(requests, paths):
+        hops = list(zip(path, path[1:]))
+        routes.append(KeyRelayRoute(request, tuple(path), tuple(links[h][0] for h in hops),
+                                    tuple(links[h][1] for h in hops), tuple(pool_rate(*h) for h in hops),
+                                    tuple(links[h][2] for h in hops)))
+    used = sorted({h for path in paths for h in zip(path, path[1:])})
+    net = Network()
+    for v in sorted(g.nodes):
+        outgoing = [KeyLink(f"{a}-{b}", b, pool_rate(a, b), links[(a, b)][2]) for a, b in used if a == v]
+        incoming = [KeyLink(f"{a}-{b}", a, pool_rate(a, b), links[(a, b)][2]) for a, b in used if b == v]
+        net.add_actor(KeyRelayNode(v, outgoing=outgoing, incoming=incoming,
+                                   routes=[r for r in routes if v in r.path], tick_ps=tick_ps))
+    for (a, b), (_, _, delay) in sorted(links.items()):
+        if a < b:
+            net.connect(a, b, latency_ps=delay)
+    return net
+
+
+def _route_key_request(g: nx.Graph, k: int, request: object, routing, links: dict, ids: set) -> list[str]:
+    if not isinstance(request, KeyRelayRequest):
+        raise ConfigurationError(f"requests[{k}] = {request!r} is not allowed; allowed: a KeyRelayRequest",
+                                 field=f"requests[{k}]", value=request)
+    rid = request.request_id
+    if rid in ids:
+        raise ConfigurationError(f"requests[{k}].request_id = {rid!r} is not allowed; allowed: an id no other "
+                                 f"request has", field="request_id", value=rid)
+    ids.add(rid)
+    for field in ("source", "dest"):
+        node = getattr(request, field)
+        if node not in g:
+            raise ConfigurationError(f"request {rid!r} {field} = {node!r} is not allowed; allowed: a node of the "
+                                     f"graph", field=field, value=node)
+    try:
+        path = (routing or _shortest_by_length)(g, request.source, request.dest)
+    except nx.NetworkXNoPath:
+        raise ConfigurationError(f"request {rid!r} dest = {request.dest!r} is not allowed; allowed: a node "
+                                 f"connected to the source {request.source!r}", field="dest",
+                                 value=request.dest) from None
+    path = list(path) if isinstance(path, (list, tuple)) else path
+    if not (isinstance(path, list) and len(path) >= 2 and all(type(v) is str for v in path)
+            and path[0] == request.source and path[-1] == request.dest and len(set(path)) == len(path)
+            and all(h in links for h in zip(path, path[1:]))):
+        raise ConfigurationError(f"request {rid!r} route = {path!r} is not allowed; allowed: a simple path of graph "
+                                 f"edges from {request.source!r} to {request.dest!r}", field="routing", value=path)
+    return path
+
+
+def _shortest_by_length(g: nx.Graph, source: str, dest: str) -> list[str]:
+    return nx.shortest_path(g, source, dest, weight="length_km")
+
+
+def key_relay_report(states: Mapping[str, dict], request: KeyRelayRequest | str) -> dict:
+    """What a request got, from the final states of a :func:`trusted_relay_network` run.
+
+    Returns a dict with:
+
+    - ``request_id``, ``source``, ``dest``, ``path`` (tuple of node ids);
+    - ``hop_lengths_km``; ``link_rates_bps`` (each link's secret-key rate) and
+      ``hop_rates_bps`` (the rate of the pool the request draws from, in its direction:
+      the link's rate, or half of it on a link used both ways), bit/s;
+    - ``weakest_hop`` (the first hop ``(a, b)`` with the smallest ``hop_rates_bps``) and
+      ``weakest_rate_bps``: the most the request can get, if it shares no pool;
+    - ``keys_requested``, ``bits_requested``, ``keys_issued``, ``keys_delivered``,
+      ``keys_confirmed``, ``bits_delivered``, ``complete`` (every key delivered);
+    - ``start_ps``; ``first_issued_ps`` and ``last_delivered_ps`` (None if none);
+      ``span_ps``: first issued to last delivered (None if none delivered);
+    - ``delivered_rate_bps``: bits delivered over the time from ``start_ps`` to the last
+      delivery, bit/s (0.0 if none delivered);
+    - ``keys_match``: every delivered key equals the key the source issued (True when
+      none is delivered yet: see ``keys_delivered``).
+
+    Raises:
+        ConfigurationError: no node in ``states`` is the source of ``request``.
+    """
+    rid = request.request_id if isinstance(request, KeyRelayRequest) else request
+    route = None
+    for name in sorted(states):
+        candidate = states[name].get("routes", {}).get(rid) if isinstance(states[name], dict) else None
+        if isinstance(candidate, KeyRelayRoute) and candidate.path[0] == name:
+            route = candidate
+            break
+    if route is None:
+        raise ConfigurationError(f"request = {rid!r} is not allowed; allowed: the id of a request whose source is "
+                                 f"in states", field="request", value=rid)
+    req, source, dest = route.request, route.path[0], route.path[-1]
+    issued, delivered = states[source]["issued"], states[dest]["delivered"]
+    confirmed = states[source]["confirmed"]
+    keys = req.key_ids()
+    got = [delivered[k] for k in keys if k in delivered]
+    sent = [issued[k] for k in keys if k in issued]
+    weakest = min(range(len(route.rates_bps)), key=lambda i: route.rates_bps[i])
+    bits = sum(b for _, b, _ in got)
+    last = max((t for t, _, _ in got), default=None)
+    first = min((t for t, _, _ in sent), default=None)
+    return {
+        "request_id": rid, "source": source, "dest": dest, "path": route.path,
+        "hop_lengths_km": route.lengths_km, "link_rates_bps": route.link_rates_bps, "hop_rates_bps": route.rates_bps,
+        "weakest_hop": route.hops[weakest], "weakest_rate_bps": route.rates_bps[weakest],
+        "keys_requested": req.count, "bits_requested": req.count * req.bits, "keys_issued": len(sent),
+        "keys_delivered": len(got), "keys_confirmed": sum(k in confirmed for k in keys), "bits_delivered": bits,
+        "complete": len(got) == req.count,
+        "start_ps": req.start_ps, "first_issued_ps": first, "last_delivered_ps": last,
+        "span_ps": None if last is None or first is None else last - first,
+        "delivered_rate_bps": bits / ((last - req.start_ps) / S) if last is not None else 0.0,
+        "keys_match": all(k in issued and issued[k][1:] == delivered[k][1:] for k in keys if k in delivered),
+    }

@@ -479,10 +479,10 @@ def test_relay_inputs_are_checked():
 DOC = Path(__file__).resolve().parents[2] / "docs" / "qkd.md"
 
 
-@pytest.mark.parametrize("index", range(3))
+@pytest.mark.parametrize("index", range(4))
 def test_docs_examples_run(index, capsys):
     blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
-    assert len(blocks) == 3
+    assert len(blocks) == 4
     exec(compile(blocks[index], f"{DOC}:example{index}", "exec"), {})
     assert capsys.readouterr().out
 
