@@ -50,6 +50,7 @@ from .hardware.memory import QuantumMemory
 from .protocols.applications import APPLICATIONS
 from .protocols.link import ALL_SCHEMES, MODELS, SCHEMES, LinkPhysics, MidpointSourcePhysics, SenderReceiverPhysics
 from .protocols.network import POLICIES, SELECTIONS, Purification, Request, quantum_network, request_report
+from .protocols.qkd import DecoyBB84, KeyRelayRequest, key_relay_report, trusted_relay_network
 from .simulation import run as _run
 from .topologies import (dumbbell, grid, insert_repeaters, line, load_graph, load_topohub, metro, random_geometric,
                          random_graph, ring, star, waxman)
@@ -162,12 +163,13 @@ def _choice(default, choices) -> _Key:
 
 
 _TOP = {"scenario": _Key("table", _REQUIRED), "run": _Key("table", _REQUIRED), "topology": _Key("table", _REQUIRED),
-        "profiles": _Key("table", _REQUIRED), "requests": _Key("tables", _REQUIRED), "outputs": _Key("table", {}),
+        "profiles": _Key("table", _REQUIRED), "requests": _Key("tables"), "key_requests": _Key("tables"),
+        "outputs": _Key("table", {}),
         "sweep": _Key("table")}
 _SCENARIO = {"name": _Key("name", _REQUIRED), "description": _Key("str", ""), "sources": _Key("strs", [])}
 _RUN = {"duration_ms": _num(_REQUIRED, low=0, low_open=True), "seed": _Key("int", 1, low=0, high=2 ** 63 - 1),
         "backend": _Key("backend", "local"), "link_model": _choice("geometric", MODELS),
-        "progress": _Key("bool", True)}
+        "progress": _Key("bool", True), "key_tick_ms": _num(1.0, low=0, low_open=True)}
 _TOPOLOGY = {"builder": _choice(None, BUILDERS), "file": _Key("str"), "topohub": _Key("str"),
              "nodes": _Key("tables"), "links": _Key("tables"), "params": _Key("table"),
              "max_segment_km": _num(low=0, low_open=True),
@@ -192,13 +194,15 @@ _NODE_PROFILE_UNSUPPORTED = {
 CHANNELS = ("fibre", "free_space", "satellite")
 """``channel`` of a link profile: what carries the photons (docs/scenario-format.md)."""
 _POSITIVE = dict(low=0, low_open=True)
-_LINK_PROFILE = {"scheme": _choice(_REQUIRED, ALL_SCHEMES),
+KEY_SCHEME = "decoy_bb84"
+"""The link scheme of trusted-relay QKD links (prepare and measure; ``[[key_requests]]``)."""
+_LINK_PROFILE = {"scheme": _choice(_REQUIRED, ALL_SCHEMES + (KEY_SCHEME,)),
                  "detection_efficiency": _num(1.0, low=0, low_open=True, high=1),
                  "attenuation_db_per_km": _num(0.2, low=0), "visibility": _num(1.0, low=0, high=1),
                  "dark_count_probability": _num(0.0, low=0, high=1),
                  "bright_state_population": _num(low=0, low_open=True, high=1),
                  "mean_photon_number": _num(low=0, high=10), "emission_probability": _num(low=0, low_open=True, high=1),
-                 "refractive_index": _num(1.47, low=1),
+                 "refractive_index": _num(1.47, low=1), "cycle_ns": _num(low=0),
                  "channel": _choice("fibre", CHANNELS),
                  # free-space and satellite optics (hardware.FreeSpaceLink, hardware.SatelliteDownlink)
                  "wavelength_nm": _num(**_POSITIVE), "tx_aperture_m": _num(**_POSITIVE),
@@ -210,9 +214,17 @@ _LINK_PROFILE = {"scheme": _choice(_REQUIRED, ALL_SCHEMES),
                  "classical_launch_power_dbm": _num(low=-100, high=40),
                  "raman_coefficient_per_km_per_nm": _num(low=0), "filter_bandwidth_nm": _num(**_POSITIVE),
                  "detection_window_ns": _num(**_POSITIVE), "quantum_wavelength_nm": _num(**_POSITIVE),
-                 "counter_propagating": _Key("bool"), "noise_detection_efficiency": _num(low=0, high=1)}
+                 "counter_propagating": _Key("bool"), "noise_detection_efficiency": _num(low=0, high=1),
+                 # decoy-state BB84 links (qactors.protocols.qkd.DecoyBB84; defaults: its GYS values)
+                 "mu": _num(**_POSITIVE), "nu": _num(**_POSITIVE), "p_signal": _num(low=0, high=1),
+                 "p_decoy": _num(low=0, high=1), "p_vacuum": _num(low=0, high=1), "misalignment": _num(low=0, high=1),
+                 "repetition_rate_hz": _num(**_POSITIVE), "ec_efficiency": _num(low=1), "key_rate_bps": _num(low=0)}
+_DECOY = ("mu", "nu", "p_signal", "p_decoy", "p_vacuum", "misalignment", "repetition_rate_hz", "ec_efficiency")
+_ENTANGLING = tuple(ALL_SCHEMES)
 _ONLY_FOR = {"bright_state_population": ("single_click",), "mean_photon_number": ("midpoint_source",),
-             "emission_probability": ("midpoint_source",)}
+             "emission_probability": ("midpoint_source",),
+             **{k: (KEY_SCHEME,) for k in _DECOY + ("key_rate_bps",)},
+             **{k: _ENTANGLING for k in ("visibility", "cycle_ns", "channel", "classical_launch_power_dbm")}}
 _OPTICS = ("wavelength_nm", "tx_aperture_m", "rx_aperture_m", "pointing_error_urad", "divergence_urad")
 _ONLY_ON = {**{k: ("free_space", "satellite") for k in _OPTICS}, "extinction_db_per_km": ("free_space",),
             **{k: ("satellite",) for k in ("altitude_km", "elevation_deg", "zenith_atmospheric_transmission")},
@@ -235,6 +247,9 @@ _REQUEST = {"id": _Key("str", _REQUIRED, text="a name for the request (a non-emp
             "cutoff_ms": _num(low=0, low_open=True), "selection": _choice("oldest", SELECTIONS),
             "application": _choice("record", APPLICATIONS), "retries": _Key("int", 3, low=0),
             "bsm_visibility": _num(1.0, low=0, high=1), "purification": _Key("table")}
+_KEY_REQUEST = {"id": _Key("str", _REQUIRED, text="a name for the key request (a non-empty string)"),
+                "source": _Key("str", _REQUIRED, text=_NODE_ID), "dest": _Key("str", _REQUIRED, text=_NODE_ID),
+                "bits": _Key("int", _REQUIRED, low=1), "count": _Key("int", 1, low=1), "start_ms": _num(0.0, low=0)}
 _PURIFICATION = {"scheme": _choice("dejmps", ("dejmps", "bbpssw")), "mode": _choice("recurrence", ("recurrence",
                  "pumping")), "level": _choice("link", ("link", "end")),
                  "target_fidelity": _num(0.9, low=0.5, low_open=True, high=1), "max_rounds": _Key("int", 3, low=1)}
@@ -393,6 +408,7 @@ class Scenario:
     resolved: dict
     notes: tuple[str, ...] = ()
     sha256: str = ""
+    kind: str = "entanglement"  # "key": [[key_requests]] over trusted relays (requests are KeyRelayRequests)
     sweep_key: str = ""
     sweep: tuple = ()  # ((value, Scenario), ...): the points of a [sweep], each a whole scenario; () without one
 
@@ -465,11 +481,12 @@ class Scenario:
 
     def describe(self) -> str:
         """One line: name, size of the network, requests and run settings."""
+        what = "key request" if self.kind == "key" else "request"
+        how = f"{self.link_model} link model" if self.kind != "key" else "trusted relays"
+        sweep = f"; sweep of {self.sweep_key} over {len(self.sweep)} values" if self.sweep else ""
         return (f"scenario {self.name!r}: {self.graph.number_of_nodes()} nodes, {self.graph.number_of_edges()} "
-                f"links, {len(self.requests)} request{'s' if len(self.requests) != 1 else ''}; "
-                f"{format_ps(self.duration_ps)} on the {self.backend} backend, seed {self.seed}, "
-                f"{self.link_model} link model" + (f"; sweep of {self.sweep_key} over {len(self.sweep)} values"
-                                                   if self.sweep else ""))
+                f"links, {len(self.requests)} {what}{'s' if len(self.requests) != 1 else ''}; "
+                f"{format_ps(self.duration_ps)} on the {self.backend} backend, seed {self.seed}, {how}{sweep}")
 
 
 _SWEEP = {"key": _Key("str", _REQUIRED, text="the key path of a number in this file, such as "
@@ -572,16 +589,26 @@ class _Builder:
         run = ck.table("run", get("run"), _RUN) if top["run"] is not _BAD else None
         topo = self._topology(get("topology")) if top["topology"] is not _BAD else None
         profiles = self._profiles(get("profiles")) if top["profiles"] is not _BAD else None
-        requests = self._requests(top["requests"], run) if top["requests"] is not _BAD else None
+        kind = "key" if "key_requests" in data else "entanglement"
+        if ("requests" in data) == ("key_requests" in data):
+            ck.add("requests", None, f"{'both are given' if 'requests' in data else 'is missing'}; required: "
+                   f"exactly one of [[requests]] (entanglement between nodes) or [[key_requests]] (trusted-relay "
+                   f"QKD keys)")
+            requests = None
+        elif kind == "key":
+            requests = self._key_requests(top["key_requests"], run) if top["key_requests"] is not _BAD else None
+        else:
+            requests = self._requests(top["requests"], run) if top["requests"] is not _BAD else None
         outputs = ck.table("outputs", get("outputs"), _OUTPUTS) if top["outputs"] is not _BAD else None
         graph = self._graph(topo) if topo is not None else None
         network = checked = None
         if graph is not None and profiles is not None:
-            network_args = self._hardware(graph, topo, profiles)
+            network_args = self._hardware(graph, topo, profiles, kind)
             if requests is not None and network_args is not None:
-                checked = self._routes(graph, requests)
+                checked = self._routes(graph, requests, kind)
                 if checked is not None and not ck.problems:
-                    network = self._network(graph, checked, network_args, run["link_model"])
+                    network = (self._network(graph, checked, network_args, run["link_model"]) if kind != "key" else
+                               self._key_network(graph, checked, network_args, run["key_tick_ms"]))
         if ck.problems or network is None:
             if not ck.problems:  # pragma: no cover - every path to here records a problem
                 ck.add("", None, "invalid scenario")
@@ -589,14 +616,15 @@ class _Builder:
         name = scenario["name"]
         out_dir = Path(outputs["dir"]) if outputs["dir"] is not None else Path("results") / name
         resolved = _jsonable({"scenario": scenario, "run": run, "topology": topo["resolved"],
-                              "profiles": profiles["resolved"], "requests": requests["resolved"],
+                              "profiles": profiles["resolved"],
+                              ("key_requests" if kind == "key" else "requests"): requests["resolved"],
                               "outputs": {"dir": str(out_dir), "files": list(outputs["files"])}})
         return Scenario(file=ck.file, name=name, description=scenario["description"],
                         sources=tuple(scenario["sources"]), duration_ps=round(run["duration_ms"] * MS),
                         seed=run["seed"], backend=run["backend"], link_model=run["link_model"],
                         progress=run["progress"], graph=graph, requests=tuple(checked), network=network,
                         output_dir=out_dir, output_files=tuple(dict.fromkeys(outputs["files"])), resolved=resolved,
-                        notes=tuple(self.notes), sha256=sha256)
+                        notes=tuple(self.notes), sha256=sha256, kind=kind)
 
     # -- topology ------------------------------------------------------------------------------------
     def _topology(self, data: dict) -> dict | None:
@@ -844,6 +872,8 @@ class _Builder:
                     self.ck.add(f"{path}.{key}", None, f"is missing; required with classical_launch_power_dbm: "
                                 f"{_LINK_PROFILE[key].allowed()}")
                     ok = False
+        if scheme == KEY_SCHEME and ok:
+            return self._decoy_profile(path, v, given)
         if scheme == "single_click" and v["bright_state_population"] is None:
             self.ck.add(f"{path}.bright_state_population", None, "is missing; required for scheme 'single_click': "
                         f"{_LINK_PROFILE['bright_state_population'].allowed()}")
@@ -857,7 +887,33 @@ class _Builder:
             ok = False
         return {k: x for k, x in v.items() if x is not None} if ok else None
 
-    def _hardware(self, g: nx.Graph, t: dict, profiles: dict) -> dict | None:
+    def _decoy_profile(self, path: str, v: dict, given: dict) -> dict | None:
+        """A decoy-state BB84 link profile: its DecoyBB84 settings, or a given key rate."""
+        out = {k: v[k] for k in ("scheme", "refractive_index", "attenuation_db_per_km")}
+        out.update({k: v[k] for k in given if k in _DECOY + ("key_rate_bps", "detection_efficiency",
+                                                             "dark_count_probability")})
+        if v["key_rate_bps"] is not None:
+            unused = [k for k in _DECOY + ("detection_efficiency", "dark_count_probability") if k in given]
+            for k in unused:
+                self.ck.add(f"{path}.{k}", given[k], f"{_show(given[k])} is not used with key_rate_bps (the link's "
+                            f"key rate is given, not computed); allowed: key_rate_bps or the decoy settings")
+            return None if unused else out
+        settings = {k: v[k] for k in _DECOY if v[k] is not None}
+        for key, field in (("detection_efficiency", "detector_efficiency"),
+                           ("dark_count_probability", "dark_count_probability")):
+            if key in given:
+                settings[field] = v[key]
+        try:
+            out["qkd"] = DecoyBB84(**settings)
+        except ConfigurationError as err:
+            field = str(getattr(err, "field", "")).removeprefix("DecoyBB84.")
+            key = {"detector_efficiency": "detection_efficiency"}.get(field, field)
+            self.ck.add(f"{path}.{key if key in _LINK_PROFILE else ''}".rstrip("."), getattr(err, "value", None),
+                        f"gives invalid decoy-state settings: {err}")
+            return None
+        return out
+
+    def _hardware(self, g: nx.Graph, t: dict, profiles: dict, mode: str = "entanglement") -> dict | None:
         """Resolve every node's and link's profile; put ``physics`` and ``channels`` on the edges."""
         ck = self.ck
         if g.number_of_edges() == 0:
@@ -882,6 +938,15 @@ class _Builder:
             return None
         used_nodes = sorted({d["profile"] for _, d in g.nodes(data=True)})
         used_links = sorted({d["profile"] for *_, d in g.edges(data=True)})
+        for name in used_links:
+            scheme = profiles["links"][name]["scheme"]
+            if (scheme == KEY_SCHEME) != (mode == "key"):
+                want = (f"'{KEY_SCHEME}' (a scenario with [[key_requests]] runs trusted-relay QKD links)"
+                        if mode == "key" else f"one of {', '.join(repr(x) for x in ALL_SCHEMES)} (a scenario "
+                        f"with [[requests]] runs entanglement links; '{KEY_SCHEME}' links serve [[key_requests]])")
+                ck.bad(f"profiles.links.{name}.scheme", scheme, want, "cannot be used here")
+        if mode == "key":
+            return self._key_hardware(g, profiles, used_links)
         uniform = {}
         for kind, used, keys in (("nodes", used_nodes, ("t1_s", "t2_s", "swap_success_probability")),
                                  ("links", used_links, ("refractive_index",))):
@@ -910,6 +975,26 @@ class _Builder:
         memory = QuantumMemory(num_qubits=max(memories.values()), t1_s=uniform["t1_s"], t2_s=uniform["t2_s"])
         return {"memory": memory, "swap_success_probability": uniform["swap_success_probability"],
                 "refractive_index": uniform["refractive_index"]}
+
+    def _key_hardware(self, g: nx.Graph, profiles: dict, used_links: list) -> dict | None:
+        """Trusted-relay QKD: each edge's DecoyBB84 settings (or given key rate) and fibre loss."""
+        ck = self.ck
+        first = profiles["links"][used_links[0]]["refractive_index"]
+        for other in used_links[1:]:
+            if profiles["links"][other]["refractive_index"] != first:
+                ck.add(f"profiles.links.{other}.refractive_index", profiles["links"][other]["refractive_index"],
+                       f"differs from profile {used_links[0]!r} ({_show(first)}); trusted_relay_network takes one "
+                       f"refractive index for all links; allowed: the same value in every link profile used")
+        if any(p.key.startswith("profiles") for p in ck.problems):
+            return None
+        for u, v, d in g.edges(data=True):
+            lp = profiles["links"][d["profile"]]
+            if "key_rate_bps" in lp:
+                d["rate_bps"] = lp["key_rate_bps"]
+            else:
+                d["qkd"] = lp["qkd"]
+                d["attenuation_db_per_km"] = lp["attenuation_db_per_km"]
+        return {"refractive_index": first}
 
     @staticmethod
     def _profile_source(kind: str, name: str, t: dict) -> str:
@@ -992,12 +1077,52 @@ class _Builder:
             return None
         return {"requests": out, "resolved": resolved}
 
-    def _routes(self, g: nx.Graph, requests: dict) -> list | None:
+    def _key_requests(self, tables: list, run: dict | None) -> dict | None:
+        ck = self.ck
+        if not tables:
+            ck.add("key_requests", tables, "is empty; required: at least one [[key_requests]] table")
+            return None
+        duration = run["duration_ms"] if run is not None else _BAD
+        out, resolved, ids = [], [], {}
+        for i, data in enumerate(tables):
+            path = f"key_requests[{i}]"
+            r = ck.table(path, data, _KEY_REQUEST)
+            n_before = len(ck.problems)
+            if _good(r["id"]):
+                if r["id"] in ids:
+                    ck.bad(f"{path}.id", r["id"], f"an id no other key request has (key_requests[{ids[r['id']]}] "
+                           f"has it)", "is already used")
+                ids.setdefault(r["id"], i)
+            if _good(r["source"], r["dest"]) and r["source"] == r["dest"]:
+                ck.bad(f"{path}.dest", r["dest"], "a node other than the source", "is the source")
+            if _good(r["start_ms"], duration) and r["start_ms"] >= duration:
+                ck.bad(f"{path}.start_ms", r["start_ms"], f"a time before the end of the run (run.duration_ms = "
+                       f"{duration:g})", "is out of range")
+            if len(ck.problems) > n_before or not _good(*r.values()):
+                continue
+            out.append(KeyRelayRequest(r["id"], r["source"], r["dest"], bits=r["bits"],
+                                       start_ps=round(r["start_ms"] * MS), count=r["count"]))
+            resolved.append(r)
+        if any(p.key.startswith("key_requests") for p in ck.problems):
+            return None
+        return {"requests": out, "resolved": resolved}
+
+    def _key_network(self, g: nx.Graph, requests: list, args: dict, tick_ms: float) -> Network | None:
+        try:
+            net = trusted_relay_network(g, requests, tick_ps=max(1, round(tick_ms * MS)), **args)
+            net.check()
+        except ConfigurationError as err:
+            self.ck.add("key_requests", getattr(err, "value", None), f"the trusted-relay layer refused it: {err}")
+            return None
+        return net
+
+    def _routes(self, g: nx.Graph, requests: dict, kind: str = "entanglement") -> list | None:
         """Unknown nodes, disconnected pairs and too few memories on the route, for every request."""
         ck = self.ck
         ok = True
+        section = "key_requests" if kind == "key" else "requests"
         for i, r in enumerate(requests["requests"]):
-            path = f"requests[{i}]"
+            path = f"{section}[{i}]"
             unknown = False
             for field in ("source", "dest"):
                 node = getattr(r, field)
@@ -1015,7 +1140,7 @@ class _Builder:
                        f"components of the topology)", "is not connected to the source")
                 ok = False
                 continue
-            for a, b in zip(route, route[1:]):
+            for a, b in zip(route, route[1:]) if kind != "key" else ():
                 have = g.edges[a, b]["channels"]
                 if have < r.channels:
                     ck.bad(f"{path}.channels", r.channels, f"at most {have}: the memories per link of link "
@@ -1075,7 +1200,8 @@ def _link_physics(p: dict, length_km: float):
                 quantum_wavelength_nm=p.get("quantum_wavelength_nm", 1550.0))
             # a Raman photon in the window clicks with the noise detection efficiency (filter and detector)
             dark = 1.0 - (1.0 - dark) * math.exp(-p.get("noise_detection_efficiency", 1.0) * noise)
-    noise = {"visibility": p["visibility"], "dark_count_probability": dark}
+    noise = {"visibility": p["visibility"], "dark_count_probability": dark,
+             "cycle_ps": round(p.get("cycle_ns", 0.0) * 1e3)}
     if whole:
         return SenderReceiverPhysics(eta_link=eff * eta, **noise)
     if scheme in SCHEMES:
@@ -1107,7 +1233,7 @@ class ScenarioRun:
     scenario: Scenario
     result: Any
     reports: dict[str, dict]
-    deliveries: list[tuple]  # (request, end node, time ps, fidelity on arrival, pair id)
+    deliveries: list[tuple]  # (request, end node, time ps, fidelity on arrival, pair id); keys: bits, key id
     points: tuple = ()  # a sweep's runs: ((value, ScenarioRun), ...); the fields above are the first point's
 
 
@@ -1126,6 +1252,11 @@ def run_scenario(scenario: Scenario, *, progress: Callable[[int, int, int], None
 def _run_one(scenario: Scenario, progress) -> ScenarioRun:
     result = _run(scenario.network, until_ps=scenario.duration_ps, seed=scenario.seed, backend=scenario.backend,
                   progress=progress)
+    if scenario.kind == "key":
+        reports = {r.request_id: key_relay_report(result.states, r.request_id) for r in scenario.requests}
+        delivered = [(r.request_id, r.dest, *result.states[r.dest]["delivered"][k][:2], k)
+                     for r in scenario.requests for k in r.key_ids() if k in result.states[r.dest]["delivered"]]
+        return ScenarioRun(scenario, result, reports, sorted(delivered, key=lambda row: (row[2], row[4])))
     reports = {r.request_id: request_report(result.states, r.request_id) for r in scenario.requests}
     rows = []
     for r in scenario.requests:
@@ -1179,16 +1310,18 @@ def write_outputs(run: ScenarioRun, *, overwrite: bool = False) -> list[Path]:
             summary["sweep"] = {"key": s.sweep_key, "points": [{"value": v, "requests": p.reports}
                                                                for v, p in run.points]}
         else:
-            summary["requests"] = run.reports
+            summary["key_requests" if s.kind == "key" else "requests"] = run.reports
         texts["summary.json"] = json.dumps(_jsonable(summary), indent=2)
     if "deliveries.csv" in s.output_files:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         sweep_column = ("sweep_value",) if run.points else ()
-        writer.writerow(sweep_column + ("request", "end", "time_ps", "fidelity", "pair_id"))
+        writer.writerow(sweep_column + ("request", "end", "time_ps") + (
+            ("bits", "key_id") if s.kind == "key" else ("fidelity", "pair_id")))
         for value, p in points:
             first = (repr(value),) if run.points else ()
-            writer.writerows(first + (req, end, t, repr(f), pid) for req, end, t, f, pid in p.deliveries)
+            writer.writerows(first + (req, end, t, f if s.kind == "key" else repr(f), pid)
+                             for req, end, t, f, pid in p.deliveries)
         texts["deliveries.csv"] = buf.getvalue()
     if "run.json" in s.output_files:
         from . import __version__
@@ -1220,6 +1353,8 @@ def format_summary(run: ScenarioRun) -> str:
         return "\n".join([f"{run.scenario.name}: sweep of {run.scenario.sweep_key} over {len(run.points)} values"] + [
             f"[{run.scenario.sweep_key} = {v!r}] " + format_summary(p) for v, p in run.points])
     s, r = run.scenario, run.result
+    if s.kind == "key":
+        return _format_key_summary(run)
     head = (f"{s.name}: {s.graph.number_of_nodes()} nodes, {s.graph.number_of_edges()} links; "
             f"{format_ps(s.duration_ps)} simulated on the {r.backend} backend ({r.shards} shard"
             f"{'s' if r.shards != 1 else ''}), seed {s.seed}, {r.events:,} events in {r.wall_s:.2f} s")
@@ -1232,9 +1367,28 @@ def format_summary(run: ScenarioRun) -> str:
                      "-" if math.isnan(rep["mean_fidelity"]) else f"{rep['mean_fidelity']:.4f}",
                      f"{rep['teleport_fidelity']:.4f}" if "teleport_fidelity" in rep else "-",
                      f"{key.rate_bps:.4g} ({key.protocol})" if key is not None else "-"))
+    return _table(head, rows, r.digest, s.notes)
+
+
+def _table(head: str, rows: list[tuple], digest: str, notes) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [head] + [f"  {'  '.join(c.ljust(w) for c, w in zip(row, widths)).rstrip()}" for row in rows]
-    return "\n".join(lines + [f"  digest {r.digest}"] + [f"  note: {n}" for n in s.notes])
+    return "\n".join(lines + [f"  digest {digest}"] + [f"  note: {n}" for n in notes])
+
+
+def _format_key_summary(run: ScenarioRun) -> str:
+    s, r = run.scenario, run.result
+    head = (f"{s.name}: {s.graph.number_of_nodes()} nodes, {s.graph.number_of_edges()} QKD links; "
+            f"{format_ps(s.duration_ps)} simulated on the {r.backend} backend, seed {s.seed}, {r.events:,} events "
+            f"in {r.wall_s:.2f} s")
+    rows = [("key request", "route", "hops", "keys", "bits", "rate bit/s", "weakest hop", "hop bit/s", "match")]
+    for req in s.requests:
+        rep = run.reports[req.request_id]
+        rows.append((req.request_id, f"{req.source} -> {req.dest}", str(len(rep["path"]) - 1),
+                     f"{rep['keys_delivered']}/{rep['keys_requested']}", str(rep["bits_delivered"]),
+                     f"{rep['delivered_rate_bps']:.4g}", "-".join(rep["weakest_hop"]),
+                     f"{rep['weakest_rate_bps']:.4g}", "yes" if rep["keys_match"] else "NO"))
+    return _table(head, rows, r.digest, s.notes)
 
 
 def _jsonable(x: Any) -> Any:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import doctest
 import json
+import math
 import pickle
 import re
 from pathlib import Path
@@ -438,8 +439,12 @@ def test_check_exit_codes(tmp_path, capsys):
 def test_shipped_scenarios_run(path, tmp_path, capsys):
     assert main(["run", str(path), "--out", str(tmp_path / path.stem), "--no-progress"]) == 0
     summary = json.loads((tmp_path / path.stem / "summary.json").read_text())
-    reports = [summary["requests"]] if "sweep" not in summary else [p["requests"] for p in summary["sweep"]["points"]]
-    assert all(r and all(x["outcome"].startswith("served") for x in r.values()) for r in reports)
+    if "key_requests" in summary:
+        assert summary["key_requests"] and all(r["complete"] for r in summary["key_requests"].values())
+    else:
+        reports = [summary["requests"]] if "sweep" not in summary else [p["requests"] for p in
+                                                                         summary["sweep"]["points"]]
+        assert all(r and all(x["outcome"].startswith("served") for x in r.values()) for r in reports)
     scenario = Scenario.from_toml(path)
     assert scenario.sources and scenario.name == path.stem
 
@@ -454,7 +459,7 @@ def test_shipped_scenarios_are_the_promised_networks():
 
 def test_the_documented_example_runs(tmp_path):
     doc = (ROOT / "docs" / "scenario-format.md").read_text()
-    (block,) = re.findall(r"```toml\n(.*?)```", doc, flags=re.S)
+    block = re.findall(r"```toml\n(.*?)```", doc, flags=re.S)[0]  # the complete example (the others are parts)
     scenario = Scenario.from_toml(write(tmp_path, block)).with_overrides(output_dir=tmp_path / "o")
     run = run_scenario(scenario)
     assert {r: rep["outcome"] for r, rep in run.reports.items()} == {
@@ -474,3 +479,135 @@ def test_a_scenario_gives_the_same_digest_on_ray(ray_session, tmp_path):
         assert main(["run", str(path), "--out", str(tmp_path / name), "--no-progress", "--backend", backend]) == 0
     local, ray = (json.loads((tmp_path / n / "run.json").read_text()) for n in ("local", "ray"))
     assert local["digest"] == ray["digest"] and ray["ran_on"] == "ray" and ray["shards"] == 2
+
+
+# -- channels, Raman noise, BSM visibility, sweeps and key requests ----------------------------
+
+FREE_SPACE = 'channel = "free_space"\nwavelength_nm = 785.0\ntx_aperture_m = 0.05\nrx_aperture_m = 0.1'
+
+
+def test_free_space_and_satellite_channels(tmp_path):
+    s = Scenario.from_toml(write(tmp_path, edit("visibility = 0.95", f"visibility = 0.95\n{FREE_SPACE}")))
+    from qactors.hardware.channels import FreeSpaceLink
+    eta = FreeSpaceLink(5e3, 785.0, 0.05, 0.1).transmissivity  # a 10 km link: each photon crosses 5 km of air
+    assert s.graph.edges["a", "r"]["physics"].eta_arm == pytest.approx(0.8 * eta, rel=1e-12)
+    found = problems(tmp_path, edit("visibility = 0.95", 'visibility = 0.95\nchannel = "free_space"'))
+    assert [p.key for p in found] == [f"profiles.links.fibre.{k}" for k in ("wavelength_nm", "tx_aperture_m",
+                                                                           "rx_aperture_m")]
+    assert all("is missing; required on channel 'free_space'" in str(p) for p in found)
+    # keys of one channel on another, and loss given twice
+    found = problems(tmp_path, edit("visibility = 0.95", f"visibility = 0.95\n{FREE_SPACE}\naltitude_km = 500"
+                                    "\nattenuation_db_per_km = 0.2"))
+    assert sorted(p.key for p in found) == ["profiles.links.fibre.altitude_km",
+                                            "profiles.links.fibre.attenuation_db_per_km"]
+    assert all("is not used on channel 'free_space'" in str(p) for p in found)
+    satellite = ('channel = "satellite"\naltitude_km = 500\nelevation_deg = [30, 45]\nwavelength_nm = 810\n'
+                 'tx_aperture_m = 0.3\nrx_aperture_m = [1.2, 1.8]')
+    only(problems(tmp_path, edit("visibility = 0.95", f"visibility = 0.95\n{satellite}")),
+         "profiles.links.fibre.channel", "satellite", "cannot be used with scheme 'double_click'",
+         "only with scheme 'midpoint_source'")
+    only(problems(tmp_path, edit('scheme = "double_click"', 'scheme = "midpoint_source"').replace(
+        "visibility = 0.95", "visibility = 0.95\n" + satellite.replace("[30, 45]", "[30, 45, 60]"))),
+        "profiles.links.fibre.elevation_deg", [30, 45, 60], "has 3 entries", "an array of two such numbers")
+    only(problems(tmp_path, edit('scheme = "double_click"', 'scheme = "midpoint_source"').replace(
+        "visibility = 0.95", "visibility = 0.95\n" + satellite.replace("[30, 45]", "[30, 95]"))),
+        "profiles.links.fibre.elevation_deg[1]", 95, "is out of range", "(0, 90]")
+    ok = Scenario.from_toml(write(tmp_path, edit('scheme = "double_click"', 'scheme = "midpoint_source"').replace(
+        "visibility = 0.95", "visibility = 0.95\n" + satellite)))
+    from qactors.hardware.channels import SatelliteDownlink
+    down = [SatelliteDownlink(500, e, 810, 0.3, r).transmissivity for e, r in ((30, 1.2), (45, 1.8))]
+    assert ok.graph.edges["a", "r"]["physics"].eta_arm == pytest.approx(0.8 * math.sqrt(down[0] * down[1]))
+
+
+def test_raman_noise_keys(tmp_path):
+    raman = "classical_launch_power_dbm = 10.0\nfilter_bandwidth_nm = 0.1\ndetection_window_ns = 1.0"
+    noisy = Scenario.from_toml(write(tmp_path, edit("visibility = 0.95", f"visibility = 0.95\n{raman}")))
+    from qactors.hardware.channels import Fibre
+    n = Fibre(5.0).raman_noise_mean_photons(10.0, 0.1, 1e-9)  # 10 dBm = 10 mW over each 5 km arm
+    assert noisy.graph.edges["a", "r"]["physics"].dark_count_probability == pytest.approx(1 - math.exp(-n))
+    only(problems(tmp_path, edit("visibility = 0.95", "visibility = 0.95\nclassical_launch_power_dbm = 10.0\n"
+                                 "filter_bandwidth_nm = 0.1")),
+         "profiles.links.fibre.detection_window_ns", None, "required with classical_launch_power_dbm")
+    only(problems(tmp_path, edit("visibility = 0.95", "visibility = 0.95\nfilter_bandwidth_nm = 0.1")),
+         "profiles.links.fibre.filter_bandwidth_nm", 0.1, "not used without classical_launch_power_dbm")
+    only(problems(tmp_path, edit("visibility = 0.95", f"visibility = 0.95\n{raman}\n{FREE_SPACE}")),
+         "profiles.links.fibre.classical_launch_power_dbm", 10.0, "cannot be used on channel 'free_space'")
+
+
+def test_bsm_visibility_only_for_teleportation(tmp_path):
+    only(problems(tmp_path, edit('application = "bbm92"', 'application = "bbm92"\nbsm_visibility = 0.7')),
+         "requests[0].bsm_visibility", 0.7, "only teleportation makes a Bell-state measurement")
+    s = Scenario.from_toml(write(tmp_path, edit('application = "bbm92"', 'application = "teleport"\n'
+                                                'bsm_visibility = 0.7')))
+    assert s.requests[0].bsm_visibility == 0.7
+
+
+def test_sweeps(tmp_path):
+    sweep = '\n[sweep]\nkey = "profiles.links.fibre.visibility"\nvalues = [0.8, 0.9, 1.0]\n'
+    s = Scenario.from_toml(write(tmp_path, BASE + sweep))
+    assert [v for v, _ in s.sweep] == [0.8, 0.9, 1.0]
+    assert [p.graph.edges["a", "r"]["physics"].visibility for _, p in s.sweep] == [0.8, 0.9, 1.0]
+    assert "sweep of profiles.links.fibre.visibility over 3 values" in s.describe()
+    only(problems(tmp_path, BASE + sweep.replace("1.0]", "1.5]")), "profiles.links.fibre.visibility", 1.5,
+         "is out of range", "(at sweep point profiles.links.fibre.visibility = 1.5, sweep.values[2])")
+    only(problems(tmp_path, BASE + sweep.replace("links.fibre", "links.fiber")), "sweep.key",
+         "profiles.links.fiber.visibility", "does not name a place in this file")
+    only(problems(tmp_path, BASE + sweep.replace("[0.8, 0.9, 1.0]", "[0.8, 0.8]")), "sweep.values", [0.8, 0.8],
+         "repeats a value")
+    only(problems(tmp_path, BASE + sweep.replace("[0.8, 0.9, 1.0]", '["high"]')), "sweep.values", ["high"],
+         "a non-empty array of numbers")
+    only(problems(tmp_path, BASE + sweep.replace("profiles.links.fibre.visibility", "run.seed")), "sweep.key",
+         "run.seed", "cannot be swept")
+    # a sweep over an array element, run from the CLI: one summary with a point per value
+    sweep = '\n[sweep]\nkey = "requests[0].pairs"\nvalues = [3, 6]\n'
+    path = write(tmp_path, BASE + sweep)
+    assert main(["run", str(path), "--out", str(tmp_path / "out"), "--no-progress", "--seed", "9"]) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert [p["requests"]["first"]["pairs"] for p in summary["sweep"]["points"]] == [3, 6]
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert run["seed"] == 9 and len(run["points"]) == 2
+    header = (tmp_path / "out" / "deliveries.csv").read_text().splitlines()[0]
+    assert header == "sweep_value,request,end,time_ps,fidelity,pair_id"
+
+
+KEYS = BASE.split("[profiles.nodes.node]")[0].replace("duration_ms = 100", "duration_ms = 3000") + """\
+[profiles.nodes.node]
+
+[profiles.links.fibre]
+scheme = "decoy_bb84"
+
+[[key_requests]]
+id = "k"
+source = "a"
+dest = "b"
+bits = 64
+count = 3
+"""
+
+
+def test_key_requests(tmp_path):
+    s = Scenario.from_toml(write(tmp_path, KEYS))
+    assert s.kind == "key" and "1 key request" in s.describe()
+    path = write(tmp_path, KEYS, "keys.toml")
+    assert main(["run", str(path), "--out", str(tmp_path / "keys"), "--no-progress"]) == 0
+    summary = json.loads((tmp_path / "keys" / "summary.json").read_text())
+    report = summary["key_requests"]["k"]
+    assert report["complete"] and report["keys_match"] and report["path"] == ["a", "r", "b"]
+    rows = (tmp_path / "keys" / "deliveries.csv").read_text().splitlines()
+    assert rows[0] == "request,end,time_ps,bits,key_id" and len(rows) == 4
+    only(problems(tmp_path, KEYS + '\n[[requests]]\nid = "e"\nsource = "a"\ndest = "b"\n'), "requests", None,
+         "both are given; required: exactly one of [[requests]]")
+    only(problems(tmp_path, KEYS.replace('scheme = "decoy_bb84"', 'scheme = "double_click"')),
+         "profiles.links.fibre.scheme", "double_click", "allowed: 'decoy_bb84'")
+    only(problems(tmp_path, edit('scheme = "double_click"', 'scheme = "decoy_bb84"').replace(
+        "visibility = 0.95\n", "")), "profiles.links.fibre.scheme", "decoy_bb84",
+        "a scenario with [[requests]] runs entanglement links")
+    only(problems(tmp_path, KEYS.replace('scheme = "decoy_bb84"', 'scheme = "decoy_bb84"\nkey_rate_bps = 100\n'
+                                         'mu = 0.5')), "profiles.links.fibre.mu", 0.5, "not used with key_rate_bps")
+    only(problems(tmp_path, KEYS.replace('scheme = "decoy_bb84"', 'scheme = "decoy_bb84"\nmu = 0.01')),
+         "profiles.links.fibre.nu", 0.05, "gives invalid decoy-state settings")
+    only(problems(tmp_path, KEYS.replace('scheme = "decoy_bb84"', 'scheme = "decoy_bb84"\nvisibility = 0.9')),
+         "profiles.links.fibre.visibility", 0.9, "is not used by scheme 'decoy_bb84'")
+    only(problems(tmp_path, KEYS.replace("bits = 64", "bits = 0")), "key_requests[0].bits", 0, "is out of range")
+    only(problems(tmp_path, KEYS.replace('dest = "b"', 'dest = "d"')), "key_requests[0].dest", "d",
+         "is not connected to the source")

@@ -141,3 +141,34 @@ def test_northwestern_fidelity_falls_with_launch_power_as_the_raman_model_says(t
     # the published "fidelity well maintained at 18.7 dBm": above 2/3 by more than 3 sigma
     at = t["sweep"]["values"].index(18.7)
     assert simulated[at] - 2 / 3 > 3 * math.sqrt(expected[at][1] / n)
+
+
+# -- 6. Beijing - Shanghai: trusted-relay QKD backbone ---------------------------------------------
+
+def test_beijing_shanghai_key_rate_is_the_weakest_hops(tmp_path, run_cli, tables):
+    from qactors.hardware.channels import Fibre
+    from qactors.protocols.qkd import GYS, decoy_link_rate_bps
+    name = "beijing-shanghai-qkd"
+    summary, run, rows = run_cli(name, tmp_path)
+    t = tables(name)
+    (request,) = t["key_requests"]
+    report = summary["key_requests"][request["id"]]
+    links = t["topology"]["links"]
+    # the published structure: Beijing to Shanghai through 32 trusted relays, more than 2000 km
+    assert len(report["path"]) - 2 == 32 and report["path"][0] == "Beijing" and report["path"][-1] == "Shanghai"
+    assert sum(link["length_km"] for link in links) > 2000
+    assert report["complete"] and report["keys_match"] and len(rows) == request["count"]
+    # every hop's rate is the decoy-state closed form at its length (GYS settings, the file's loss)
+    (profile,) = t["profiles"]["links"].values()
+    expected = [decoy_link_rate_bps(Fibre(km, attenuation_db_per_km=profile["attenuation_db_per_km"]), GYS)
+                for km in report["hop_lengths_km"]]
+    assert report["hop_rates_bps"] == pytest.approx(expected, rel=1e-12)
+    r = min(expected)
+    assert report["weakest_rate_bps"] == pytest.approx(r, rel=1e-12)
+    # limited by the weakest hop: N B / (N B / r + tick + D) <= delivered rate <= r (the file's header)
+    total_bits = request["count"] * request["bits"]
+    delay_s = sum(report["hop_lengths_km"]) * 1.47 / 299_792.458
+    tick_s = t["run"]["key_tick_ms"] / 1e3
+    low = total_bits / (total_bits / r + tick_s + delay_s)
+    assert low <= report["delivered_rate_bps"] <= r
+    assert report["bits_delivered"] == total_bits and low / r > 0.99
