@@ -26,7 +26,11 @@ slower than the light (spin initialisation, optical pulse, detection window:
 5.5 us per attempt for the NV nodes of Humphreys et al., Nature 558, 268
 (2018)): each physics object's ``cycle_ps`` is that minimum attempt period, and
 an attempt takes the longer of the two (``cycle_ps = 0``, the default: the
-round trip).
+round trip).  On a long link whose photons are measured on arrival, or whose
+emitters are temporally multiplexed, the attempts need not wait for heralds at
+all: with ``pipelined=True`` they come every ``cycle_ps`` (a source's
+repetition period, nanoseconds against milliseconds of round trip), the first
+success ends the round and the attempts still in flight are abandoned.
 
 The per-attempt physics is :mod:`qactors.hardware.links` (midpoint heralding)
 and the physics classes here.  One actor per link decides every attempt:
@@ -57,7 +61,11 @@ receives only :class:`Go` and :class:`Herald`.  The round structure is:
    herald of attempt ``K`` reaches a node ``K T`` after the round opened at
    that node.  The emitters never act sooner than ``cycle_ps`` after their
    previous attempt: a :class:`Go` or failed :class:`Herald` reaches them when
-   they may (the node waits out its cycle; a midpoint source fires later);
+   they may (the node waits out its cycle; a midpoint source fires later).  On
+   a pipelined link nothing goes to the nodes per attempt: the actor decides
+   attempt ``k`` at ``(k - 1) cycle_ps`` after the first (one timer per
+   attempt in the ``attempts`` model, drawing every part of the attempt
+   there) and sends only the successful :class:`Herald`;
 3. the successful herald carries the :class:`~qactors.quantum.bell.PairRecord`
    (the pair's state, both memories' noise and when each end stored its qubit).
 
@@ -124,6 +132,22 @@ def _check_cycle(owner: object) -> None:
                                  field="cycle_ps", value=v)
 
 
+def _check_pipelined(owner: object) -> None:
+    v, cls = owner.pipelined, type(owner).__name__
+    if type(v) is not bool:
+        raise ConfigurationError(f"{cls}.pipelined = {v!r} is not allowed; allowed: True (an attempt every cycle_ps, "
+                                 f"without waiting for the previous one's herald) or False", field="pipelined", value=v)
+    if v and owner.cycle_ps == 0:
+        raise ConfigurationError(f"{cls}.cycle_ps = 0 is not allowed with pipelined = True; allowed: an int > 0 (ps, "
+                                 f"the period of pipelined attempts: the source's repetition period), or "
+                                 f"pipelined = False", field="cycle_ps", value=0)
+
+
+def _period_ps(physics: Any, round_trip_ps: int) -> int:
+    """The attempt period: the herald round trip or the cycle, the longer; pipelined, the cycle alone."""
+    return physics.cycle_ps if physics.pipelined else max(round_trip_ps, physics.cycle_ps)
+
+
 def _dephased(fidelity: float, visibility: float) -> tuple[float, float, float, float]:
     """Isotropic pair of ``fidelity`` whose coherence (<XX>, <YY>) is further reduced by ``visibility``."""
     return apply_channel(werner(fidelity), PauliChannel.dephasing(visibility))
@@ -138,12 +162,14 @@ class AttemptPhysics(Protocol):
     :meth:`draw_success` once per pair.  ``layout`` is ``"midpoint"`` (decided
     half-way, :class:`MidpointStation`) or ``"receiver"`` (decided at node
     ``b``, :class:`ReceiverStation`).  ``cycle_ps`` is the nodes' minimum time
-    between two attempts, ps (see :func:`link_timing`).
+    between two attempts, ps; with ``pipelined`` the attempts of a round come
+    every ``cycle_ps`` without waiting for heralds (see :func:`link_timing`).
     """
 
     scheme: str
     layout: ClassVar[str]
     cycle_ps: int
+    pipelined: bool
 
     def success_probability(self) -> float: ...
 
@@ -176,7 +202,18 @@ class LinkPhysics:
         cycle_ps: the hardware's minimum attempt period, ps, an int >= 0: spin
             initialisation, optical pulse and detection window (5.5 us for the NV
             nodes of Humphreys et al., Nature 558, 268 (2018)).  An attempt takes
-            the longer of this and the herald round trip; 0 (default): the round trip.
+            the longer of this and the herald round trip (this alone if
+            ``pipelined``); 0 (default): the round trip.
+        pipelined: True: an attempt every ``cycle_ps`` (which must then be > 0),
+            without waiting for the previous attempt's herald, as on links whose
+            photons are measured on arrival or with temporally multiplexed
+            emitters; the first success ends the round and later attempts in
+            flight are abandoned (see :func:`link_timing`).  False (default):
+            each attempt waits for the previous one's herald.
+
+    Raises:
+        ConfigurationError: an unknown scheme, a field outside its range, or
+            ``pipelined`` without a ``cycle_ps``.
     """
 
     layout: ClassVar[str] = "midpoint"
@@ -188,6 +225,7 @@ class LinkPhysics:
     visibility: float = 1.0
     dark_count_probability: float = 0.0
     cycle_ps: int = 0
+    pipelined: bool = False
     # per-attempt kind probabilities and herald states, fixed by the fields: computed once, not per round
     _kinds: tuple = dataclasses.field(init=False, repr=False, compare=False)
     _states: dict = dataclasses.field(init=False, repr=False, compare=False)
@@ -199,6 +237,7 @@ class LinkPhysics:
                                      f"SenderReceiverPhysics)", field="scheme", value=self.scheme)
         _check_probabilities(self, ("eta_arm", "bright_state_population", "visibility", "dark_count_probability"))
         _check_cycle(self)
+        _check_pipelined(self)
         if self.scheme == "single_click" and self.bright_state_population == 0.0:
             raise ConfigurationError("LinkPhysics.bright_state_population = 0 never emits; allowed for "
                                      "single_click: a number in (0, 1]", field="bright_state_population", value=0.0)
@@ -324,10 +363,13 @@ class MidpointSourcePhysics:
             photon stored, per attempt, 0..1.
         cycle_ps: minimum attempt period of the source and the nodes' absorbers,
             ps, an int >= 0 (as for :class:`LinkPhysics`); 0 (default): the round trip.
+        pipelined: True: the source fires every ``cycle_ps`` (> 0), its pairs
+            heralded on arrival, without waiting for the previous attempt's
+            verdict (as for :class:`LinkPhysics`).  False (default): it waits.
 
     Raises:
-        ConfigurationError: a field outside its range, or ``emission_probability``
-            set for an SPDC source.
+        ConfigurationError: a field outside its range, ``emission_probability``
+            set for an SPDC source, or ``pipelined`` without a ``cycle_ps``.
     """
 
     scheme: ClassVar[str] = "midpoint_source"
@@ -340,11 +382,13 @@ class MidpointSourcePhysics:
     visibility: float = 1.0
     dark_count_probability: float = 0.0
     cycle_ps: int = 0
+    pipelined: bool = False
     _aggregate: _Aggregate = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_probabilities(self, ("eta_arm", "emission_probability", "visibility", "dark_count_probability"))
         _check_cycle(self)
+        _check_pipelined(self)
         mu = self.mean_photon_number
         if not (isinstance(mu, (int, float)) and 0.0 <= mu <= _MAX_MEAN_PHOTON_NUMBER):
             raise ConfigurationError(f"MidpointSourcePhysics.mean_photon_number = {mu!r} is not allowed; allowed: "
@@ -479,9 +523,13 @@ class SenderReceiverPhysics:
             photon stored, per attempt, 0..1.
         cycle_ps: minimum attempt period of the sender, ps, an int >= 0 (as for
             :class:`LinkPhysics`); 0 (default): the round trip ``2 L/c``.
+        pipelined: True: ``a`` emits every ``cycle_ps`` (> 0) without waiting
+            for the previous attempt's herald (as for :class:`LinkPhysics`).
+            False (default): it waits.
 
     Raises:
-        ConfigurationError: a probability outside [0, 1] or a bad ``cycle_ps``.
+        ConfigurationError: a probability outside [0, 1], a bad ``cycle_ps`` or
+            ``pipelined``, or ``pipelined`` without a ``cycle_ps``.
     """
 
     scheme: ClassVar[str] = "sender_receiver"
@@ -492,10 +540,12 @@ class SenderReceiverPhysics:
     visibility: float = 1.0
     dark_count_probability: float = 0.0
     cycle_ps: int = 0
+    pipelined: bool = False
 
     def __post_init__(self) -> None:
         _check_probabilities(self, ("eta_link", "visibility", "dark_count_probability"))
         _check_cycle(self)
+        _check_pipelined(self)
 
     def source_pairs(self, rng: Any) -> int:
         """Nothing comes from a source: node ``a`` emits (no random number drawn)."""
@@ -589,6 +639,14 @@ class _Decide(Message):
     state: tuple
 
 
+@message
+class _Attempt(Message):
+    """Station timer of a pipelined link in the attempts model: attempt ``attempt`` of ``round``
+    reaches the station now, to be drawn and decided."""
+    round: int
+    attempt: int
+
+
 def _never_heralds(link: str, physics: Any) -> ConfigurationError:
     fields = getattr(physics, "_rate_fields", ())
     name = next((f for f in fields if getattr(physics, f) == 0), fields[0] if fields else "physics")
@@ -609,6 +667,16 @@ class _LinkActor(Actor):
     after their previous attempt arrives when the cycle has run out (the node
     waits; a midpoint source fires that much later).  A successful herald
     always travels at the plain latency.
+
+    With ``physics.pipelined`` the emitters fire every ``cycle_ps`` from the
+    round's first attempt on, without waiting for heralds, so the attempts
+    reach this actor one cycle apart and the first success ends the round
+    (later attempts in flight are abandoned).  Nothing is sent per attempt:
+    the ``geometric`` model sets one timer for the successful attempt's
+    decision, the ``attempts`` model one :class:`_Attempt` timer per cycle, at
+    which it draws the emitters' and its own part of the attempt from
+    ``physics`` (``source_pairs``, ``at_node``, ``at_station``).  The nodes
+    hear only the successful :class:`Herald`.
     """
 
     _layout = ""
@@ -633,8 +701,9 @@ class _LinkActor(Actor):
         self.link, self.node_a, self.node_b = link, node_a, node_b
         self.physics, self.model = physics, model
         self.delays, self.lags, self.emitters = delays, lags, emitters
-        # from one attempt's decision here to the next one's: the emitters' round trip, or their hardware cycle
-        self.period_ps = max(2 * delays[emitters[0]], physics.cycle_ps)
+        # from one attempt's decision here to the next one's: the emitters' round trip, or their hardware cycle;
+        # pipelined, the cycle alone (the emitters do not wait for heralds)
+        self.period_ps = _period_ps(physics, 2 * delays[emitters[0]])
         self.emitted_ps: int | None = None  # when the emitters made the attempt decided here last
         self.round = -1
         self.ready: dict[str, MemoryNoise] = {}
@@ -657,6 +726,12 @@ class _LinkActor(Actor):
         self.attempt = 0
         self.photons = {}
         wait = self._cycle_wait_ps()
+        # attempt 1 leaves the emitters when they hear the round open (and their cycle allows) and is decided
+        # here one delay later; attempt k, (k - 1) periods after that
+        first = wait + 2 * self.delays[self.emitters[0]]
+        if self.model == "attempts" and self.physics.pipelined:
+            self.set_timer(_Attempt(self.round, 1), delay_ps=first)
+            return
         if self.model == "attempts":
             self.pairs = self.physics.source_pairs(self.rng)
             for node in self.emitters:
@@ -665,9 +740,6 @@ class _LinkActor(Actor):
         p = self.physics.success_probability()
         k = int(self.rng.geometric(p))
         kind, state = self.physics.draw_success(self.rng)
-        # attempt 1 leaves the emitters when they hear the round open (and their cycle allows) and is decided
-        # here one delay later; attempt k, (k - 1) periods after that
-        first = wait + 2 * self.delays[self.emitters[0]]
         self.set_timer(_Decide(self.round, k, kind, state), delay_ps=first + (k - 1) * self.period_ps)
 
     def _cycle_wait_ps(self) -> int:
@@ -681,11 +753,24 @@ class _LinkActor(Actor):
     def on_decide(self, msg: _Decide, sender: str) -> None:
         self._herald(msg.attempt, msg.kind, msg.state)
 
+    @handler(_Attempt)
+    def on_attempt(self, msg: _Attempt, sender: str) -> None:
+        # only this actor sets these timers, one at a time, and none after the round's success
+        self.attempt = msg.attempt
+        physics = self.physics
+        pairs = physics.source_pairs(self.rng)
+        photons = tuple(physics.at_node(self.rng, pairs) for _ in self.emitters)
+        kind, state = physics.at_station(self.rng, photons, pairs)
+        if kind:
+            self._herald(msg.attempt, kind, state)
+        else:  # the next attempt left the emitters one cycle after this one: no herald, no waiting
+            self.set_timer(_Attempt(self.round, msg.attempt + 1), delay_ps=physics.cycle_ps)
+
     @handler(Photon)
     def on_photon(self, msg: Photon, sender: str) -> None:
         if (msg.link != self.link or msg.round != self.round or msg.attempt != self.attempt + 1
                 or sender not in self.emitters or sender in self.photons
-                or self.model != "attempts" or len(self.ready) < 2):
+                or self.model != "attempts" or self.physics.pipelined or len(self.ready) < 2):
             self.ignored += 1  # late, duplicated, foreign or unasked-for photons never count
             return
         self.photons[sender] = (msg.bright, msg.detected)
@@ -900,20 +985,22 @@ class LinkComponents(NamedTuple):
     b: LinkSideArgs
     station: str  # id of the link's deciding actor
     node_delay_ps: int  # latency of the path between the two nodes through the link's actor, ps
-    attempt_ps: int  # period of one attempt: the herald round trip or physics.cycle_ps, the longer, ps
+    attempt_ps: int  # period of one attempt: the herald round trip or physics.cycle_ps, the longer (pipelined:
+    # cycle_ps alone), ps
 
 
 class LinkTiming(NamedTuple):
     """Closed-form figures of one link (see :func:`link_timing`)."""
 
     scheme: str
-    attempt_ps: int  # period T of one attempt: the herald round trip or the physics' cycle_ps, the longer
+    attempt_ps: int  # period T of one attempt: the herald round trip or the physics' cycle_ps, the longer;
+    # pipelined, cycle_ps alone
     success_probability: float  # per attempt
     fidelity: float  # mean fidelity of a heralded pair as stored (no memory noise)
     herald_ps: tuple[int, int]  # from an attempt's emission (at the node, or at the source) to each end's herald
     stored_ps: tuple[int, int]  # how long each end's qubit has been stored when that end's herald arrives
     attempt_rate_hz: float  # p / T: heralded pairs per second with attempts back to back
-    pair_rate_hz: float  # 1 / ((1/p + 1) T) without a cycle: with the slot re-offered after each pair (LinkEnd)
+    pair_rate_hz: float  # 1 / (max(2R, cycle) + (1/p - 1) T): with the slot re-offered after each pair (LinkEnd)
 
 
 def _check_length(length_km: object) -> None:
@@ -931,7 +1018,9 @@ def plan_link(link: str, node_a: str, node_b: str, physics: AttemptPhysics, *, l
     ``length_km / 2`` of fibre to each node.  Sender-receiver
     (:class:`SenderReceiverPhysics`): ``node_a`` sends, ``"{link}/receiver"``
     sits at ``node_b``, ``length_km`` of fibre from ``node_a`` and
-    :data:`RECEIVER_LOCAL_DELAY_PS` from ``node_b``.
+    :data:`RECEIVER_LOCAL_DELAY_PS` from ``node_b``.  ``attempt_ps`` is the
+    attempt period: the herald round trip or ``physics.cycle_ps``, the longer,
+    or ``physics.cycle_ps`` alone on a pipelined link.
 
     Args:
         link: the link's id (what :class:`LinkSide` and the messages carry).
@@ -957,13 +1046,13 @@ def plan_link(link: str, node_a: str, node_b: str, physics: AttemptPhysics, *, l
         arm = Fibre(length_km / 2, refractive_index=refractive_index).delay_ps
         station = station or f"{link}/{'source' if physics.scheme == 'midpoint_source' else 'station'}"
         side = LinkSideArgs(link, station, physics, arm)
-        return LinkComponents(side, side, station, 2 * arm, max(2 * arm, physics.cycle_ps))
+        return LinkComponents(side, side, station, 2 * arm, _period_ps(physics, 2 * arm))
     if layout == "receiver":
         fibre = Fibre(length_km, refractive_index=refractive_index).delay_ps
         station = station or f"{link}/receiver"
         return LinkComponents(LinkSideArgs(link, station, physics, fibre),
                               LinkSideArgs(link, station, physics, RECEIVER_LOCAL_DELAY_PS, emits=False),
-                              station, fibre + RECEIVER_LOCAL_DELAY_PS, max(2 * fibre, physics.cycle_ps))
+                              station, fibre + RECEIVER_LOCAL_DELAY_PS, _period_ps(physics, 2 * fibre))
     raise ConfigurationError(f"physics = {physics!r} is not link physics; allowed: LinkPhysics, "
                              f"MidpointSourcePhysics or SenderReceiverPhysics", field="physics",
                              value=type(physics).__name__)
@@ -1034,12 +1123,18 @@ def link_timing(physics: AttemptPhysics, length_km: float, *, refractive_index: 
     Uses the delays :func:`link_components` builds.  The herald round trip
     ``R`` is ``2 x`` the arm delay (``L/c``) for midpoint layouts and ``2 x``
     the fibre delay (``2 L/c``) for sender-receiver; the period is
-    ``T = max(R, physics.cycle_ps)``.  ``pair_rate_hz`` is what a
-    :class:`LinkEnd` pair of nodes measures: after a pair's successful attempt
-    the herald and the slot's new offer take ``2 R``, and the next round's first
-    attempt comes ``max(2 R, cycle_ps)`` after it; then ``K - 1`` more periods
-    (``K`` geometric with mean ``1/p``).  Without a cycle that is
-    ``1 / ((1/p + 1) T)``; with ``cycle_ps >= 2 R`` it is ``p / T``.
+    ``T = max(R, physics.cycle_ps)``, or ``T = physics.cycle_ps`` if
+    ``physics.pipelined`` (attempts do not wait for heralds).  ``pair_rate_hz``
+    is what a :class:`LinkEnd` pair of nodes measures: after a pair's
+    successful attempt the herald and the slot's new offer take ``2 R``, and the
+    next round's first attempt comes ``max(2 R, cycle_ps)`` after it; then
+    ``K - 1`` more periods (``K`` geometric with mean ``1/p``), so
+    ``pair_rate_hz = 1 / (max(2 R, cycle_ps) + (1/p - 1) T)``.  Without a cycle
+    that is ``1 / ((1/p + 1) T)``; with ``cycle_ps >= 2 R`` it is ``p / T``;
+    pipelined with ``cycle_ps < 2 R`` it is ``1 / (2 R + (1/p - 1) cycle_ps)``,
+    the handshake ``2 R`` then bounding the rate by ``1 / 2 R`` however many
+    attempts a cycle fits.  ``herald_ps`` and ``stored_ps`` do not depend on
+    the period: every end stores its qubit from the successful attempt.
 
     >>> from qactors.protocols.link import LinkPhysics
     >>> t = link_timing(LinkPhysics("double_click", eta_arm=0.5), 20)
@@ -1058,7 +1153,7 @@ def link_timing(physics: AttemptPhysics, length_km: float, *, refractive_index: 
         herald_ps, stored_ps = (2 * fibre, fibre + local), (2 * fibre, local)
         round_trip = 2 * fibre
     # from a pair's successful attempt to the next round's first, in periods: 2 without a cycle (exactly, so
-    # the rate is bit for bit the cycle-free 1 / ((1/p + 1) T))
+    # the rate is bit for bit the cycle-free 1 / ((1/p + 1) T)); pipelined, 2 R / cycle_ps or 1
     reoffer = max(2 * round_trip, physics.cycle_ps) / period
     p = physics.success_probability()
     seconds = period * 1e-12
@@ -1075,7 +1170,8 @@ def two_node_link(length_km: float, physics: AttemptPhysics, *, model: str = "ge
     For midpoint layouts the arm delay is the propagation time over
     ``length_km / 2`` of fibre with ``refractive_index``, and an attempt takes
     twice that; sender-receiver attempts take twice the delay over ``length_km``;
-    either way at least ``physics.cycle_ps``.
+    either way at least ``physics.cycle_ps``, and ``physics.cycle_ps`` alone on a
+    pipelined link.
     """
     a, b = names
     link = f"{a}-{b}"
