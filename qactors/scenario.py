@@ -202,7 +202,7 @@ _LINK_PROFILE = {"scheme": _choice(_REQUIRED, ALL_SCHEMES + (KEY_SCHEME,)),
                  "dark_count_probability": _num(0.0, low=0, high=1),
                  "bright_state_population": _num(low=0, low_open=True, high=1),
                  "mean_photon_number": _num(low=0, high=10), "emission_probability": _num(low=0, low_open=True, high=1),
-                 "refractive_index": _num(1.47, low=1), "cycle_ns": _num(low=0),
+                 "refractive_index": _num(1.47, low=1), "cycle_ns": _num(low=0), "pipelined": _Key("bool"),
                  "channel": _choice("fibre", CHANNELS),
                  # free-space and satellite optics (hardware.FreeSpaceLink, hardware.SatelliteDownlink)
                  "wavelength_nm": _num(**_POSITIVE), "tx_aperture_m": _num(**_POSITIVE),
@@ -224,7 +224,7 @@ _ENTANGLING = tuple(ALL_SCHEMES)
 _ONLY_FOR = {"bright_state_population": ("single_click",), "mean_photon_number": ("midpoint_source",),
              "emission_probability": ("midpoint_source",),
              **{k: (KEY_SCHEME,) for k in _DECOY + ("key_rate_bps",)},
-             **{k: _ENTANGLING for k in ("visibility", "cycle_ns", "channel", "classical_launch_power_dbm")}}
+             **{k: _ENTANGLING for k in ("visibility", "cycle_ns", "pipelined", "channel", "classical_launch_power_dbm")}}
 _OPTICS = ("wavelength_nm", "tx_aperture_m", "rx_aperture_m", "pointing_error_urad", "divergence_urad")
 _ONLY_ON = {**{k: ("free_space", "satellite") for k in _OPTICS}, "extinction_db_per_km": ("free_space",),
             **{k: ("satellite",) for k in ("altitude_km", "elevation_deg", "zenith_atmospheric_transmission")},
@@ -854,6 +854,10 @@ class _Builder:
                         "on the satellite sends one photon down to each end); 'fibre' or 'free_space' with "
                         f"scheme {scheme!r}", f"cannot be used with scheme {scheme!r}")
             ok = False
+        if v["pipelined"] and not v["cycle_ns"]:
+            self.ck.bad(f"{path}.pipelined", True, "true only with cycle_ns > 0 (pipelined attempts come one "
+                        "cycle apart), or false", "needs a cycle")
+            ok = False
         if v["classical_launch_power_dbm"] is None:
             for key in _RAMAN:
                 if key in given:
@@ -1201,7 +1205,7 @@ def _link_physics(p: dict, length_km: float):
             # a Raman photon in the window clicks with the noise detection efficiency (filter and detector)
             dark = 1.0 - (1.0 - dark) * math.exp(-p.get("noise_detection_efficiency", 1.0) * noise)
     noise = {"visibility": p["visibility"], "dark_count_probability": dark,
-             "cycle_ps": round(p.get("cycle_ns", 0.0) * 1e3)}
+             "cycle_ps": round(p.get("cycle_ns", 0.0) * 1e3), "pipelined": p.get("pipelined", False)}
     if whole:
         return SenderReceiverPhysics(eta_link=eff * eta, **noise)
     if scheme in SCHEMES:
