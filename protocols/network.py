@@ -1115,11 +1115,23 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
     Edge attributes: ``length_km`` (required, > 0), ``channels`` (memories per link at each
     end, default ``channels_per_link``), ``physics`` (the link's scheme and hardware,
     default ``physics``; any of :data:`~qactors.protocols.link.ALL_SCHEMES`; on a
-    sender-receiver link the lower node id sends).  Each request's path is
-    ``routing(graph, source, dest)``; requests are checked before anything is built."""
+    sender-receiver link the lower node id sends).  Node attributes (optional): ``memory``
+    (a :class:`~qactors.hardware.memory.QuantumMemory`, default ``memory``: the decay of
+    the node's qubits) and ``swap_success_probability`` (default the argument).  Each
+    request's path is ``routing(graph, source, dest)``; requests are checked before
+    anything is built."""
     memory = memory or QuantumMemory(num_qubits=2)
-    noise = memory.noise()
     g = nx.relabel_nodes(graph, {v: str(v) for v in graph.nodes}, copy=True)
+    noise: dict[str, object] = {}
+    for v, data in g.nodes(data=True):
+        node_memory = data.get("memory", memory)
+        if not isinstance(node_memory, QuantumMemory):
+            raise _fail(f"node {v!r} memory", node_memory, "a QuantumMemory", "memory")
+        noise[v] = node_memory.noise()
+        p_swap = data.get("swap_success_probability", swap_success_probability)
+        if isinstance(p_swap, bool) or not (isinstance(p_swap, (int, float)) and 0.0 < p_swap <= 1.0):
+            raise _fail(f"node {v!r} swap_success_probability", p_swap, "a number in (0, 1]",
+                        "swap_success_probability")
     sides: dict[str, list[LinkSide]] = {v: [] for v in g.nodes}
     neighbours: dict[str, dict[str, str]] = {v: {} for v in g.nodes}
     links = []
@@ -1152,7 +1164,7 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
             capacity[(a, b)] = capacity[(b, a)] = count
             links.append((channel, a, b, link_physics, length, station))
             for node, other, args in ((a, b, plan.a), (b, a, plan.b)):
-                sides[node].append(args.side(noise))
+                sides[node].append(args.side(noise[node]))
                 neighbours[node][channel] = other
     checked = []
     ids: set[str] = set()
@@ -1162,7 +1174,8 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
         checked.append(_route(g, request, routing, latency, capacity, ids))
     net = Network()
     for v in sorted(g.nodes):
-        net.add_actor(QNode(v, sides[v], neighbours[v], checked, swap_success_probability), site=v)
+        net.add_actor(QNode(v, sides[v], neighbours[v], checked,
+                            g.nodes[v].get("swap_success_probability", swap_success_probability)), site=v)
     for channel, a, b, link_physics, length, station in links:
         site = f"{a}-{b}/station" if link_physics.layout == "midpoint" else None
         link_components(net, channel, a, b, link_physics, length_km=length, model=model,

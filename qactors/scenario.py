@@ -940,7 +940,6 @@ class _Builder:
                        f"the [profiles.{kind}.NAME] tables {sorted(defined)}{_closest(str(name), defined)}")
         if missing:
             return None
-        used_nodes = sorted({d["profile"] for _, d in g.nodes(data=True)})
         used_links = sorted({d["profile"] for *_, d in g.edges(data=True)})
         for name in used_links:
             scheme = profiles["links"][name]["scheme"]
@@ -949,24 +948,24 @@ class _Builder:
                         if mode == "key" else f"one of {', '.join(repr(x) for x in ALL_SCHEMES)} (a scenario "
                         f"with [[requests]] runs entanglement links; '{KEY_SCHEME}' links serve [[key_requests]])")
                 ck.bad(f"profiles.links.{name}.scheme", scheme, want, "cannot be used here")
+        first = used_links[0]
+        index = profiles["links"][first]["refractive_index"]
+        for other in used_links[1:]:
+            if profiles["links"][other]["refractive_index"] != index:
+                ck.add(f"profiles.links.{other}.refractive_index", profiles["links"][other]["refractive_index"],
+                       f"{_show(profiles['links'][other]['refractive_index'])} differs from profile {first!r} "
+                       f"({_show(index)}); the network layer (quantum_network) takes one refractive index for all "
+                       f"links; allowed: the same refractive_index in every link profile the topology uses "
+                       f"({', '.join(used_links)})")
         if mode == "key":
-            return self._key_hardware(g, profiles, used_links)
-        uniform = {}
-        for kind, used, keys in (("nodes", used_nodes, ("t1_s", "t2_s", "swap_success_probability")),
-                                 ("links", used_links, ("refractive_index",))):
-            for key in keys:
-                first = used[0]
-                uniform[key] = profiles[kind][first][key]
-                for other in used[1:]:
-                    if profiles[kind][other][key] != uniform[key]:
-                        ck.add(f"profiles.{kind}.{other}.{key}", profiles[kind][other][key],
-                               f"{_show(profiles[kind][other][key])} differs from profile {first!r} "
-                               f"({_show(uniform[key])}); the network layer (quantum_network) takes one "
-                               f"{_UNIFORM[key]}; allowed: the same {key} in every {kind[:-1]} profile the "
-                               f"topology uses ({', '.join(used)})")
+            return self._key_hardware(g, profiles, index)
         if any(p.key.startswith("profiles") for p in ck.problems):
             return None
         memories = {v: profiles["nodes"][d["profile"]]["memories_per_link"] for v, d in g.nodes(data=True)}
+        for v, d in g.nodes(data=True):  # each node's own memories and Bell-state measurement
+            node = profiles["nodes"][d["profile"]]
+            d["memory"] = QuantumMemory(num_qubits=max(1, memories[v]), t1_s=node["t1_s"], t2_s=node["t2_s"])
+            d["swap_success_probability"] = node["swap_success_probability"]
         for u, v, d in g.edges(data=True):
             lp = profiles["links"][d["profile"]]
             try:
@@ -976,20 +975,11 @@ class _Builder:
                        f"({u}, {v}) of {d['length_km']:g} km: {err}")
                 return None
             d["channels"] = min(memories[u], memories[v])
-        memory = QuantumMemory(num_qubits=max(memories.values()), t1_s=uniform["t1_s"], t2_s=uniform["t2_s"])
-        return {"memory": memory, "swap_success_probability": uniform["swap_success_probability"],
-                "refractive_index": uniform["refractive_index"]}
+        return {"refractive_index": index}
 
-    def _key_hardware(self, g: nx.Graph, profiles: dict, used_links: list) -> dict | None:
+    def _key_hardware(self, g: nx.Graph, profiles: dict, index: float) -> dict | None:
         """Trusted-relay QKD: each edge's DecoyBB84 settings (or given key rate) and fibre loss."""
-        ck = self.ck
-        first = profiles["links"][used_links[0]]["refractive_index"]
-        for other in used_links[1:]:
-            if profiles["links"][other]["refractive_index"] != first:
-                ck.add(f"profiles.links.{other}.refractive_index", profiles["links"][other]["refractive_index"],
-                       f"differs from profile {used_links[0]!r} ({_show(first)}); trusted_relay_network takes one "
-                       f"refractive index for all links; allowed: the same value in every link profile used")
-        if any(p.key.startswith("profiles") for p in ck.problems):
+        if any(p.key.startswith("profiles") for p in self.ck.problems):
             return None
         for u, v, d in g.edges(data=True):
             lp = profiles["links"][d["profile"]]
@@ -998,7 +988,7 @@ class _Builder:
             else:
                 d["qkd"] = lp["qkd"]
                 d["attenuation_db_per_km"] = lp["attenuation_db_per_km"]
-        return {"refractive_index": first}
+        return {"refractive_index": index}
 
     @staticmethod
     def _profile_source(kind: str, name: str, t: dict) -> str:
@@ -1169,9 +1159,6 @@ class _Builder:
         return net
 
 
-_UNIFORM = {"t1_s": "memory (one t1_s and t2_s) for all nodes", "t2_s": "memory (one t1_s and t2_s) for all nodes",
-            "swap_success_probability": "swap success probability for all nodes",
-            "refractive_index": "refractive index for all links"}
 
 
 def _link_physics(p: dict, length_km: float):

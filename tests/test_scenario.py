@@ -246,10 +246,21 @@ def test_fields_the_network_layer_cannot_express(tmp_path):
          "profiles.nodes.node.storage_fidelity", 0.99, "cannot be expressed", "T1 and T2 only")
     only(problems(tmp_path, edit("visibility = 0.95", "visibility = 0.95\neta_arm = 0.5")),
          "profiles.links.fibre.eta_arm", 0.5, "computed for each link from its length_km")
-    differing = edit('id = "r"', 'id = "r"\nprofile = "rep"') + (
+    differing = edit('id = "r"', 'id = "r"\nprofile = "rep"').replace('scheme = "double_click"', 'scheme = '
+                                                                       '"double_click"\nrefractive_index = 1.5') + (
+        '\n[profiles.links.other]\nscheme = "double_click"\n')
+    differing = differing.replace('b = "d"', 'b = "d"\nprofile = "other"') + (
         "\n[profiles.nodes.rep]\nt2_s = 2.0\nswap_success_probability = 0.5\nmemories_per_link = 2\n")
-    only(problems(tmp_path, differing), "profiles.nodes.rep.t2_s", 2.0, "differs from profile 'node' (1.0)",
-         "takes one memory (one t1_s and t2_s) for all nodes", "allowed: the same t2_s in every node profile")
+    only(problems(tmp_path, differing), "profiles.links.other.refractive_index", 1.47,
+         "differs from profile 'fibre' (1.5)", "takes one refractive index for all links")
+
+
+def test_each_node_has_its_profiles_memory_and_swap_probability(tmp_path):
+    text = edit('id = "r"', 'id = "r"\nprofile = "rep"') + (
+        "\n[profiles.nodes.rep]\nt2_s = 0.002\nswap_success_probability = 0.9\nmemories_per_link = 2\n")
+    g = Scenario.from_toml(write(tmp_path, text)).graph
+    assert g.nodes["r"]["memory"].t2_s == 0.002 and g.nodes["a"]["memory"].t2_s == 1.0
+    assert g.nodes["r"]["swap_success_probability"] == 0.9 and g.nodes["b"]["swap_success_probability"] == 0.5
 
 
 def test_scheme_specific_and_inconsistent_profile_fields(tmp_path):

@@ -504,3 +504,40 @@ def test_teleportation_through_a_partly_distinguishable_bsm(visibility):
     p_half = (1 - visibility) * 2 / 3  # a distinguishable measurement (1 - V) on an X or Y input (2/3)
     sigma = 0.5 * math.sqrt(p_half * (1 - p_half) / len(fids))
     assert abs(fids.mean() - (2 / 3 + visibility / 3)) < 3 * sigma
+
+
+# -- per-node hardware -------------------------------------------------------------------------
+
+def test_node_memories_and_swap_probabilities_override_the_network_defaults():
+    slow = QuantumMemory(num_qubits=2, t2_s=0.01)
+    everywhere = line(3)
+    nx.set_node_attributes(everywhere, slow, "memory")
+    nx.set_node_attributes(everywhere, 0.5, "swap_success_probability")
+    reqs = [Request("r", "0", "2", pairs=200)]
+    a = run(line(3), reqs, memory=slow, swap_success_probability=0.5, until_ms=10 ** 5)
+    b = run(everywhere, reqs, until_ms=10 ** 5)
+    assert a.digest == b.digest  # node attributes equal to the defaults change nothing
+
+    def mean_fidelity(decaying):
+        g = line(2)
+        for v in decaying:
+            g.nodes[v]["memory"] = QuantumMemory(num_qubits=2, t2_s=2e-4)
+        result = run(g, [Request("r", "0", "1", pairs=400)], until_ms=10 ** 5)
+        return np.mean([f for _, f, _ in role(result, "1").delivered])
+
+    # a 10 km link stores each qubit ~49 us before the herald: a 0.2 ms T2 at one end costs about
+    # half of what it costs at both (the Bell-diagonal coherence decays by the product)
+    none, one, both = mean_fidelity([]), mean_fidelity([1]), mean_fidelity([0, 1])
+    assert none > one + 0.05 and one > both + 0.05
+
+
+@pytest.mark.parametrize("attr, value, match", [
+    ("memory", 0.01, r"node '1' memory = 0.01 is not allowed; allowed: a QuantumMemory"),
+    ("swap_success_probability", 0.0, r"node '1' swap_success_probability = 0.0 is not allowed"),
+    ("swap_success_probability", True, r"node '1' swap_success_probability = True is not allowed"),
+])
+def test_bad_node_hardware_is_named(attr, value, match):
+    g = line(3)
+    g.nodes[1][attr] = value
+    with pytest.raises(qactors.ConfigurationError, match=match):
+        quantum_network(g, [Request("r", "0", "2")], physics=PHYS)
