@@ -1338,7 +1338,9 @@ def key_relay_report(states: Mapping[str, dict], request: KeyRelayRequest | str)
       ``hop_rates_bps`` (the rate of the pool the request draws from, in its direction:
       the link's rate, or half of it on a link used both ways), bit/s;
     - ``weakest_hop`` (the first hop ``(a, b)`` with the smallest ``hop_rates_bps``) and
-      ``weakest_rate_bps``: the most the request can get, if it shares no pool;
+      ``weakest_rate_bps``: the most the request can get in the long run, if it shares no
+      pool (links produce key from the start of the run, so a request that starts later
+      first uses key banked so far and may exceed it for a while);
     - ``keys_requested``, ``bits_requested``, ``keys_issued``, ``keys_delivered``,
       ``keys_confirmed``, ``bits_delivered``, ``complete`` (every key delivered);
     - ``start_ps``; ``first_issued_ps`` and ``last_delivered_ps`` (None if none);

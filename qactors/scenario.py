@@ -50,7 +50,7 @@ from .hardware.memory import QuantumMemory
 from .protocols.applications import APPLICATIONS
 from .protocols.link import ALL_SCHEMES, MODELS, SCHEMES, LinkPhysics, MidpointSourcePhysics, SenderReceiverPhysics
 from .protocols.network import POLICIES, SELECTIONS, Purification, Request, quantum_network, request_report
-from .protocols.qkd import DecoyBB84, KeyRelayRequest, key_relay_report, trusted_relay_network
+from .protocols.qkd import DecoyBB84, KeyRelayRequest, decoy_link_rate_bps, key_relay_report, trusted_relay_network
 from .simulation import run as _run
 from .topologies import (dumbbell, grid, insert_repeaters, line, load_graph, load_topohub, metro, random_geometric,
                          random_graph, ring, star, waxman)
@@ -509,6 +509,17 @@ def _sweep_point(data: dict, key: str, value: float) -> dict:
     return out
 
 
+def _current(data: dict, key: str) -> object:
+    """The file's value at key path ``key``, or None if the file does not set it."""
+    node: Any = data
+    for part in _split_key(key):
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
 def _split_key(key: str) -> list:
     """``'requests[0].bsm_visibility'`` -> ``['requests', 0, 'bsm_visibility']``; profile names may hold
     dots only where the file's own tables do, so each dotted part is one table key."""
@@ -531,7 +542,7 @@ def _build_sweep(data: dict, file: str, base_dir: Path, sha256: str) -> "Scenari
         ck.bad("sweep", sweep, "a table [sweep] with key and values", f"({_toml_type(sweep)}) has the wrong type")
         raise ScenarioError(ck.problems)
     given = {k: v for k, v in sweep.items() if k != "values"}
-    spec = ck.table("sweep", given, {"key": _SWEEP["key"]})
+    spec = ck.table("sweep", given, {"key": _SWEEP["key"], "values": _Key("tables", None)})
     values = sweep.get("values")
     if "values" not in sweep:
         ck.add("sweep.values", None, f"is missing; required: {_SWEEP['values'].allowed()}")
@@ -548,22 +559,29 @@ def _build_sweep(data: dict, file: str, base_dir: Path, sha256: str) -> "Scenari
             ck.bad("sweep.key", key, _SWEEP["key"].allowed() + " whose table or array exists in the file",
                    "does not name a place in this file")
         else:
-            if key.split(".")[0] in ("scenario", "outputs", "sweep") or key in ("run.seed", "run.backend"):
+            current = _current(data, key)
+            if current is not None and (isinstance(current, bool) or not isinstance(current, (int, float))):
+                what = "a table" if isinstance(current, dict) else f"{_show(current)}, a {_toml_type(current)}"
+                ck.bad("sweep.key", key, _SWEEP["key"].allowed() + f" (it names {what})", "does not name a number")
+            elif key.split(".")[0] in ("scenario", "outputs", "sweep") or key in ("run.seed", "run.backend"):
                 ck.bad("sweep.key", key, "a key of [run] (but seed or backend), [topology], [profiles] or "
                        "[[requests]]", "cannot be swept")
     if ck.problems:
         raise ScenarioError(ck.problems)
-    points, problems = [], []
+    points, problems = [], {}
     for i, value in enumerate(values):
         try:
             point = _Builder(file, base_dir).build(_sweep_point(data, key, value), sha256)
         except ScenarioError as err:
-            problems += [dataclasses.replace(p, message=f"{p.message} (at sweep point {key} = {value!r}, "
-                                             f"sweep.values[{i}])") for p in err.problems]
+            for p in err.problems:  # a mistake every point makes is reported once
+                problems.setdefault((p.key, p.message), []).append((i, value, p))
             continue
         points.append((value, point))
     if problems:
-        raise ScenarioError(problems)
+        raise ScenarioError([
+            p if len(at) == len(values) and len(values) > 1 else dataclasses.replace(
+                p, message=f"{p.message} (at sweep point {key} = {value!r}, sweep.values[{i}])")
+            for at in problems.values() for i, value, p in (at[:1] if len(at) == len(values) else at)])
     first = points[0][1]
     resolved = {**first.resolved, "sweep": {"key": key, "values": list(values)}}
     return dataclasses.replace(first, sweep_key=key, sweep=tuple(points), resolved=resolved)
@@ -590,6 +608,11 @@ class _Builder:
         topo = self._topology(get("topology")) if top["topology"] is not _BAD else None
         profiles = self._profiles(get("profiles")) if top["profiles"] is not _BAD else None
         kind = "key" if "key_requests" in data else "entanglement"
+        given_run = get("run")
+        for key, wanted in (("key_tick_ms", "key"), ("link_model", "entanglement")):
+            if key in given_run and kind != wanted:
+                ck.bad(f"run.{key}", given_run[key], f"only in a scenario with "
+                       f"{'[[key_requests]]' if wanted == 'key' else '[[requests]]'} (leave it out)", "is not used here")
         if ("requests" in data) == ("key_requests" in data):
             ck.add("requests", None, f"{'both are given' if 'requests' in data else 'is missing'}; required: "
                    f"exactly one of [[requests]] (entanglement between nodes) or [[key_requests]] (trusted-relay "
@@ -854,6 +877,10 @@ class _Builder:
                         "on the satellite sends one photon down to each end); 'fibre' or 'free_space' with "
                         f"scheme {scheme!r}", f"cannot be used with scheme {scheme!r}")
             ok = False
+        if v["cycle_ns"] is not None and 0 < v["cycle_ns"] < 0.001:
+            self.ck.bad(f"{path}.cycle_ns", v["cycle_ns"], "0, or at least 0.001 (1 ps, the clock's resolution)",
+                        "is out of range")
+            ok = False
         if v["pipelined"] and not v["cycle_ns"]:
             self.ck.bad(f"{path}.pipelined", True, "true only with cycle_ns > 0 (pipelined attempts come one "
                         "cycle apart), or false", "needs a cycle")
@@ -897,7 +924,8 @@ class _Builder:
         out.update({k: v[k] for k in given if k in _DECOY + ("key_rate_bps", "detection_efficiency",
                                                              "dark_count_probability")})
         if v["key_rate_bps"] is not None:
-            unused = [k for k in _DECOY + ("detection_efficiency", "dark_count_probability") if k in given]
+            unused = [k for k in _DECOY + ("detection_efficiency", "dark_count_probability", "attenuation_db_per_km")
+                      if k in given]
             for k in unused:
                 self.ck.add(f"{path}.{k}", given[k], f"{_show(given[k])} is not used with key_rate_bps (the link's "
                             f"key rate is given, not computed); allowed: key_rate_bps or the decoy settings")
@@ -941,6 +969,12 @@ class _Builder:
         if missing:
             return None
         used_links = sorted({d["profile"] for *_, d in g.edges(data=True)})
+        if t["max_segment_km"] is not None:
+            for name in used_links:
+                if profiles["links"][name].get("channel") == "satellite":
+                    ck.bad("topology.max_segment_km", t["max_segment_km"], "no max_segment_km when a link is on "
+                           f"channel 'satellite' (profile {name!r}): a satellite link is not a fibre to cut into "
+                           "repeater segments", "cannot be used here")
         for name in used_links:
             scheme = profiles["links"][name]["scheme"]
             if (scheme == KEY_SCHEME) != (mode == "key"):
@@ -981,13 +1015,23 @@ class _Builder:
         """Trusted-relay QKD: each edge's DecoyBB84 settings (or given key rate) and fibre loss."""
         if any(p.key.startswith("profiles") for p in self.ck.problems):
             return None
+        zero = []
         for u, v, d in g.edges(data=True):
             lp = profiles["links"][d["profile"]]
+            rate = None
             if "key_rate_bps" in lp:
                 d["rate_bps"] = lp["key_rate_bps"]
             else:
                 d["qkd"] = lp["qkd"]
                 d["attenuation_db_per_km"] = lp["attenuation_db_per_km"]
+                rate = decoy_link_rate_bps(Fibre(d["length_km"], attenuation_db_per_km=d["attenuation_db_per_km"]),
+                                           d["qkd"])
+            if (d["rate_bps"] if rate is None else rate) == 0.0:
+                zero.append(f"({u}, {v})")
+        if zero:
+            self.notes.append(f"{len(zero)} QKD link{'s' if len(zero) > 1 else ''} make no key (too long for "
+                              f"their settings, or key_rate_bps = 0): {', '.join(zero[:5])}"
+                              f"{' ...' if len(zero) > 5 else ''}; key requests routed over them never complete")
         return {"refractive_index": index}
 
     @staticmethod
@@ -1298,8 +1342,9 @@ def write_outputs(run: ScenarioRun, *, overwrite: bool = False) -> list[Path]:
     if "summary.json" in s.output_files:
         summary: dict[str, Any] = {"scenario": s.name, "simulated_ms": s.duration_ps / MS, "seed": s.seed}
         if run.points:
-            summary["sweep"] = {"key": s.sweep_key, "points": [{"value": v, "requests": p.reports}
-                                                               for v, p in run.points]}
+            label = "key_requests" if s.kind == "key" else "requests"
+            summary["sweep"] = {"key": s.sweep_key, "points": [{"value": v, "simulated_ms": p.scenario.duration_ps / MS,
+                                                                label: p.reports} for v, p in run.points]}
         else:
             summary["key_requests" if s.kind == "key" else "requests"] = run.reports
         texts["summary.json"] = json.dumps(_jsonable(summary), indent=2)

@@ -622,3 +622,31 @@ def test_key_requests(tmp_path):
     only(problems(tmp_path, KEYS.replace("bits = 64", "bits = 0")), "key_requests[0].bits", 0, "is out of range")
     only(problems(tmp_path, KEYS.replace('dest = "b"', 'dest = "d"')), "key_requests[0].dest", "d",
          "is not connected to the source")
+
+
+def test_keys_that_would_be_ignored_are_refused(tmp_path):
+    only(problems(tmp_path, edit("seed = 4", "seed = 4\nkey_tick_ms = 5")), "run.key_tick_ms", 5,
+         "is not used here", "only in a scenario with [[key_requests]]")
+    only(problems(tmp_path, KEYS.replace("duration_ms = 3000", 'duration_ms = 3000\nlink_model = "attempts"')),
+         "run.link_model", "attempts", "only in a scenario with [[requests]]")
+    only(problems(tmp_path, KEYS.replace('scheme = "decoy_bb84"', 'scheme = "decoy_bb84"\nkey_rate_bps = 100\n'
+                                         'attenuation_db_per_km = 0.2')),
+         "profiles.links.fibre.attenuation_db_per_km", 0.2, "not used with key_rate_bps")
+    only(problems(tmp_path, edit("visibility = 0.95", "visibility = 0.95\ncycle_ns = 0.0001")),
+         "profiles.links.fibre.cycle_ns", 0.0001, "at least 0.001 (1 ps")
+    satellite = ('channel = "satellite"\naltitude_km = 500\nelevation_deg = 40\nwavelength_nm = 810\n'
+                 'tx_aperture_m = 0.3\nrx_aperture_m = 1.0')
+    cut = edit('scheme = "double_click"', 'scheme = "midpoint_source"').replace(
+        "visibility = 0.95", "visibility = 0.95\n" + satellite).replace("[topology]\n", "[topology]\nmax_segment_km = 4\n")
+    only(problems(tmp_path, cut), "topology.max_segment_km", 4, "a satellite link is not a fibre")
+    # a link too long to make key is named in a note, not silently left to stall
+    far = Scenario.from_toml(write(tmp_path, KEYS.replace("length_km = 10.0", "length_km = 400.0", 1)))
+    assert any("make no key" in note and "(a, r)" in note for note in far.notes)
+
+
+def test_sweep_mistakes_are_reported_once(tmp_path):
+    sweep = '\n[sweep]\nkey = "profiles.links.fibre.visibility"\nvalues = [0.8, 0.9]\n'
+    found = problems(tmp_path, edit("pairs = 20", "pairs = 0") + sweep)
+    assert [p.key for p in found] == ["requests[0].pairs"] and "sweep point" not in str(found[0])
+    only(problems(tmp_path, BASE + sweep.replace("profiles.links.fibre.visibility", "profiles.links.fibre.scheme")),
+         "sweep.key", "profiles.links.fibre.scheme", "does not name a number", "'double_click', a string")

@@ -81,7 +81,7 @@ def test_qd_teleportation_over_free_space_reaches_the_published_fidelity(tmp_pat
 
 # -- 4. Caltech/Fermilab: time-bin teleportation over 22 + 22 km -----------------------------------
 
-def test_caltech_fermilab_teleportation_is_within_the_published_range(tmp_path, run_cli, tables):
+def test_caltech_fermilab_teleportation_is_within_the_published_range(tmp_path, run_cli, tables, cases):
     name = "caltech-fermilab-teleport"
     summary, _, _ = run_cli(name, tmp_path)
     report = summary["requests"]["teleport"]
@@ -91,8 +91,10 @@ def test_caltech_fermilab_teleportation_is_within_the_published_range(tmp_path, 
     f_tel = report["teleport_fidelity"]
     assert within_3_sigma(f_tel, teleport_moments(request["bsm_visibility"], link["visibility"]), n)
     # docs/experiments.md, section 4: ">= 90 %" in the abstract, 0.89 +- 0.01 on average in a
-    # secondary extraction of the corrected paper; the file states the range [0.87, 0.93]
-    assert 0.87 <= f_tel <= 0.93
+    # secondary extraction of the corrected paper; cases.json EXP-6 accepts F_tel >= 0.88, and the
+    # file's upper bound 0.93 is the secondary average's 3 sigma rounded up
+    assert cases["EXP-6"]["tolerance"] == "F_tel >= 0.88"
+    assert 0.88 <= f_tel <= 0.93
     # the pair itself is the secondary Bell-state fidelity 0.973 it was derived from
     assert report["mean_fidelity"] == pytest.approx(0.973, abs=1e-12)
 
@@ -138,9 +140,10 @@ def test_northwestern_fidelity_falls_with_launch_power_as_the_raman_model_says(t
     # the simulated drop from traffic off to 21 dBm is many standard deviations
     sigma = math.sqrt(expected[0][1] / n + expected[-1][1] / n)
     assert simulated[0] - simulated[-1] > 10 * sigma
-    # the published "fidelity well maintained at 18.7 dBm": above 2/3 by more than 3 sigma
+    # the published "fidelity well maintained at 18.7 dBm": the model keeps it above 2/3 by more
+    # than 3 sigma of the estimate, and the simulation is above 2/3
     at = t["sweep"]["values"].index(18.7)
-    assert simulated[at] - 2 / 3 > 3 * math.sqrt(expected[at][1] / n)
+    assert expected[at][0] - 2 / 3 > 3 * math.sqrt(expected[at][1] / n) and simulated[at] > 2 / 3
 
 
 # -- 6. Beijing - Shanghai: trusted-relay QKD backbone ---------------------------------------------
