@@ -791,19 +791,9 @@ class RelayNode(Actor):
         self.confirmed[msg.request] = self.now
 
     def _receive(self, msg: KeyForward) -> None:
-        if msg.request in self.seen:
-            self.ignored += 1  # this request already passed here
+        packed = _unpad(self, msg)
+        if packed is None:
             return
-        pad = self.pools[msg.link].take_at(msg.offset, msg.bits)
-        if isinstance(pad, str):
-            if pad == "used":
-                self.ignored += 1  # a replay: that key padded a message already
-            else:
-                self.waiting.append(msg)
-            return
-        self.seen.add(msg.request)
-        key = np.unpackbits(np.frombuffer(msg.cipher, dtype=np.uint8), count=msg.bits) ^ pad
-        packed = np.packbits(key).tobytes()
         if self.right is None:
             self.delivered[msg.request] = (self.now, msg.bits, packed)
             self.send(self.source, KeyDelivered(msg.request, msg.bits), delay_ps=self.to_source_ps)
@@ -826,6 +816,26 @@ class RelayNode(Actor):
             self.send(self.right.peer, KeyForward(request, self.right.name, offset, bits, cipher),
                       delay_ps=self.right.delay_ps)
             self.forwarded += 1
+
+
+def _unpad(node, msg: KeyForward) -> bytes | None:
+    """A relay's receiving step: the key ``msg`` carries, decrypted with the pool of its link
+    (packed bits), or None when the key passed here already or replays used pad bits (both
+    counted in ``node.ignored``) or when the pad is not produced yet (``msg`` waits in
+    ``node.waiting`` for the next tick)."""
+    if msg.request in node.seen:
+        node.ignored += 1  # this key already passed here
+        return None
+    pad = node.pools[msg.link].take_at(msg.offset, msg.bits)
+    if isinstance(pad, str):
+        if pad == "used":
+            node.ignored += 1  # a replay: that key padded a message already
+        else:
+            node.waiting.append(msg)
+        return None
+    node.seen.add(msg.request)
+    key = np.unpackbits(np.frombuffer(msg.cipher, dtype=np.uint8), count=msg.bits) ^ pad
+    return np.packbits(key).tobytes()
 
 
 def _check_request(r: object) -> tuple[int, int]:
@@ -1125,20 +1135,10 @@ class KeyRelayNode(Actor):
         return route, i
 
     def _receive(self, msg: KeyForward) -> None:
-        if msg.request in self.seen:
-            self.ignored += 1  # this key already passed here
+        packed = _unpad(self, msg)
+        if packed is None:
             return
-        pad = self.pools[msg.link].take_at(msg.offset, msg.bits)
-        if isinstance(pad, str):
-            if pad == "used":
-                self.ignored += 1  # a replay: that key padded a message already
-            else:
-                self.waiting.append(msg)
-            return
-        self.seen.add(msg.request)
         route, i = self._place(msg)
-        key = np.unpackbits(np.frombuffer(msg.cipher, dtype=np.uint8), count=msg.bits) ^ pad
-        packed = np.packbits(key).tobytes()
         if i == len(route.path) - 1:
             self.delivered[msg.request] = (self.now, msg.bits, packed)
             self.send(route.path[0], KeyDelivered(msg.request, msg.bits), delay_ps=sum(route.delays_ps))

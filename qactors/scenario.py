@@ -1070,16 +1070,7 @@ class _Builder:
             if isinstance(r["purification"], dict):
                 pur = ck.table(f"{path}.purification", r["purification"], _PURIFICATION)
             n_before = len(ck.problems)
-            if _good(r["id"]):
-                if r["id"] in ids:
-                    ck.bad(f"{path}.id", r["id"], f"an id no other request has (requests[{ids[r['id']]}] has it)",
-                           "is already used")
-                ids.setdefault(r["id"], i)
-            if _good(r["source"], r["dest"]) and r["source"] == r["dest"]:
-                ck.bad(f"{path}.dest", r["dest"], "a node other than the source", "is the source")
-            if _good(r["start_ms"], duration) and r["start_ms"] >= duration:
-                ck.bad(f"{path}.start_ms", r["start_ms"], f"a time before the end of the run (run.duration_ms = "
-                       f"{duration:g})", "is out of range")
+            self._request_basics("requests", i, r, ids, duration)
             if _good(r["start_ms"], r["deadline_ms"]) and r["deadline_ms"] is not None \
                     and r["deadline_ms"] <= r["start_ms"]:
                 ck.bad(f"{path}.deadline_ms", r["deadline_ms"], f"a time after start_ms = {r['start_ms']:g}",
@@ -1115,6 +1106,20 @@ class _Builder:
             return None
         return {"requests": out, "resolved": resolved}
 
+    def _request_basics(self, section: str, i: int, r: dict, ids: dict, duration) -> None:
+        """Checks every kind of request needs: a unique id, two different ends, a start inside the run."""
+        ck, path = self.ck, f"{section}[{i}]"
+        if _good(r["id"]):
+            if r["id"] in ids:
+                ck.bad(f"{path}.id", r["id"], f"an id no other {section[:-1].replace('_', ' ')} has "
+                       f"({section}[{ids[r['id']]}] has it)", "is already used")
+            ids.setdefault(r["id"], i)
+        if _good(r["source"], r["dest"]) and r["source"] == r["dest"]:
+            ck.bad(f"{path}.dest", r["dest"], "a node other than the source", "is the source")
+        if _good(r["start_ms"], duration) and r["start_ms"] >= duration:
+            ck.bad(f"{path}.start_ms", r["start_ms"], f"a time before the end of the run (run.duration_ms = "
+                   f"{duration:g})", "is out of range")
+
     def _key_requests(self, tables: list, run: dict | None) -> dict | None:
         ck = self.ck
         if not tables:
@@ -1126,16 +1131,7 @@ class _Builder:
             path = f"key_requests[{i}]"
             r = ck.table(path, data, _KEY_REQUEST)
             n_before = len(ck.problems)
-            if _good(r["id"]):
-                if r["id"] in ids:
-                    ck.bad(f"{path}.id", r["id"], f"an id no other key request has (key_requests[{ids[r['id']]}] "
-                           f"has it)", "is already used")
-                ids.setdefault(r["id"], i)
-            if _good(r["source"], r["dest"]) and r["source"] == r["dest"]:
-                ck.bad(f"{path}.dest", r["dest"], "a node other than the source", "is the source")
-            if _good(r["start_ms"], duration) and r["start_ms"] >= duration:
-                ck.bad(f"{path}.start_ms", r["start_ms"], f"a time before the end of the run (run.duration_ms = "
-                       f"{duration:g})", "is out of range")
+            self._request_basics("key_requests", i, r, ids, duration)
             if len(ck.problems) > n_before or not _good(*r.values()):
                 continue
             out.append(KeyRelayRequest(r["id"], r["source"], r["dest"], bits=r["bits"],
