@@ -108,37 +108,60 @@ class PathLatency:
     """Shortest-path latency between two actors, computed on demand and cached.
 
     Used only for messages between actors with no direct link; protocols that
-    talk to neighbours never pay for it.
+    talk to neighbours never pay for it.  Latencies are symmetric.  In a network
+    a few actors talk to many (the ends of a path to its repeaters and back), so
+    an actor asked about ``POPULAR`` times or more gets a Dijkstra search rooted
+    at it that is kept and resumed where it stopped: later queries involving it
+    cost only the part of the graph not settled yet.  Other pairs get a search
+    that stops at the target, and only its answer is kept.
     """
+
+    POPULAR = 3
 
     def __init__(self, adjacency: list[dict[int, int]]):
         self.adjacency = adjacency
         self.cache: dict[tuple[int, int], int | None] = {}
+        self.searches: dict[int, tuple[dict[int, int], list[tuple[int, int]], dict[int, int]]] = {}
+        self.asked: dict[int, int] = {}
 
     def __call__(self, a: int, b: int) -> int | None:
         if a == b:
             return 0
         key = (a, b) if a < b else (b, a)
-        if key not in self.cache:
-            self.cache[key] = self._dijkstra(*key)
-        return self.cache[key]
+        if key in self.cache:
+            return self.cache[key]
+        asked = self.asked
+        asked[a] = asked.get(a, 0) + 1
+        asked[b] = asked.get(b, 0) + 1
+        if a in self.searches or (b not in self.searches and asked[a] > asked[b]):
+            a, b = b, a  # root at a or at the more asked-about end
+        if b in self.searches or asked[b] >= self.POPULAR:
+            return self._resume(b, a)
+        self.cache[key] = lat = self._search({}, [(0, b)], {b: 0}, a)
+        return lat
 
-    def _dijkstra(self, a: int, b: int) -> int | None:
+    def _resume(self, root: int, target: int) -> int | None:
+        search = self.searches.get(root)
+        if search is None:
+            search = self.searches[root] = ({}, [(0, root)], {root: 0})  # settled, heap, tentative
+        settled = search[0]
+        return settled[target] if target in settled else self._search(*search, target)
+
+    def _search(self, settled: dict[int, int], heap: list[tuple[int, int]], dist: dict[int, int],
+                target: int) -> int | None:
+        """Dijkstra from the heap's root until ``target`` is settled (its latency) or none is left."""
         adj = self.adjacency
-        dist = {a: 0}
-        heap = [(0, a)]
-        done = set()
         while heap:
             d, u = heapq.heappop(heap)
-            if u == b:
-                return d
-            if u in done:
+            if u in settled:
                 continue
-            done.add(u)
+            settled[u] = d
             for v, lat in adj[u].items():
                 nd = d + lat
-                if nd < dist.get(v, nd + 1):
+                if v not in settled and nd < dist.get(v, nd + 1):
                     dist[v] = nd
                     heapq.heappush(heap, (nd, v))
+            if u == target:
+                return d
         return None
 

@@ -303,3 +303,28 @@ def test_payload_errors_name_the_sender_and_time():
     with pytest.raises(PayloadError, match=r"actor 'a' sent to 'b' at t=0 ps: field 'items' of message Bad holds "
                                            r"a value of type builtins.list \(use a tuple\): \[2\] inside a tuple"):
         run_local(net)
+
+
+def test_path_latency_matches_networkx_for_popular_and_one_off_pairs():
+    """The kept, resumed searches (actors asked about often) and the one-off searches both give the
+    shortest-path latency; disconnected pairs give None."""
+    import random
+
+    import networkx as nx
+
+    from qactors.core.network import PathLatency
+    rng = random.Random(7)
+    g = nx.connected_watts_strogatz_graph(300, 4, 0.2, seed=7)
+    for u, v in g.edges:
+        g.edges[u, v]["lat"] = rng.randint(1, 1000)
+    g.add_edge(300, 301, lat=5)  # a separate component
+    adjacency = [{v: g.edges[u, v]["lat"] for v in g[u]} for u in range(302)]
+    paths = PathLatency(adjacency)
+    hubs = [0, 17, 150]
+    queries = [(rng.choice(hubs), rng.randrange(300)) for _ in range(300)] + \
+        [(rng.randrange(300), rng.randrange(300)) for _ in range(300)]
+    rng.shuffle(queries)
+    for a, b in queries + [(b, a) for a, b in queries]:
+        assert paths(a, b) == nx.dijkstra_path_length(g, a, b, weight="lat"), (a, b)
+    assert set(hubs) <= set(paths.searches)           # the hubs got kept searches
+    assert paths(0, 300) is None and paths(300, 301) == 5
