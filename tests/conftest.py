@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import tomllib
 from pathlib import Path
 
@@ -45,7 +46,9 @@ def _run_library_scenario(name: str, tmp_path: Path) -> tuple[dict, dict, list[d
     """Run ``scenarios/<name>.toml`` from the command line; (summary.json, run.json, deliveries rows)."""
     from qactors.cli import main
     out = tmp_path / name
-    assert main(["run", str(SCENARIOS / f"{name}.toml"), "--out", str(out), "--no-progress"]) == 0
+    seed = os.environ.get("QACTORS_LIBRARY_SEED")  # rerun the library's checks at another seed
+    assert main(["run", str(SCENARIOS / f"{name}.toml"), "--out", str(out), "--no-progress"]
+                + (["--seed", seed] if seed else [])) == 0
     summary = json.loads((out / "summary.json").read_text())
     run = json.loads((out / "run.json").read_text())
     rows = []
