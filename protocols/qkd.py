@@ -81,7 +81,7 @@ __all__ = [
     "PulseBlock", "DetectionReport", "SiftAnnouncement", "DecoyTally", "DecoyEstimate",
     "DecoySender", "DecoyReceiver", "decoy_bb84_link", "decoy_link_rate_bps", "max_distance_km",
     "KeyRate",
-    "KeyLink", "KeyPool", "KeyRequest", "KeyForward", "KeyDelivered", "RelayNode", "trusted_relay_chain",
+    "KeyLink", "KeyPool", "KeyForward", "KeyDelivered", "trusted_relay_chain",
     "KeyRelayRequest", "KeyRelayRoute", "KeyRelayNode", "trusted_relay_network", "key_relay_report",
 ]
 
@@ -678,13 +678,6 @@ class KeyPool:
 
 
 @message
-class KeyRequest(Message):
-    """Ask the first node of a chain for an end-to-end key of ``bits`` bits."""
-
-    bits: int
-
-
-@message
 class KeyForward(Message):
     """The end-to-end key of ``request`` one-time-padded with ``link``'s key bits from
     position ``offset`` (``bits`` bits, packed big-endian into ``cipher``)."""
@@ -707,115 +700,6 @@ class KeyDelivered(Message):
 @message
 class _Tick(Message):
     index: int
-
-
-class RelayNode(Actor):
-    """A node of a trusted-relay chain from ``source`` to ``destination``.
-
-    ``left`` is the link towards the source (None at the source), ``right`` the link
-    towards the destination (None there).  Every ``tick_ps`` both pools grow
-    (:class:`KeyPool`).  The source turns each :class:`KeyRequest` into a fresh random
-    key from its own random stream and sends it padded with the right link's key as soon
-    as that link has enough; a relay decrypts with the left link's key and re-encrypts
-    with the right link's, waiting for key when it must (first come, first served); the
-    destination keeps the key and tells the source.
-
-    State: ``issued`` (source) and ``delivered`` (destination) map request ids to
-    ``(time ps, bits, key packed as bytes)``; ``confirmed`` (source) maps them to the
-    time the destination's confirmation arrived; ``ignored`` counts messages for an
-    unknown link or request, replays of used key, and duplicates.
-    """
-
-    def __init__(self, actor_id: str, *, left: KeyLink | None, right: KeyLink | None, source: str, destination: str,
-                 to_source_ps: int, tick_ps: int = MS, requests: Sequence[tuple[int, int]] = ()):
-        super().__init__(actor_id)
-        if left is None and right is None:
-            raise ConfigurationError(f"relay node {actor_id!r} has no link; allowed: a left link, a right link or "
-                                     f"both", field="links", value=None)
-        self.tick_ps = _count("tick_ps", tick_ps, 1)
-        self.left, self.right = left, right
-        self.pools = {link.name: KeyPool(link.name, float(link.rate_bps), tick_ps)
-                      for link in (left, right) if link is not None}
-        self.source, self.destination = source, destination
-        self.to_source_ps = _count("to_source_ps", to_source_ps, 1)
-        self.requests = tuple(_check_request(r) for r in requests)
-        self.next_request = 0
-        self.queue: list[tuple[str, int, bytes]] = []   # (request, bits, key) waiting for right-link key
-        self.waiting: list[KeyForward] = []             # forwards whose left-link key is not produced yet
-        self.seen: set[str] = set()                     # requests that passed through here
-        self.issued: dict[str, tuple[int, int, bytes]] = {}
-        self.delivered: dict[str, tuple[int, int, bytes]] = {}
-        self.confirmed: dict[str, int] = {}
-        self.forwarded = 0
-        self.ignored = 0
-
-    def on_start(self) -> None:
-        self.set_timer(_Tick(1), delay_ps=self.tick_ps)
-        for at_ps, bits in self.requests:
-            self.set_timer(KeyRequest(bits), delay_ps=at_ps)
-
-    @handler(_Tick)
-    def on_tick(self, msg: _Tick, sender: str) -> None:
-        for name in sorted(self.pools):
-            self.pools[name].grow(self, msg.index)
-        waiting, self.waiting = self.waiting, []
-        for fwd in waiting:
-            self._receive(fwd)
-        self._send_queued()
-        self.set_timer(_Tick(msg.index + 1), delay_ps=self.tick_ps)
-
-    @handler(KeyRequest)
-    def on_request(self, msg: KeyRequest, sender: str) -> None:
-        if self.right is None or self.left is not None or msg.bits < 1:
-            self.ignored += 1  # only the source serves requests
-            return
-        request = f"{self.id}#{self.next_request}"
-        self.next_request += 1
-        key = self.rng.integers(0, 2, size=msg.bits, dtype=np.uint8)
-        self.issued[request] = (self.now, msg.bits, np.packbits(key).tobytes())
-        self.queue.append((request, msg.bits, np.packbits(key).tobytes()))
-        self._send_queued()
-
-    @handler(KeyForward)
-    def on_forward(self, msg: KeyForward, sender: str) -> None:
-        if self.left is None or msg.link != self.left.name or msg.bits < 1 or len(msg.cipher) != (msg.bits + 7) // 8:
-            self.ignored += 1  # not on a link this node receives on, or malformed
-            return
-        self._receive(msg)
-
-    @handler(KeyDelivered)
-    def on_delivered(self, msg: KeyDelivered, sender: str) -> None:
-        if msg.request not in self.issued or msg.request in self.confirmed:
-            self.ignored += 1  # unknown request, or a duplicate confirmation
-            return
-        self.confirmed[msg.request] = self.now
-
-    def _receive(self, msg: KeyForward) -> None:
-        packed = _unpad(self, msg)
-        if packed is None:
-            return
-        if self.right is None:
-            self.delivered[msg.request] = (self.now, msg.bits, packed)
-            self.send(self.source, KeyDelivered(msg.request, msg.bits), delay_ps=self.to_source_ps)
-            return
-        self.queue.append((msg.request, msg.bits, packed))
-        self._send_queued()
-
-    def _send_queued(self) -> None:
-        if self.right is None:
-            return
-        pool = self.pools[self.right.name]
-        while self.queue:
-            request, bits, packed = self.queue[0]
-            taken = pool.take_next(bits)
-            if taken is None:
-                return
-            offset, pad = taken
-            self.queue.pop(0)
-            cipher = np.packbits(np.unpackbits(np.frombuffer(packed, dtype=np.uint8), count=bits) ^ pad).tobytes()
-            self.send(self.right.peer, KeyForward(request, self.right.name, offset, bits, cipher),
-                      delay_ps=self.right.delay_ps)
-            self.forwarded += 1
 
 
 def _unpad(node, msg: KeyForward) -> bytes | None:
@@ -854,7 +738,9 @@ def trusted_relay_chain(link_lengths_km: Sequence[float], *, rates_bps: Sequence
     Each link produces key at ``rates_bps[i]`` bit/s, or, if not given, at the
     expected decoy-state BB84 rate of its fibre (:func:`decoy_link_rate_bps` with
     ``params``).  ``requests`` are ``(time ps, bits)`` pairs: end-to-end keys ``N0``
-    is asked for, relayed to ``Nk``.
+    is asked for, relayed to ``Nk``.  This is the line case of
+    :func:`trusted_relay_network`: request ``j`` becomes the one-key
+    :class:`KeyRelayRequest` ``"N0.j"`` (its key is ``"N0.j#0"`` in the nodes' state).
 
     Raises:
         ConfigurationError: no link, a length that is not a finite number > 0, a rate
@@ -869,26 +755,20 @@ def trusted_relay_chain(link_lengths_km: Sequence[float], *, rates_bps: Sequence
         raise ConfigurationError("trusted_relay_chain needs at least one link length; got none",
                                  field="link_lengths_km", value=list(link_lengths_km))
     att = _real("attenuation_db_per_km", attenuation_db_per_km, 0.0)
-    fibres = [Fibre(x, attenuation_db_per_km=att) for x in lengths]
     if rates_bps is None:
-        rates = [decoy_link_rate_bps(f, params) for f in fibres]
+        rates = [decoy_link_rate_bps(Fibre(x, attenuation_db_per_km=att), params) for x in lengths]
     else:
         rates = [_real(f"rates_bps[{i}]", r, 0.0) for i, r in enumerate(rates_bps)]
         if len(rates) != len(lengths):
             raise ConfigurationError(f"rates_bps has {len(rates)} entries for {len(lengths)} links; allowed: one "
                                      f"per link", field="rates_bps", value=list(rates_bps))
-    names = [f"N{i}" for i in range(len(lengths) + 1)]
-    delays = [f.delay_ps for f in fibres]
-    net = Network()
-    for i, name in enumerate(names):
-        left = KeyLink(f"{names[i - 1]}-{name}", names[i - 1], rates[i - 1], delays[i - 1]) if i > 0 else None
-        right = KeyLink(f"{name}-{names[i + 1]}", names[i + 1], rates[i], delays[i]) if i < len(lengths) else None
-        net.add_actor(RelayNode(name, left=left, right=right, source=names[0], destination=names[-1],
-                                to_source_ps=max(1, sum(delays[:i])), tick_ps=tick_ps,
-                                requests=requests if i == 0 else ()))
-    for i, d in enumerate(delays):
-        net.connect(names[i], names[i + 1], latency_ps=d)
-    return net
+    graph = nx.Graph()
+    for i, (km, rate) in enumerate(zip(lengths, rates)):
+        graph.add_edge(f"N{i}", f"N{i + 1}", length_km=km, rate_bps=rate)
+    dest = f"N{len(lengths)}"
+    keys = [KeyRelayRequest(f"N0.{j}", "N0", dest, bits=bits, start_ps=at_ps)
+            for j, (at_ps, bits) in enumerate(_check_request(r) for r in requests)]
+    return trusted_relay_network(graph, keys, tick_ps=tick_ps)
 
 
 # =====================================================================================================

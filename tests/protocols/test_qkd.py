@@ -24,8 +24,9 @@ from qactors.hardware.channels import Fibre
 from qactors.protocols.applications import Receiver, SiftBits
 from qactors.protocols.link import GOOD, Herald, LinkPhysics, LinkSide
 from qactors.protocols.qkd import (DECOY, GYS, SIGNAL, VACUUM, DecoyBB84, DecoyReceiver, DecoySender, DecoyTally,
-                                   DetectionReport, KeyDelivered, KeyForward, KeyLink, KeyPool, KeyRate, KeyRequest,
-                                   PulseBlock, RelayNode, SiftAnnouncement, _Tick, decoy_bb84_link,
+                                   DetectionReport, KeyDelivered, KeyForward, KeyLink, KeyPool, KeyRate, KeyRelayNode,
+                                   KeyRelayRequest, KeyRelayRoute, PulseBlock, SiftAnnouncement, _IssueKeys, _Tick,
+                                   decoy_bb84_link,
                                    decoy_link_rate_bps, max_distance_km, trusted_relay_chain)
 from qactors.protocols.swapping import ChainNode, repeater_chain
 from qactors.quantum import information as info
@@ -387,52 +388,54 @@ def test_relay_rates_from_the_decoy_closed_form_limit_the_chain_at_its_longest_l
     assert all(issued[r][1:] == delivered[r][1:] for r in delivered)
 
 
-def relay(name: str, left, right, rate=1e5) -> ActorProbe:
-    links = {"N0-N1": ("N0", "N1"), "N1-N2": ("N1", "N2")}
-
-    def link(n):
-        return None if n is None else KeyLink(n, links[n][1] if links[n][0] == name else links[n][0], rate, 10)
-    node = RelayNode(name, left=link(left), right=link(right), source="N0", destination="N2", to_source_ps=20,
-                     tick_ps=MS)
+def relay(name: str, *, bits: int = 64, count: int = 2, rate=1e5) -> ActorProbe:
+    """One node of the line N0 - N1 - N2, carrying one request of ``count`` keys of ``bits`` bits."""
+    route = KeyRelayRoute(KeyRelayRequest("r", "N0", "N2", bits, count=count), ("N0", "N1", "N2"), (2.0, 2.0),
+                          (rate, rate), (rate, rate), (10, 10))
+    links = {"N0": ([], [KeyLink("N0-N1", "N1", rate, 10)]), "N1": ([KeyLink("N0-N1", "N0", rate, 10)],
+                                                                    [KeyLink("N1-N2", "N2", rate, 10)]),
+             "N2": ([KeyLink("N1-N2", "N1", rate, 10)], [])}
+    incoming, outgoing = links[name]
+    node = KeyRelayNode(name, incoming=incoming, outgoing=outgoing, routes=[route], tick_ps=MS)
     probe = ActorProbe(node, peers=[n for n in ("N0", "N1", "N2") if n != name])
     probe.start()
     return probe
 
 
 def test_relay_step_by_step_with_early_replayed_and_unknown_messages():
-    n0, n1, n2 = relay("N0", None, "N0-N1"), relay("N1", "N0-N1", "N1-N2"), relay("N2", "N1-N2", None)
-    assert n0.deliver(KeyRequest(64), "N0", 0) == []               # no key on the link yet: queued
-    [fwd, tick] = n0.deliver(_Tick(1), "N0", MS)                   # 100 bits produced: sent padded
+    n0, n1, n2 = relay("N0"), relay("N1"), relay("N2")
+    assert n0.deliver(_IssueKeys("r"), "N0", 0) == []              # no key on the link yet: queued
+    [fwd, tick] = n0.deliver(_Tick(1), "N0", MS)                   # 100 bits produced: the first key sent padded
     assert (fwd.to, fwd.delay_ps, type(fwd.msg)) == ("N1", 10, KeyForward) and tick.to == "N0"
     assert (fwd.msg.offset, fwd.msg.bits) == (0, 64)
-    assert n0.deliver(KeyRequest(64), "N0", MS) == []             # 36 bits left: waits for the next tick
+    assert len(n0.actor.queues["N1"]) == 1                         # 36 bits left: the second waits for a tick
     # the forward reaches N1 before N1's own tick: the key it needs does not exist there yet
     assert n1.deliver(fwd.msg, "N0", MS - 1) == [] and len(n1.actor.waiting) == 1
     [out, _] = n1.deliver(_Tick(1), "N1", MS)
     assert (out.to, out.msg.link, out.msg.offset) == ("N2", "N1-N2", 0)
     assert n1.actor.pools["N0-N1"].start == 64                     # used key is forgotten
-    # a replay of the same forward, and the same request at a fresh position, are both refused
+    # a replay of the same forward, and the same key at a fresh position, are both refused
     assert n1.deliver(fwd.msg, "N0", MS + 20) == []
-    replay = KeyForward(fwd.msg.request, "N0-N1", 64, 32, bytes(4))
+    replay = KeyForward(fwd.msg.request, "N0-N1", 64, 64, bytes(8))
     assert n1.deliver(replay, "N0", MS + 30) == [] and n1.actor.ignored == 2
     # messages on a link N1 does not receive on
-    assert n1.deliver(KeyForward("x#0", "N1-N2", 0, 8, b"\x00"), "N2", MS + 40) == [] and n1.actor.ignored == 3
+    assert n1.deliver(KeyForward("r#1", "N1-N2", 0, 64, bytes(8)), "N2", MS + 40) == [] and n1.actor.ignored == 3
     n2.deliver(_Tick(1), "N2", MS)
     [ack] = n2.deliver(out.msg, "N1", MS + 10)
     assert (ack.to, ack.delay_ps, ack.msg) == ("N0", 20, KeyDelivered(fwd.msg.request, 64))
     assert n2.actor.delivered[fwd.msg.request][1:] == n0.actor.issued[fwd.msg.request][1:]
     assert n0.deliver(ack.msg, "N2", MS + 30) == [] and n0.actor.confirmed == {fwd.msg.request: MS + 30}
-    # confirmations of unknown or already confirmed requests are ignored
-    assert n0.deliver(KeyDelivered("N0#99", 64), "N2", MS + 40) == [] and n0.actor.ignored == 1
+    # confirmations of unknown or already confirmed keys are ignored
+    assert n0.deliver(KeyDelivered("r#99", 64), "N2", MS + 40) == [] and n0.actor.ignored == 1
     assert n0.deliver(ack.msg, "N2", MS + 50) == [] and n0.actor.ignored == 2
-    # only the source serves requests
-    assert n1.deliver(KeyRequest(8), "N0", MS + 60) == [] and n1.actor.ignored == 4
-    # a forward for a request N0 never issued: N2 cannot tell (it holds no list of requests), decrypts with
-    # fresh link key and confirms; N0 does not know the request and ignores the confirmation
-    [forged_ack] = n2.deliver(KeyForward("N0#77", "N1-N2", 64, 8, b"\x00"), "N1", MS + 70)
-    assert forged_ack.msg == KeyDelivered("N0#77", 8) and "N0#77" in n2.actor.delivered
-    assert n0.deliver(forged_ack.msg, "N2", MS + 90) == [] and n0.actor.ignored == 3
-    assert "N0#77" not in n0.actor.confirmed
+    # only the source issues a request's keys
+    assert n1.deliver(_IssueKeys("r"), "N1", MS + 60) == [] and n1.actor.ignored == 4
+    # a forged forward of a key the request does not have: N2 knows the request's route and count, so it
+    # ignores it instead of confirming
+    n2.deliver(_Tick(2), "N2", 2 * MS)                             # N2's pool now holds the bits it would pad
+    ignored = n2.actor.ignored
+    assert n2.deliver(KeyForward("r#7", "N1-N2", 64, 64, bytes(8)), "N1", 2 * MS + 70) == []
+    assert n2.actor.ignored == ignored + 1 and "r#7" not in n2.actor.delivered
 
 
 def test_key_pool_positions():
@@ -467,8 +470,6 @@ def test_relay_inputs_are_checked():
         trusted_relay_chain([10], rates_bps=[5], tick_ps=0)
     with pytest.raises(ConfigurationError, match="rate_bps = inf"):
         KeyLink("L", "N1", math.inf, 10)
-    with pytest.raises(ConfigurationError, match="has no link"):
-        RelayNode("N0", left=None, right=None, source="N0", destination="N1", to_source_ps=1)
     with pytest.raises(ConfigurationError, match="attenuation_db_per_km = -0.2"):
         trusted_relay_chain([10], attenuation_db_per_km=-0.2)
 
