@@ -231,21 +231,6 @@ def deliveries(result, node="A"):
     return np.array(result.states[node]["deliveries"])
 
 
-def fidelity_sd(physics):
-    """Standard deviation of a heralded pair's fidelity, from every kind of herald's probability per attempt."""
-    if isinstance(physics, MidpointSourcePhysics):
-        heralds = [(pn * physics.stored_probability(n) ** 2, physics.pair_state(n)[0])
-                   for n, pn in enumerate(physics.pair_number_probabilities()) if n]
-        heralds.append((physics.kind_probabilities()[2], 0.25))
-    else:
-        heralds = [(q, physics.state(kind)[0]) for kind, q in zip((GOOD, BAD, DARK), physics.kind_probabilities())]
-    weight, fidelity = np.array(heralds).T
-    weight /= weight.sum()
-    mean = (weight * fidelity).sum()
-    assert mean == pytest.approx(physics.reference_fidelity(), rel=1e-9)
-    return math.sqrt((weight * (fidelity - mean) ** 2).sum())
-
-
 def ks_agrees(x, y):
     grid = np.union1d(x, y)
     cdf = [np.searchsorted(np.sort(v), grid, side="right") / len(v) for v in (x, y)]
@@ -258,7 +243,7 @@ def ks_agrees(x, y):
     ("receiver", 10, "geometric", 2000), ("receiver", 50, "geometric", 2000), ("receiver", 100, "geometric", 2000),
     ("receiver", 10, "attempts", 1000), ("receiver", 50, "attempts", 300),
 ])
-def test_rate_and_fidelity_match_the_closed_form(scheme, length_km, model, pairs):
+def test_rate_and_fidelity_match_the_closed_form(scheme, length_km, model, pairs, fidelity_sd):
     physics = midpoint_source(length_km) if scheme == "source" else sender_receiver(length_km)
     timing = link_timing(physics, length_km, refractive_index=N_REFERENCE)
     # one attempt takes L/c with the source half-way, 2 L/c from sender to receiver and back (c = 2e8 m/s)
@@ -281,7 +266,7 @@ def test_rate_and_fidelity_match_the_closed_form(scheme, length_km, model, pairs
     MidpointSourcePhysics(eta_arm=0.4, emission_probability=0.7, visibility=0.9, dark_count_probability=0.05),
     SenderReceiverPhysics(eta_link=0.3, visibility=0.9, dark_count_probability=0.05),
 ], ids=["spdc_source", "single_pair_source", "sender_receiver"])
-def test_attempts_and_geometric_models_agree_for_the_new_schemes(physics):
+def test_attempts_and_geometric_models_agree_for_the_new_schemes(physics, fidelity_sd):
     pairs = 2500
     res = {m: deliveries(run_scheme(5, physics, m, pairs, seed=SEED)) for m in ("attempts", "geometric")}
     p = physics.success_probability()

@@ -114,21 +114,6 @@ def test_heralds_come_a_handshake_plus_whole_cycles_apart(scheme, model):
     assert np.all(b[:, 0] - a[:, 0] == b[0, 0] - a[0, 0])
 
 
-def fidelity_sd(physics) -> float:
-    """Standard deviation of a heralded pair's fidelity as stored, from every kind of herald's probability."""
-    if isinstance(physics, MidpointSourcePhysics):  # several pairs: a fidelity per pair number
-        heralds = [(pn * physics.stored_probability(n) ** 2, physics.pair_state(n)[0])
-                   for n, pn in enumerate(physics.pair_number_probabilities()) if n]
-        heralds.append((physics.kind_probabilities()[2], 0.25))
-    else:
-        heralds = [(q, physics.state(kind)[0]) for kind, q in zip((GOOD, BAD, DARK), physics.kind_probabilities())]
-    weight, fidelity = np.array(heralds).T
-    weight /= weight.sum()
-    mean = (weight * fidelity).sum()
-    assert mean == pytest.approx(physics.reference_fidelity(), rel=1e-9)
-    return math.sqrt((weight * (fidelity - mean) ** 2).sum())
-
-
 def storage_ps(timing, end: int) -> int:
     """Sum of both qubits' storage times when ``end``'s herald arrives (``stored_ps`` of the other end
     is taken at its own herald, ``herald_ps[other] - herald_ps[end]`` away)."""
@@ -139,7 +124,7 @@ def storage_ps(timing, end: int) -> int:
 
 @pytest.mark.parametrize("model", ["geometric", "attempts"])
 @pytest.mark.parametrize("scheme", SCHEMES)
-def test_qubits_are_stored_from_the_successful_emission(scheme, model):
+def test_qubits_are_stored_from_the_successful_emission(scheme, model, fidelity_sd):
     p_target, pairs = RUNS[model]
     physics = physics_of(scheme, p_target)
     timing = link_timing(physics, LENGTH_KM)
