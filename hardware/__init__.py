@@ -21,7 +21,7 @@ from .detectors import Detector
 from .links import (DEFAULT_FIBRE_C_M_PER_S, HeraldedLink, attempt_duration_ps, attempt_duration_s, double_click,
                     double_click_success_probability, heralded_rate_hz, midpoint_arm_efficiency, single_click,
                     single_click_success_probability)
-from .memory import QuantumMemory
+from .memory import MEMORY_DECAYS, AbsorptiveMemory, QuantumMemory
 from .sources import EMITTER_KINDS, EmitterNode, QuantumDotSource, SPDCSource
 
 __all__ = [
@@ -30,7 +30,7 @@ __all__ = [
     "plob_bound", "tgw_bound", "transmissivity_to_db", "atmospheric_extinction_db_per_km",
     "SPEED_OF_LIGHT_M_PER_S", "EARTH_RADIUS_KM",
     # memory
-    "QuantumMemory",
+    "QuantumMemory", "AbsorptiveMemory", "MEMORY_DECAYS",
     # sources
     "SPDCSource", "QuantumDotSource", "EmitterNode", "EMITTER_KINDS",
     # detectors

@@ -1,4 +1,5 @@
-"""Quantum memories: capacity, efficiencies, timing and T1/T2 decoherence.
+"""Quantum memories: capacity, efficiencies, timing and T1/T2 decoherence;
+absorptive (photon-echo, Raman, ORCA) memories whose efficiency fades with storage time.
 
 A :class:`QuantumMemory` is a validated parameter record.  Its methods are
 pure functions of a storage duration in seconds and give the per-qubit decay
@@ -31,7 +32,7 @@ from qactors.core.errors import ConfigurationError
 from . import _checks
 from ._checks import assign as _set
 
-__all__ = ["QuantumMemory"]
+__all__ = ["QuantumMemory", "AbsorptiveMemory", "MEMORY_DECAYS"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +153,93 @@ class QuantumMemory:
         f = self.storage_fidelity
         rest = (1.0 - f) / 3.0
         return (f, rest, rest, rest)
+
+
+MEMORY_DECAYS = ("exponential", "gaussian")
+"""How an :class:`AbsorptiveMemory`'s efficiency fades with storage time."""
+
+
+@dataclass(frozen=True, slots=True)
+class AbsorptiveMemory:
+    """An ensemble memory that absorbs a photon and gives it back on demand.
+
+    Ensemble memories (off-resonant Raman, ORCA, EIT, gradient echo, atomic frequency
+    combs) store a photon as a collective excitation and re-emit it into a light mode
+    when read.  What matters to a network is the probability that a photon offered to
+    the memory comes out again after a storage time ``t``:
+
+        ``eta(t, linewidth) = efficiency * D(t) * A(linewidth)``
+
+    * ``D(t)`` is the loss of the stored excitation: ``exp(-t/tau)`` (``decay =
+      "exponential"``: relaxation at a fixed rate) or ``exp(-(t/tau)^2)`` (``decay =
+      "gaussian"``: a thermal vapour's Doppler dephasing.  The atoms' velocity spread
+      dephases the collective coherence as ``exp(-(dk sigma_v t)^2 / 2)``, and the
+      efficiency goes as its square, so ``tau = 1/(dk sigma_v)``).  ``tau`` is the
+      1/e time of the efficiency, ``lifetime_s``.
+    * ``A(linewidth)`` is the share of the photon's spectrum the memory accepts.  The
+      photon's spectrum is taken as a Lorentzian of FWHM ``linewidth``, and the
+      acceptance as a Lorentzian window of FWHM ``bandwidth_ghz``.  The share of one
+      Lorentzian inside another is ``B / (B + linewidth)``.  This is 1 for a photon much
+      narrower than the memory, and 1/2 when the widths are equal.
+    * ``efficiency`` is the storage-and-retrieval efficiency at zero storage time for a
+      photon inside the acceptance (``linewidth`` much smaller than ``bandwidth_ghz``).
+
+    A threshold detector after the memory also sees the memory's own noise:
+    ``noise_photons`` photons per read-out on average (four-wave mixing, fluorescence;
+    zero for ORCA, which has no noise process at read-out), Poisson distributed.
+
+    Args:
+        efficiency: storage-and-retrieval efficiency at zero storage time, in (0, 1].
+        lifetime_s: 1/e time of the efficiency, s, > 0 (``math.inf``: no decay).
+        decay: ``"exponential"`` (default) or ``"gaussian"``.
+        bandwidth_ghz: acceptance FWHM, GHz, > 0 (``math.inf``: accepts any photon).
+        noise_photons: mean noise photons per read-out, >= 0.
+
+    Raises:
+        ConfigurationError: a field outside its range, or an unknown ``decay``.
+
+    >>> m = AbsorptiveMemory(0.2, lifetime_s=1e-9, decay="gaussian", bandwidth_ghz=1.0)
+    >>> round(m.storage_efficiency(1e-9), 6), m.spectral_acceptance(1.0)
+    (0.073576, 0.5)
+    >>> round(m.retrieval_probability(0.5e-9, linewidth_ghz=0.25), 6)
+    0.124608
+    """
+
+    efficiency: float
+    lifetime_s: float = math.inf
+    decay: str = "exponential"
+    bandwidth_ghz: float = math.inf
+    noise_photons: float = 0.0
+
+    def __post_init__(self) -> None:
+        _set(self, "efficiency", _checks.real("AbsorptiveMemory.efficiency", self.efficiency, low=0.0,
+                                              low_open=True, high=1.0))
+        for field in ("lifetime_s", "bandwidth_ghz"):
+            _set(self, field, _checks.real(f"AbsorptiveMemory.{field}", getattr(self, field), low=0.0,
+                                           low_open=True, allow_inf=True))
+        if self.decay not in MEMORY_DECAYS:
+            raise ConfigurationError(
+                f"AbsorptiveMemory.decay = {self.decay!r} is not allowed; allowed: one of "
+                f"{', '.join(repr(d) for d in MEMORY_DECAYS)}", field="AbsorptiveMemory.decay", value=self.decay)
+        _set(self, "noise_photons", _checks.real("AbsorptiveMemory.noise_photons", self.noise_photons, low=0.0))
+
+    def decay_factor(self, duration_s: float) -> float:
+        """``D(t)``: the share of the stored excitation left after ``duration_s`` seconds."""
+        x = _duration(duration_s) / self.lifetime_s
+        return math.exp(-x * x) if self.decay == "gaussian" else math.exp(-x)
+
+    def storage_efficiency(self, duration_s: float) -> float:
+        """``efficiency * D(t)``: the efficiency for a photon inside the acceptance."""
+        return self.efficiency * self.decay_factor(duration_s)
+
+    def spectral_acceptance(self, linewidth_ghz: float) -> float:
+        """``A``: the share of a Lorentzian photon of FWHM ``linewidth_ghz`` (GHz, >= 0) the memory accepts."""
+        width = _checks.real("linewidth_ghz", linewidth_ghz, low=0.0)
+        return 1.0 if math.isinf(self.bandwidth_ghz) else self.bandwidth_ghz / (self.bandwidth_ghz + width)
+
+    def retrieval_probability(self, duration_s: float, linewidth_ghz: float = 0.0) -> float:
+        """Probability that a photon offered to the memory comes out after ``duration_s`` seconds."""
+        return self.storage_efficiency(duration_s) * self.spectral_acceptance(linewidth_ghz)
 
 
 def _duration(duration_s: float) -> float:

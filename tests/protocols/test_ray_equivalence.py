@@ -11,10 +11,12 @@ import pytest
 
 import qactors
 from qactors.hardware.channels import Fibre
-from qactors.hardware.memory import QuantumMemory
+from qactors.hardware.detectors import Detector
+from qactors.hardware.memory import AbsorptiveMemory, QuantumMemory
 from qactors.protocols.link import LinkPhysics, MidpointSourcePhysics, SenderReceiverPhysics, two_node_link
 from qactors.protocols.network import Purification, Request, quantum_network
 from qactors.protocols.qkd import decoy_bb84_link, trusted_relay_chain
+from qactors.protocols.storage import StorageRequest, storage_network
 from qactors.protocols.swapping import repeater_chain
 
 MS = 10 ** 9
@@ -48,7 +50,19 @@ CASES = {
     "decoy BB84": lambda: decoy_bb84_link(Fibre(25, attenuation_db_per_km=0.21), blocks=3, pulses_per_block=20_000),
     "trusted relays": lambda: trusted_relay_chain([20, 40, 30], requests=[(0, 64)] * 5),
 }
-UNTIL = {"decoy BB84": 100 * MS, "trusted relays": 2000 * MS}
+
+
+def storage():
+    g = nx.Graph()
+    g.add_node("QD", brightness=0.05, repetition_rate_hz=80e6, linewidth_ghz=0.4)
+    g.add_node("M", memory=AbsorptiveMemory(0.2, 1.1e-9, "gaussian", 1.0), detector=Detector(0.8, 1e5),
+               window_ps=1000)
+    g.add_edge("QD", "M", length_km=5.0)
+    return storage_network(g, [StorageRequest("r", "QD", "M", pulses=3_000_000, storage_ps=700)])
+
+
+CASES["photon storage"] = storage
+UNTIL = {"decoy BB84": 100 * MS, "trusted relays": 2000 * MS, "photon storage": 200 * MS}
 
 
 @pytest.mark.ray
