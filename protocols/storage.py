@@ -74,7 +74,7 @@ from qactors.hardware.detectors import Detector
 from qactors.hardware.memory import AbsorptiveMemory
 
 __all__ = ["PHASES", "StorageRequest", "PhotonBlock", "PhotonSourceNode", "StorageNode", "StorageJob",
-           "storage_network", "storage_report", "storage_expected", "BLOCK"]
+           "storage_network", "storage_jobs", "storage_report", "storage_expected", "BLOCK"]
 
 PHASES = ("input", "retrieved", "input_background", "retrieved_background")
 """The four phases of a :class:`StorageRequest`, in the order they run."""
@@ -298,6 +298,51 @@ class StorageNode(Actor):
         self.windows[rid][phase] += windows
 
 
+def storage_jobs(graph: nx.Graph, requests: Sequence[StorageRequest], *, refractive_index: float = 1.47
+                 ) -> list[StorageJob]:
+    """Each request's :class:`StorageJob`: the source's trigger period and the delay and
+    transmissivity of the least-length path (see :func:`storage_network` for the graph's
+    attributes and the errors raised)."""
+    ids: set[str] = set()
+    jobs = []
+    for r in requests:
+        if not isinstance(r, StorageRequest):
+            raise ConfigurationError(f"request {r!r} is not allowed; allowed: a StorageRequest", field="requests",
+                                     value=r)
+        if r.request_id in ids:
+            raise ConfigurationError(f"request {r.request_id!r}: the id is used twice; allowed: unique ids",
+                                     field="request_id", value=r.request_id)
+        ids.add(r.request_id)
+        for end in (r.source, r.dest):
+            if end not in graph:
+                raise ConfigurationError(f"request {r.request_id!r}: node {end!r} is not in the graph",
+                                         field="source" if end == r.source else "dest", value=end)
+        try:
+            path = nx.shortest_path(graph, r.source, r.dest, weight="length_km")
+        except nx.NetworkXNoPath:
+            raise ConfigurationError(f"request {r.request_id!r}: {r.dest!r} is not connected to {r.source!r}",
+                                     field="dest", value=r.dest) from None
+        for node, keys in ((r.source, ("brightness", "repetition_rate_hz")),
+                           (r.dest, ("memory", "detector", "window_ps"))):
+            missing = [k for k in keys if k not in graph.nodes[node]]
+            if missing:
+                raise ConfigurationError(f"request {r.request_id!r}: node {node!r} has no {', '.join(missing)}; "
+                                         f"required on a {'source' if node == r.source else 'memory'} node",
+                                         field="source" if node == r.source else "dest", value=node)
+        rate = _checks.real(f"node {r.source!r} repetition_rate_hz", graph.nodes[r.source]["repetition_rate_hz"],
+                            low=0.0, low_open=True)
+        period = max(1, round(S / rate))
+        if r.storage_ps >= period:
+            raise ConfigurationError(f"request {r.request_id!r}: storage_ps = {r.storage_ps} is not allowed; "
+                                     f"allowed: less than the source's trigger period, {period} ps (the memory "
+                                     f"holds one photon at a time)", field="storage_ps", value=r.storage_ps)
+        fibres = [Fibre(graph.edges[a, b]["length_km"], attenuation_db_per_km=graph.edges[a, b].get(
+            "attenuation_db_per_km", 0.2), refractive_index=refractive_index) for a, b in zip(path, path[1:])]
+        jobs.append(StorageJob(r, period_ps=period, delay_ps=max(1, sum(f.delay_ps for f in fibres)),
+                               transmissivity=math.prod(f.transmissivity for f in fibres)))
+    return jobs
+
+
 def storage_network(graph: nx.Graph, requests: Sequence[StorageRequest], *, refractive_index: float = 1.47
                     ) -> Network:
     """The actors of a photon-storage run over ``graph``.
@@ -318,49 +363,14 @@ def storage_network(graph: nx.Graph, requests: Sequence[StorageRequest], *, refr
             ``window_ps``, a node that is both, or a storage time not shorter than the
             source's trigger period (the memory holds one photon at a time).
     """
-    ids: set[str] = set()
     sources: dict[str, list[StorageJob]] = {}
     memories: dict[str, list[StorageJob]] = {}
     linewidths: dict[str, dict[str, float]] = {}
-    for r in requests:
-        if not isinstance(r, StorageRequest):
-            raise ConfigurationError(f"request {r!r} is not allowed; allowed: a StorageRequest", field="requests",
-                                     value=r)
-        if r.request_id in ids:
-            raise ConfigurationError(f"request {r.request_id!r}: the id is used twice; allowed: unique ids",
-                                     field="request_id", value=r.request_id)
-        ids.add(r.request_id)
-        for end in (r.source, r.dest):
-            if end not in graph:
-                raise ConfigurationError(f"request {r.request_id!r}: node {end!r} is not in the graph",
-                                         field="source" if end == r.source else "dest", value=end)
-        try:
-            path = nx.shortest_path(graph, r.source, r.dest, weight="length_km")
-        except nx.NetworkXNoPath:
-            raise ConfigurationError(f"request {r.request_id!r}: {r.dest!r} is not connected to {r.source!r}",
-                                     field="dest", value=r.dest) from None
-        src = graph.nodes[r.source]
-        for node, keys in ((r.source, ("brightness", "repetition_rate_hz")),
-                           (r.dest, ("memory", "detector", "window_ps"))):
-            missing = [k for k in keys if k not in graph.nodes[node]]
-            if missing:
-                raise ConfigurationError(f"request {r.request_id!r}: node {node!r} has no {', '.join(missing)}; "
-                                         f"required on a {'source' if node == r.source else 'memory'} node",
-                                         field="source" if node == r.source else "dest", value=node)
-        rate = _checks.real(f"node {r.source!r} repetition_rate_hz", src["repetition_rate_hz"], low=0.0,
-                            low_open=True)
-        period = max(1, round(S / rate))
-        if r.storage_ps >= period:
-            raise ConfigurationError(f"request {r.request_id!r}: storage_ps = {r.storage_ps} is not allowed; "
-                                     f"allowed: less than the source's trigger period, {period} ps (the memory "
-                                     f"holds one photon at a time)", field="storage_ps", value=r.storage_ps)
-        fibres = [Fibre(graph.edges[a, b]["length_km"], attenuation_db_per_km=graph.edges[a, b].get(
-            "attenuation_db_per_km", 0.2), refractive_index=refractive_index) for a, b in zip(path, path[1:])]
-        job = StorageJob(r, period_ps=period, delay_ps=max(1, sum(f.delay_ps for f in fibres)),
-                         transmissivity=math.prod(f.transmissivity for f in fibres))
+    for job in storage_jobs(graph, requests, refractive_index=refractive_index):
+        r = job.request
         sources.setdefault(r.source, []).append(job)
         memories.setdefault(r.dest, []).append(job)
-        linewidths.setdefault(r.dest, {})[r.request_id] = src.get("linewidth_ghz", 0.0)
+        linewidths.setdefault(r.dest, {})[r.request_id] = graph.nodes[r.source].get("linewidth_ghz", 0.0)
     both = sorted(set(sources) & set(memories))
     if both:
         raise ConfigurationError(f"node {both[0]!r} is both a source and a memory; allowed: one role per node",

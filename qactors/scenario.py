@@ -46,11 +46,13 @@ from .core.errors import ConfigurationError
 from .core.network import Network
 from .core.time import MS, format_ps
 from .hardware.channels import Fibre, FreeSpaceLink, SatelliteDownlink, dual_downlink
-from .hardware.memory import QuantumMemory
+from .hardware.detectors import Detector
+from .hardware.memory import MEMORY_DECAYS, AbsorptiveMemory, QuantumMemory
 from .protocols.applications import APPLICATIONS
 from .protocols.link import ALL_SCHEMES, MODELS, SCHEMES, LinkPhysics, MidpointSourcePhysics, SenderReceiverPhysics
 from .protocols.network import POLICIES, SELECTIONS, Purification, Request, quantum_network, request_report
 from .protocols.qkd import DecoyBB84, KeyRelayRequest, decoy_link_rate_bps, key_relay_report, trusted_relay_network
+from .protocols.storage import PHASES, StorageRequest, storage_jobs, storage_network, storage_report
 from .simulation import run as _run
 from .topologies import (dumbbell, grid, insert_repeaters, line, load_graph, load_topohub, metro, random_geometric,
                          random_graph, ring, star, waxman)
@@ -164,6 +166,7 @@ def _choice(default, choices) -> _Key:
 
 _TOP = {"scenario": _Key("table", _REQUIRED), "run": _Key("table", _REQUIRED), "topology": _Key("table", _REQUIRED),
         "profiles": _Key("table", _REQUIRED), "requests": _Key("tables"), "key_requests": _Key("tables"),
+        "storage_requests": _Key("tables"),
         "outputs": _Key("table", {}),
         "sweep": _Key("table")}
 _SCENARIO = {"name": _Key("name", _REQUIRED), "description": _Key("str", ""), "sources": _Key("strs", [])}
@@ -185,7 +188,24 @@ _PROFILES = {"nodes": _Key("table", _REQUIRED), "links": _Key("table", _REQUIRED
 _NODE_PROFILE = {"t1_s": _Key("seconds", math.inf, low=0, low_open=True),
                  "t2_s": _Key("seconds", math.inf, low=0, low_open=True),
                  "swap_success_probability": _num(1.0, low=0, low_open=True, high=1),
-                 "memories_per_link": _Key("int", 1, low=1)}
+                 "memories_per_link": _Key("int", 1, low=1),
+                 # photon storage ([[storage_requests]]): a single-photon source ...
+                 "repetition_rate_mhz": _num(low=0, low_open=True), "photon_probability": _num(low=0, low_open=True,
+                                                                                              high=1),
+                 "photon_linewidth_ghz": _num(low=0),
+                 # ... or an absorptive memory and the detector after it
+                 "memory_efficiency": _num(low=0, low_open=True, high=1),
+                 "memory_lifetime_ns": _Key("seconds", low=0, low_open=True, text='a finite number > 0, or "inf" (no '
+                                            'decay)'),
+                 "memory_decay": _choice(None, MEMORY_DECAYS), "memory_bandwidth_ghz": _num(low=0, low_open=True),
+                 "memory_noise_photons": _num(low=0), "detection_efficiency": _num(low=0, low_open=True, high=1),
+                 "dark_count_rate_hz": _num(low=0), "detection_window_ns": _num(low=0, low_open=True)}
+_SOURCE_KEYS = ("repetition_rate_mhz", "photon_probability", "photon_linewidth_ghz")
+_MEMORY_KEYS = ("memory_efficiency", "memory_lifetime_ns", "memory_decay", "memory_bandwidth_ghz",
+                "memory_noise_photons", "detection_efficiency", "dark_count_rate_hz", "detection_window_ns")
+_QUBIT_KEYS = ("t1_s", "t2_s", "swap_success_probability", "memories_per_link")
+SECTIONS = {"entanglement": "requests", "key": "key_requests", "storage": "storage_requests"}
+"""The kind of a scenario -> the array of tables that holds its requests."""
 _NOT_EXPRESSIBLE = "the network layer (quantum_network) models a memory by its T1 and T2 only"
 _NODE_PROFILE_UNSUPPORTED = {
     "write_efficiency": _NOT_EXPRESSIBLE, "read_efficiency": _NOT_EXPRESSIBLE,
@@ -196,7 +216,11 @@ CHANNELS = ("fibre", "free_space", "satellite")
 _POSITIVE = dict(low=0, low_open=True)
 KEY_SCHEME = "decoy_bb84"
 """The link scheme of trusted-relay QKD links (prepare and measure; ``[[key_requests]]``)."""
-_LINK_PROFILE = {"scheme": _choice(_REQUIRED, ALL_SCHEMES + (KEY_SCHEME,)),
+STORAGE_SCHEME = "transmission"
+"""The link scheme of a fibre that carries a source's photons to a memory (``[[storage_requests]]``)."""
+_SCHEME_OF = {"entanglement": ALL_SCHEMES, "key": (KEY_SCHEME,), "storage": (STORAGE_SCHEME,)}
+_TRANSMISSION_KEYS = ("scheme", "attenuation_db_per_km", "refractive_index", "channel")
+_LINK_PROFILE = {"scheme": _choice(_REQUIRED, ALL_SCHEMES + (KEY_SCHEME, STORAGE_SCHEME)),
                  "detection_efficiency": _num(1.0, low=0, low_open=True, high=1),
                  "attenuation_db_per_km": _num(0.2, low=0), "visibility": _num(1.0, low=0, high=1),
                  "dark_count_probability": _num(0.0, low=0, high=1),
@@ -250,6 +274,10 @@ _REQUEST = {"id": _Key("str", _REQUIRED, text="a name for the request (a non-emp
 _KEY_REQUEST = {"id": _Key("str", _REQUIRED, text="a name for the key request (a non-empty string)"),
                 "source": _Key("str", _REQUIRED, text=_NODE_ID), "dest": _Key("str", _REQUIRED, text=_NODE_ID),
                 "bits": _Key("int", _REQUIRED, low=1), "count": _Key("int", 1, low=1), "start_ms": _num(0.0, low=0)}
+_STORAGE_REQUEST = {"id": _Key("str", _REQUIRED, text="a name for the storage request (a non-empty string)"),
+                    "source": _Key("str", _REQUIRED, text=_NODE_ID), "dest": _Key("str", _REQUIRED, text=_NODE_ID),
+                    "pulses": _Key("int", _REQUIRED, low=1), "storage_ns": _num(_REQUIRED, low=0, low_open=True),
+                    "start_ms": _num(0.0, low=0)}
 _PURIFICATION = {"scheme": _choice("dejmps", ("dejmps", "bbpssw")), "mode": _choice("recurrence", ("recurrence",
                  "pumping")), "level": _choice("link", ("link", "end")),
                  "target_fidelity": _num(0.9, low=0.5, low_open=True, high=1), "max_rounds": _Key("int", 3, low=1)}
@@ -408,7 +436,7 @@ class Scenario:
     resolved: dict
     notes: tuple[str, ...] = ()
     sha256: str = ""
-    kind: str = "entanglement"  # "key": [[key_requests]] over trusted relays (requests are KeyRelayRequests)
+    kind: str = "entanglement"  # "key": [[key_requests]] (KeyRelayRequests); "storage": [[storage_requests]]
     sweep_key: str = ""
     sweep: tuple = ()  # ((value, Scenario), ...): the points of a [sweep], each a whole scenario; () without one
 
@@ -481,8 +509,8 @@ class Scenario:
 
     def describe(self) -> str:
         """One line: name, size of the network, requests and run settings."""
-        what = "key request" if self.kind == "key" else "request"
-        how = f"{self.link_model} link model" if self.kind != "key" else "trusted relays"
+        what = SECTIONS[self.kind][:-1].replace("_", " ")
+        how = {"key": "trusted relays", "storage": "photon storage"}.get(self.kind, f"{self.link_model} link model")
         sweep = f"; sweep of {self.sweep_key} over {len(self.sweep)} values" if self.sweep else ""
         return (f"scenario {self.name!r}: {self.graph.number_of_nodes()} nodes, {self.graph.number_of_edges()} "
                 f"links, {len(self.requests)} {what}{'s' if len(self.requests) != 1 else ''}; "
@@ -606,32 +634,41 @@ class _Builder:
         scenario = ck.table("scenario", get("scenario"), _SCENARIO) if top["scenario"] is not _BAD else None
         run = ck.table("run", get("run"), _RUN) if top["run"] is not _BAD else None
         topo = self._topology(get("topology")) if top["topology"] is not _BAD else None
+        given_sections = [k for k, section in SECTIONS.items() if section in data]
+        # with several kinds of request given (a mistake, reported below) the profiles are read as
+        # for entanglement or keys, and no network is built
+        kind = self.kind = (given_sections[0] if len(given_sections) == 1 else
+                            next((k for k in ("key", "entanglement") if k in given_sections), "entanglement"))
         profiles = self._profiles(get("profiles")) if top["profiles"] is not _BAD else None
-        kind = "key" if "key_requests" in data else "entanglement"
         given_run = get("run")
         for key, wanted in (("key_tick_ms", "key"), ("link_model", "entanglement")):
             if key in given_run and kind != wanted:
-                ck.bad(f"run.{key}", given_run[key], f"only in a scenario with "
-                       f"{'[[key_requests]]' if wanted == 'key' else '[[requests]]'} (leave it out)", "is not used here")
-        if ("requests" in data) == ("key_requests" in data):
-            ck.add("requests", None, f"{'both are given' if 'requests' in data else 'is missing'}; required: "
-                   f"exactly one of [[requests]] (entanglement between nodes) or [[key_requests]] (trusted-relay "
-                   f"QKD keys)")
+                ck.bad(f"run.{key}", given_run[key], f"only in a scenario with [[{SECTIONS[wanted]}]] (leave it "
+                       f"out)", "is not used here")
+        section = SECTIONS[kind]
+        if len(given_sections) != 1:
+            given = (f"{', '.join(SECTIONS[k] for k in given_sections)} are all given" if len(given_sections) > 2
+                     else "both are given" if given_sections else "is missing")
+            ck.add("requests", None, f"{given}; required: exactly one of [[requests]] (entanglement "
+                   f"between nodes), [[key_requests]] (trusted-relay QKD keys) or [[storage_requests]] (photons "
+                   f"stored in a memory)")
             requests = None
-        elif kind == "key":
-            requests = self._key_requests(top["key_requests"], run) if top["key_requests"] is not _BAD else None
+        elif top[section] is _BAD:
+            requests = None
         else:
-            requests = self._requests(top["requests"], run) if top["requests"] is not _BAD else None
+            requests = {"entanglement": self._requests, "key": self._key_requests,
+                        "storage": self._storage_requests}[kind](top[section], run)
         outputs = ck.table("outputs", get("outputs"), _OUTPUTS) if top["outputs"] is not _BAD else None
         graph = self._graph(topo) if topo is not None else None
         network = checked = None
-        if graph is not None and profiles is not None:
+        if graph is not None and profiles is not None and len(given_sections) == 1:
             network_args = self._hardware(graph, topo, profiles, kind)
             if requests is not None and network_args is not None:
                 checked = self._routes(graph, requests, kind)
                 if checked is not None and not ck.problems:
-                    network = (self._network(graph, checked, network_args, run["link_model"]) if kind != "key" else
-                               self._key_network(graph, checked, network_args, run["key_tick_ms"]))
+                    network = (self._key_network(graph, checked, network_args, run["key_tick_ms"]) if kind == "key"
+                               else self._storage_network(graph, checked, network_args, run) if kind == "storage"
+                               else self._network(graph, checked, network_args, run["link_model"]))
         if ck.problems or network is None:
             if not ck.problems:  # pragma: no cover - every path to here records a problem
                 ck.add("", None, "invalid scenario")
@@ -640,7 +677,7 @@ class _Builder:
         out_dir = Path(outputs["dir"]) if outputs["dir"] is not None else Path("results") / name
         resolved = _jsonable({"scenario": scenario, "run": run, "topology": topo["resolved"],
                               "profiles": profiles["resolved"],
-                              ("key_requests" if kind == "key" else "requests"): requests["resolved"],
+                              section: requests["resolved"],
                               "outputs": {"dir": str(out_dir), "files": list(outputs["files"])}})
         return Scenario(file=ck.file, name=name, description=scenario["description"],
                         sources=tuple(scenario["sources"]), duration_ps=round(run["duration_ms"] * MS),
@@ -841,6 +878,28 @@ class _Builder:
         return out
 
     def _node_profile(self, path: str, v: dict, given: dict) -> dict | None:
+        storage, ok = getattr(self, "kind", "entanglement") == "storage", True
+        for key in given:
+            if (key in _QUBIT_KEYS) == storage and (storage or key in _SOURCE_KEYS + _MEMORY_KEYS):
+                self.ck.add(f"{path}.{key}", given[key], f"{_show(given[key])} is not used here; allowed: "
+                            + ("in a scenario with [[storage_requests]], only a photon source's keys (" + ", ".join(
+                                _SOURCE_KEYS) + ") and a memory's (" + ", ".join(_MEMORY_KEYS) + ")" if storage else
+                               "only in a scenario with [[storage_requests]] (a photon source or an absorptive "
+                               "memory)"))
+                ok = False
+        for keys, needed in ((_SOURCE_KEYS, ("repetition_rate_mhz", "photon_probability")),
+                             (_MEMORY_KEYS, ("memory_efficiency",))):
+            if storage and any(k in given for k in keys):
+                for k in needed:
+                    if k not in given:
+                        self.ck.add(f"{path}.{k}", None, f"is missing; required with {', '.join(x for x in keys if x in given)}"
+                                    f": {_NODE_PROFILE[k].allowed()}")
+                        ok = False
+        if storage:
+            return {k: x for k, x in v.items() if x is not None and k not in _QUBIT_KEYS} if ok else None
+        if not ok:
+            return None
+        v = {k: x for k, x in v.items() if k not in _SOURCE_KEYS + _MEMORY_KEYS}
         try:
             QuantumMemory(num_qubits=1, t1_s=v["t1_s"], t2_s=v["t2_s"])
         except ConfigurationError as err:
@@ -852,6 +911,18 @@ class _Builder:
     def _link_profile(self, path: str, v: dict, given: dict) -> dict | None:
         scheme = v["scheme"]
         ok = True
+        if scheme == STORAGE_SCHEME:
+            for key in given:
+                if key not in _TRANSMISSION_KEYS:
+                    self.ck.add(f"{path}.{key}", given[key], f"{_show(given[key])} is not used by scheme "
+                                f"{STORAGE_SCHEME!r} (a plain fibre carrying a source's photons to a memory); "
+                                f"allowed: {', '.join(_TRANSMISSION_KEYS[1:])}")
+                    ok = False
+            if v["channel"] != "fibre":
+                self.ck.bad(f"{path}.channel", v["channel"], f"'fibre' with scheme {STORAGE_SCHEME!r}",
+                            "cannot be used here")
+                ok = False
+            return {k: v[k] for k in _TRANSMISSION_KEYS} if ok else None
         for key, schemes in _ONLY_FOR.items():
             if key in given and scheme not in schemes:
                 self.ck.add(f"{path}.{key}", given[key], f"{_show(given[key])} is not used by scheme {scheme!r}; "
@@ -977,10 +1048,13 @@ class _Builder:
                            "repeater segments", "cannot be used here")
         for name in used_links:
             scheme = profiles["links"][name]["scheme"]
-            if (scheme == KEY_SCHEME) != (mode == "key"):
-                want = (f"'{KEY_SCHEME}' (a scenario with [[key_requests]] runs trusted-relay QKD links)"
-                        if mode == "key" else f"one of {', '.join(repr(x) for x in ALL_SCHEMES)} (a scenario "
-                        f"with [[requests]] runs entanglement links; '{KEY_SCHEME}' links serve [[key_requests]])")
+            if scheme not in _SCHEME_OF[mode]:
+                want = {"key": f"'{KEY_SCHEME}' (a scenario with [[key_requests]] runs trusted-relay QKD links)",
+                        "storage": f"'{STORAGE_SCHEME}' (a scenario with [[storage_requests]] sends a source's "
+                                   f"photons through plain fibre)",
+                        "entanglement": f"one of {', '.join(repr(x) for x in ALL_SCHEMES)} (a scenario with "
+                                        f"[[requests]] runs entanglement links; '{KEY_SCHEME}' links serve "
+                                        f"[[key_requests]], '{STORAGE_SCHEME}' links [[storage_requests]])"}[mode]
                 ck.bad(f"profiles.links.{name}.scheme", scheme, want, "cannot be used here")
         first = used_links[0]
         index = profiles["links"][first]["refractive_index"]
@@ -993,6 +1067,8 @@ class _Builder:
                        f"({', '.join(used_links)})")
         if mode == "key":
             return self._key_hardware(g, profiles, index)
+        if mode == "storage":
+            return self._storage_hardware(g, profiles, index)
         if any(p.key.startswith("profiles") for p in ck.problems):
             return None
         memories = {v: profiles["nodes"][d["profile"]]["memories_per_link"] for v, d in g.nodes(data=True)}
@@ -1032,6 +1108,27 @@ class _Builder:
             self.notes.append(f"{len(zero)} QKD link{'s' if len(zero) > 1 else ''} make no key (too long for "
                               f"their settings, or key_rate_bps = 0): {', '.join(zero[:5])}"
                               f"{' ...' if len(zero) > 5 else ''}; key requests routed over them never complete")
+        return {"refractive_index": index}
+
+    def _storage_hardware(self, g: nx.Graph, profiles: dict, index: float) -> dict | None:
+        """Photon storage: sources and memories on the nodes whose profiles describe them, fibre loss on links."""
+        if any(p.key.startswith("profiles") for p in self.ck.problems):
+            return None
+        for _, d in g.nodes(data=True):
+            p = profiles["nodes"][d["profile"]]
+            if "photon_probability" in p:
+                d.update(brightness=p["photon_probability"], repetition_rate_hz=p["repetition_rate_mhz"] * 1e6,
+                         linewidth_ghz=p.get("photon_linewidth_ghz", 0.0))
+            if "memory_efficiency" in p:
+                d["memory"] = AbsorptiveMemory(p["memory_efficiency"], lifetime_s=p.get("memory_lifetime_ns", math.inf)
+                                               * 1e-9, decay=p.get("memory_decay", "exponential"),
+                                               bandwidth_ghz=p.get("memory_bandwidth_ghz", math.inf),
+                                               noise_photons=p.get("memory_noise_photons", 0.0))
+                d["detector"] = Detector(efficiency=p.get("detection_efficiency", 1.0),
+                                         dark_count_rate_hz=p.get("dark_count_rate_hz", 0.0))
+                d["window_ps"] = max(1, round(p.get("detection_window_ns", 1.0) * 1e3))
+        for _, _, d in g.edges(data=True):
+            d["attenuation_db_per_km"] = profiles["links"][d["profile"]]["attenuation_db_per_km"]
         return {"refractive_index": index}
 
     @staticmethod
@@ -1141,6 +1238,64 @@ class _Builder:
             return None
         return {"requests": out, "resolved": resolved}
 
+    def _storage_requests(self, tables: list, run: dict | None) -> dict | None:
+        ck = self.ck
+        if not tables:
+            ck.add("storage_requests", tables, "is empty; required: at least one [[storage_requests]] table")
+            return None
+        duration = run["duration_ms"] if run is not None else _BAD
+        out, resolved, ids = [], [], {}
+        for i, data in enumerate(tables):
+            path = f"storage_requests[{i}]"
+            r = ck.table(path, data, _STORAGE_REQUEST)
+            n_before = len(ck.problems)
+            self._request_basics("storage_requests", i, r, ids, duration)
+            if _good(r["storage_ns"]) and r["storage_ns"] < 0.001:
+                ck.bad(f"{path}.storage_ns", r["storage_ns"], "at least 0.001 (1 ps, the clock's resolution)",
+                       "is out of range")
+            if len(ck.problems) > n_before or not _good(*r.values()):
+                continue
+            out.append(StorageRequest(r["id"], r["source"], r["dest"], pulses=r["pulses"],
+                                      storage_ps=round(r["storage_ns"] * 1e3), start_ps=round(r["start_ms"] * MS)))
+            resolved.append(r)
+        if any(p.key.startswith("storage_requests") for p in ck.problems):
+            return None
+        return {"requests": out, "resolved": resolved}
+
+    def _storage_network(self, g: nx.Graph, requests: list, args: dict, run: dict) -> Network | None:
+        ck, ok = self.ck, True
+        for i, r in enumerate(requests):
+            for field, attr, what, keys in (("source", "brightness", "a photon source", "repetition_rate_mhz and "
+                                             "photon_probability"), ("dest", "memory", "a memory", "memory_efficiency")):
+                node = getattr(r, field)
+                if attr not in g.nodes[node]:
+                    ck.bad(f"storage_requests[{i}].{field}", node, f"a node whose profile sets {keys}", f"(profile "
+                           f"{g.nodes[node]['profile']!r}) has no {what[2:] if what.startswith('a ') else what}")
+                    ok = False
+        if not ok:
+            return None
+        try:
+            jobs = storage_jobs(g, requests, **args)
+            net = storage_network(g, requests, **args)
+            net.check()
+        except ConfigurationError as err:
+            index = next((i for i, r in enumerate(requests) if str(err).startswith(f"request {r.request_id!r}")), None)
+            field = {"storage_ps": "storage_ns"}.get(str(getattr(err, "field", "")), getattr(err, "field", None))
+            key = f"storage_requests[{index}].{field}" if index is not None and field else "storage_requests"
+            ck.add(key, getattr(err, "value", None), f"the photon-storage layer refused it: {err}")
+            return None
+        for i, job in enumerate(jobs):
+            end_ms = (job.end_ps + g.nodes[job.request.dest]["window_ps"]) / MS
+            if end_ms > run["duration_ms"]:
+                fits = max(0, (run["duration_ms"] * MS - job.request.start_ps - job.delay_ps - job.request.storage_ps
+                               - g.nodes[job.request.dest]["window_ps"]) // (len(PHASES) * job.period_ps))
+                ck.bad(f"storage_requests[{i}].pulses", job.request.pulses, f"at most {int(fits)} for run.duration_ms"
+                       f" = {run['duration_ms']:g}, or a run.duration_ms of at least {end_ms:.6g} (four phases of "
+                       f"{job.request.pulses} triggers at {job.period_ps} ps each, after start_ms)",
+                       "does not fit in the run")
+                ok = False
+        return net if ok else None
+
     def _key_network(self, g: nx.Graph, requests: list, args: dict, tick_ms: float) -> Network | None:
         try:
             net = trusted_relay_network(g, requests, tick_ps=max(1, round(tick_ms * MS)), **args)
@@ -1154,7 +1309,7 @@ class _Builder:
         """Unknown nodes, disconnected pairs and too few memories on the route, for every request."""
         ck = self.ck
         ok = True
-        section = "key_requests" if kind == "key" else "requests"
+        section = SECTIONS[kind]
         for i, r in enumerate(requests["requests"]):
             path = f"{section}[{i}]"
             unknown = False
@@ -1174,7 +1329,7 @@ class _Builder:
                        f"components of the topology)", "is not connected to the source")
                 ok = False
                 continue
-            for a, b in zip(route, route[1:]) if kind != "key" else ():
+            for a, b in zip(route, route[1:]) if kind == "entanglement" else ():
                 have = g.edges[a, b]["channels"]
                 if have < r.channels:
                     ck.bad(f"{path}.channels", r.channels, f"at most {have}: the memories per link of link "
@@ -1264,7 +1419,8 @@ class ScenarioRun:
     scenario: Scenario
     result: Any
     reports: dict[str, dict]
-    deliveries: list[tuple]  # (request, end node, time ps, fidelity on arrival, pair id); keys: bits, key id
+    deliveries: list[tuple]  # (request, end node, time ps, fidelity on arrival, pair id); keys: bits, key id;
+    # storage: (request, phase, windows, clicks)
     points: tuple = ()  # a sweep's runs: ((value, ScenarioRun), ...); the fields above are the first point's
 
 
@@ -1283,6 +1439,11 @@ def run_scenario(scenario: Scenario, *, progress: Callable[[int, int, int], None
 def _run_one(scenario: Scenario, progress) -> ScenarioRun:
     result = _run(scenario.network, until_ps=scenario.duration_ps, seed=scenario.seed, backend=scenario.backend,
                   progress=progress)
+    if scenario.kind == "storage":
+        reports = {r.request_id: storage_report(result.states, r) for r in scenario.requests}
+        counts = [(r.request_id, phase, reports[r.request_id]["windows"][phase], reports[r.request_id]["counts"][phase])
+                  for r in scenario.requests for phase in PHASES]
+        return ScenarioRun(scenario, result, reports, counts)
     if scenario.kind == "key":
         reports = {r.request_id: key_relay_report(result.states, r.request_id) for r in scenario.requests}
         delivered = [(r.request_id, r.dest, *result.states[r.dest]["delivered"][k][:2], k)
@@ -1338,22 +1499,23 @@ def write_outputs(run: ScenarioRun, *, overwrite: bool = False) -> list[Path]:
     if "summary.json" in s.output_files:
         summary: dict[str, Any] = {"scenario": s.name, "simulated_ms": s.duration_ps / MS, "seed": s.seed}
         if run.points:
-            label = "key_requests" if s.kind == "key" else "requests"
+            label = SECTIONS[s.kind]
             summary["sweep"] = {"key": s.sweep_key, "points": [{"value": v, "simulated_ms": p.scenario.duration_ps / MS,
                                                                 label: p.reports} for v, p in run.points]}
         else:
-            summary["key_requests" if s.kind == "key" else "requests"] = run.reports
+            summary[SECTIONS[s.kind]] = run.reports
         texts["summary.json"] = json.dumps(_jsonable(summary), indent=2)
     if "deliveries.csv" in s.output_files:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         sweep_column = ("sweep_value",) if run.points else ()
-        writer.writerow(sweep_column + ("request", "end", "time_ps") + (
-            ("bits", "key_id") if s.kind == "key" else ("fidelity", "pair_id")))
+        writer.writerow(sweep_column + {"entanglement": ("request", "end", "time_ps", "fidelity", "pair_id"),
+                                        "key": ("request", "end", "time_ps", "bits", "key_id"),
+                                        "storage": ("request", "phase", "windows", "clicks")}[s.kind])
         for value, p in points:
             first = (repr(value),) if run.points else ()
-            writer.writerows(first + (req, end, t, f if s.kind == "key" else repr(f), pid)
-                             for req, end, t, f, pid in p.deliveries)
+            for row in p.deliveries:  # a fidelity is written as its repr, so it reads back exactly
+                writer.writerow(first + (row[:3] + (repr(row[3]),) + row[4:] if s.kind == "entanglement" else row))
         texts["deliveries.csv"] = buf.getvalue()
     if "run.json" in s.output_files:
         from . import __version__
@@ -1387,6 +1549,8 @@ def format_summary(run: ScenarioRun) -> str:
     s, r = run.scenario, run.result
     if s.kind == "key":
         return _format_key_summary(run)
+    if s.kind == "storage":
+        return _format_storage_summary(run)
     head = (f"{s.name}: {s.graph.number_of_nodes()} nodes, {s.graph.number_of_edges()} links; "
             f"{format_ps(s.duration_ps)} simulated on the {r.backend} backend ({r.shards} shard"
             f"{'s' if r.shards != 1 else ''}), seed {s.seed}, {r.events:,} events in {r.wall_s:.2f} s")
@@ -1420,6 +1584,24 @@ def _format_key_summary(run: ScenarioRun) -> str:
                      f"{rep['keys_delivered']}/{rep['keys_requested']}", str(rep["bits_delivered"]),
                      f"{rep['delivered_rate_bps']:.4g}", "-".join(rep["weakest_hop"]),
                      f"{rep['weakest_rate_bps']:.4g}", "yes" if rep["keys_match"] else "NO"))
+    return _table(head, rows, r.digest, s.notes)
+
+
+def _format_storage_summary(run: ScenarioRun) -> str:
+    s, r = run.scenario, run.result
+    head = (f"{s.name}: {s.graph.number_of_nodes()} nodes, {s.graph.number_of_edges()} fibre links; "
+            f"{format_ps(s.duration_ps)} simulated on the {r.backend} backend, seed {s.seed}, {r.events:,} events "
+            f"in {r.wall_s:.2f} s")
+    rows = [("storage request", "source -> memory", "storage ns", "stored", "retrieved", "internal efficiency",
+             "signal/noise")]
+    for req in s.requests:
+        rep = run.reports[req.request_id]
+        pm = (lambda x, sd, digits: "-" if math.isnan(x) else f"{x:.{digits}f} +- {sd:.{digits}f}")
+        rows.append((req.request_id, f"{req.source} -> {req.dest}", f"{rep['storage_ns']:g}",
+                     str(rep["photons_stored"]), str(rep["photons_retrieved"]),
+                     pm(rep["internal_efficiency"], rep["internal_efficiency_sd"], 4) + (
+                         "" if rep["complete"] else " (incomplete)"),
+                     pm(rep["signal_to_noise"], rep["signal_to_noise_sd"], 1)))
     return _table(head, rows, r.digest, s.notes)
 
 

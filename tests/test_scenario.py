@@ -661,3 +661,102 @@ def test_sweep_mistakes_are_reported_once(tmp_path):
     assert [p.key for p in found] == ["requests[0].pairs"] and "sweep point" not in str(found[0])
     only(problems(tmp_path, BASE + sweep.replace("profiles.links.fibre.visibility", "profiles.links.fibre.scheme")),
          "sweep.key", "profiles.links.fibre.scheme", "does not name a number", "'double_click', a string")
+
+
+STORAGE = """\
+[scenario]
+name = "storage"
+
+[run]
+duration_ms = 20
+progress = false
+
+[topology]
+default_link_profile = "lab"
+
+[[topology.nodes]]
+id = "dot"
+profile = "source"
+
+[[topology.nodes]]
+id = "mem"
+profile = "memory"
+
+[[topology.links]]
+a = "dot"
+b = "mem"
+length_km = 1.0
+
+[profiles.nodes.source]
+repetition_rate_mhz = 100.0
+photon_probability = 0.05
+
+[profiles.nodes.memory]
+memory_efficiency = 0.5
+memory_lifetime_ns = 2.0
+detection_window_ns = 2.0
+
+[profiles.links.lab]
+scheme = "transmission"
+
+[[storage_requests]]
+id = "s"
+source = "dot"
+dest = "mem"
+pulses = 400000
+storage_ns = 1.0
+"""
+
+
+def test_storage_requests_run_from_the_cli(tmp_path, capsys):
+    s = Scenario.from_toml(write(tmp_path, STORAGE))
+    assert s.kind == "storage" and "1 storage request" in s.describe() and "photon storage" in s.describe()
+    memory = s.graph.nodes["mem"]["memory"]
+    assert (memory.decay, memory.bandwidth_ghz, memory.noise_photons) == ("exponential", math.inf, 0.0)
+    assert s.graph.nodes["mem"]["window_ps"] == 2000 and s.graph.nodes["dot"]["repetition_rate_hz"] == 1e8
+    path = write(tmp_path, STORAGE, "storage.toml")
+    assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 0
+    assert "internal efficiency" in capsys.readouterr().out
+    report = json.loads((tmp_path / "out" / "summary.json").read_text())["storage_requests"]["s"]
+    want = 0.5 * math.exp(-0.5)  # exponential decay over half the lifetime
+    assert report["complete"] and abs(report["internal_efficiency"] - want) <= 4 * report["internal_efficiency_sd"]
+    rows = (tmp_path / "out" / "deliveries.csv").read_text().splitlines()
+    assert rows[0] == "request,phase,windows,clicks" and rows[1].startswith("s,input,400000,") and len(rows) == 5
+
+
+@pytest.mark.parametrize("old, new, key, value, needle", [
+    ("photon_probability = 0.05", "photon_probability = 0.05\nt1_s = 1.0", "profiles.nodes.source.t1_s", 1.0,
+     "only a photon source's keys"),
+    ("photon_probability = 0.05", "photon_linewidth_ghz = 0.5", "profiles.nodes.source.photon_probability", None,
+     "is missing; required with repetition_rate_mhz, photon_linewidth_ghz"),
+    ("memory_efficiency = 0.5\n", "", "profiles.nodes.memory.memory_efficiency", None, "is missing"),
+    ('scheme = "transmission"', 'scheme = "transmission"\nvisibility = 0.9', "profiles.links.lab.visibility", 0.9,
+     "is not used by scheme 'transmission'"),
+    ('scheme = "transmission"', 'scheme = "double_click"', "profiles.links.lab.scheme", "double_click",
+     "a scenario with [[storage_requests]] sends a source's photons through plain fibre"),
+    ("storage_ns = 1.0", "storage_ns = 10.0", "storage_requests[0].storage_ns", 10000,
+     "less than the source's trigger period, 10000 ps"),
+    ("storage_ns = 1.0", "storage_ns = 0.0001", "storage_requests[0].storage_ns", 0.0001, "at least 0.001"),
+    ("pulses = 400000", "pulses = 600000", "storage_requests[0].pulses", 600000,
+     "at most 499877 for run.duration_ms = 20, or a run.duration_ms of at least 24.0049"),
+    ('source = "dot"', 'source = "mem"\n', "storage_requests[0].dest", "mem", "a node other than the source"),
+    ("progress = false", 'progress = false\nlink_model = "attempts"', "run.link_model", "attempts",
+     "only in a scenario with [[requests]]"),
+    ("memory_decay", "", "profiles.nodes.memory.memory_decay", "linear", "one of 'exponential', 'gaussian'"),
+])
+def test_storage_scenario_mistakes(tmp_path, old, new, key, value, needle):
+    text = STORAGE if old != "memory_decay" else edit("memory_efficiency = 0.5", 'memory_efficiency = 0.5\n'
+                                                      'memory_decay = "linear"', STORAGE)
+    only(problems(tmp_path, edit(old, new, text) if old != "memory_decay" else text), key, value, needle)
+
+
+def test_storage_roles_and_keys_in_other_scenarios(tmp_path):
+    swapped = edit('source = "dot"\ndest = "mem"', 'source = "mem"\ndest = "dot"', STORAGE)
+    found = problems(tmp_path, swapped)
+    assert [p.key for p in found] == ["storage_requests[0].source", "storage_requests[0].dest"]
+    assert "(profile 'memory') has no photon source" in found[0].message
+    assert "a node whose profile sets memory_efficiency" in found[1].message
+    only(problems(tmp_path, edit("t2_s = 1.0", "t2_s = 1.0\nmemory_efficiency = 0.5")),
+         "profiles.nodes.node.memory_efficiency", 0.5, "only in a scenario with [[storage_requests]]")
+    three = KEYS + '\n[[requests]]\nid = "e"\nsource = "a"\ndest = "b"\n' + STORAGE[STORAGE.index("[[storage_"):]
+    only(problems(tmp_path, three), "requests", None, "requests, key_requests, storage_requests are all given")

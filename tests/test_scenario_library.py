@@ -35,8 +35,8 @@ from qactors.protocols.link import LinkPhysics, link_timing
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 LIBRARY = ("delft-the-hague", "aachen-juelich-bonn", "metro-30")
-EXPERIMENTS = ("qd-teleport-rome", "qutech-three-node", "micius-entanglement", "caltech-fermilab-teleport", "northwestern-raman-teleport",
-               "beijing-shanghai-qkd", "europe-backbone")  # tests/test_scenario_experiments.py, _continental.py
+EXPERIMENTS = ("qd-teleport-rome", "qutech-three-node", "micius-entanglement", "caltech-fermilab-teleport",
+               "northwestern-raman-teleport", "beijing-shanghai-qkd", "imperial-qd-memory", "europe-backbone")  # tests/test_scenario_experiments.py, _continental.py
 C_KM_PER_S = 299_792.458
 DEFAULT_REFRACTIVE_INDEX = 1.47  # docs/scenario-format.md, [profiles.links.NAME]
 
