@@ -1153,55 +1153,67 @@ class _Builder:
         return f"topology.{t['kind']}"
 
     # -- requests ------------------------------------------------------------------------------------
-    def _requests(self, tables: list, run: dict | None) -> dict | None:
+    def _request_tables(self, section: str, tables: list, run: dict | None, keys: dict, build) -> dict | None:
+        """The loop every kind of request shares: each table's keys, then :meth:`_request_basics`, then
+        ``build(path, r)``, which checks what is particular to the kind and returns ``(request, resolved
+        table)``, or None when the table has a problem (recorded by the checks)."""
         ck = self.ck
         if not tables:
-            ck.add("requests", tables, "is empty; required: at least one [[requests]] table")
+            ck.add(section, tables, f"is empty; required: at least one [[{section}]] table")
             return None
         duration = run["duration_ms"] if run is not None else _BAD
         out, resolved, ids = [], [], {}
         for i, data in enumerate(tables):
-            path = f"requests[{i}]"
-            r = ck.table(path, data, _REQUEST)
-            pur = None
-            if isinstance(r["purification"], dict):
-                pur = ck.table(f"{path}.purification", r["purification"], _PURIFICATION)
+            path = f"{section}[{i}]"
+            r = ck.table(path, data, keys)
             n_before = len(ck.problems)
-            self._request_basics("requests", i, r, ids, duration)
-            if _good(r["start_ms"], r["deadline_ms"]) and r["deadline_ms"] is not None \
-                    and r["deadline_ms"] <= r["start_ms"]:
-                ck.bad(f"{path}.deadline_ms", r["deadline_ms"], f"a time after start_ms = {r['start_ms']:g}",
-                       "is out of range")
-            if _good(r["policy"], r["application"]) and r["policy"] != "asap" \
-                    and r["application"] in ("teleport", "mixed"):
-                ck.bad(f"{path}.application", r["application"], f"'record', 'bbm92' or 'e91' with policy "
-                       f"{r['policy']!r} (a swap tree restarts in step, so the receiver cannot keep its qubit for "
-                       f"the teleportation bits), or policy 'asap'", f"cannot be used with policy {r['policy']!r}")
-            if _good(r["bsm_visibility"], r["application"]) and r["bsm_visibility"] != 1.0 \
-                    and r["application"] not in ("teleport", "mixed"):
-                ck.bad(f"{path}.bsm_visibility", r["bsm_visibility"], "1.0 (the default) unless application is "
-                       "'teleport' or 'mixed': only teleportation makes a Bell-state measurement on a photon")
-            if pur is not None and _good(r["policy"]) and r["policy"] != "asap":
-                ck.bad(f"{path}.policy", r["policy"], "'asap' when the request purifies (a tree's in-step restarts "
-                       "would discard the pairs a purification keeps)", "cannot purify")
-            if pur is not None and _good(r["channels"]) and r["channels"] < 2:
-                ck.bad(f"{path}.channels", r["channels"], "an integer >= 2 when the request purifies (it needs "
-                       "two pairs at once)", "is too few")
-            if len(ck.problems) > n_before or not _good(*r.values()) or (pur is not None and not _good(
-                    *pur.values())):
-                continue
-            purification = Purification(**pur) if pur is not None else None
-            out.append(Request(r["id"], r["source"], r["dest"], pairs=r["pairs"], min_fidelity=r["min_fidelity"],
-                               deadline_ps=round(r["deadline_ms"] * MS) if r["deadline_ms"] else 0,
-                               start_ps=round(r["start_ms"] * MS), policy=r["policy"], channels=r["channels"],
-                               cutoff_ps=round(r["cutoff_ms"] * MS) if r["cutoff_ms"] else 0,
-                               selection=r["selection"], purification=purification, application=r["application"],
-                               retries=r["retries"], bsm_visibility=r["bsm_visibility"]))
-            resolved.append({**{k: v for k, v in r.items() if v is not None and k != "purification"},
-                             **({"purification": pur} if pur is not None else {})})
-        if any(p.key.startswith("requests") for p in ck.problems):
+            self._request_basics(section, i, r, ids, duration)
+            made = build(path, r)
+            if made is not None and len(ck.problems) == n_before and _good(*r.values()):
+                out.append(made[0])
+                resolved.append(made[1])
+        if any(p.key.startswith(section) for p in ck.problems):
             return None
         return {"requests": out, "resolved": resolved}
+
+    def _requests(self, tables: list, run: dict | None) -> dict | None:
+        return self._request_tables("requests", tables, run, _REQUEST, self._entanglement_request)
+
+    def _entanglement_request(self, path: str, r: dict) -> tuple | None:
+        ck = self.ck
+        pur = None
+        if isinstance(r["purification"], dict):
+            pur = ck.table(f"{path}.purification", r["purification"], _PURIFICATION)
+        if _good(r["start_ms"], r["deadline_ms"]) and r["deadline_ms"] is not None \
+                and r["deadline_ms"] <= r["start_ms"]:
+            ck.bad(f"{path}.deadline_ms", r["deadline_ms"], f"a time after start_ms = {r['start_ms']:g}",
+                   "is out of range")
+        if _good(r["policy"], r["application"]) and r["policy"] != "asap" \
+                and r["application"] in ("teleport", "mixed"):
+            ck.bad(f"{path}.application", r["application"], f"'record', 'bbm92' or 'e91' with policy "
+                   f"{r['policy']!r} (a swap tree restarts in step, so the receiver cannot keep its qubit for "
+                   f"the teleportation bits), or policy 'asap'", f"cannot be used with policy {r['policy']!r}")
+        if _good(r["bsm_visibility"], r["application"]) and r["bsm_visibility"] != 1.0 \
+                and r["application"] not in ("teleport", "mixed"):
+            ck.bad(f"{path}.bsm_visibility", r["bsm_visibility"], "1.0 (the default) unless application is "
+                   "'teleport' or 'mixed': only teleportation makes a Bell-state measurement on a photon")
+        if pur is not None and _good(r["policy"]) and r["policy"] != "asap":
+            ck.bad(f"{path}.policy", r["policy"], "'asap' when the request purifies (a tree's in-step restarts "
+                   "would discard the pairs a purification keeps)", "cannot purify")
+        if pur is not None and _good(r["channels"]) and r["channels"] < 2:
+            ck.bad(f"{path}.channels", r["channels"], "an integer >= 2 when the request purifies (it needs "
+                   "two pairs at once)", "is too few")
+        if not _good(*r.values()) or (pur is not None and not _good(*pur.values())):
+            return None
+        purification = Purification(**pur) if pur is not None else None
+        request = Request(r["id"], r["source"], r["dest"], pairs=r["pairs"], min_fidelity=r["min_fidelity"],
+                          deadline_ps=round(r["deadline_ms"] * MS) if r["deadline_ms"] else 0,
+                          start_ps=round(r["start_ms"] * MS), policy=r["policy"], channels=r["channels"],
+                          cutoff_ps=round(r["cutoff_ms"] * MS) if r["cutoff_ms"] else 0,
+                          selection=r["selection"], purification=purification, application=r["application"],
+                          retries=r["retries"], bsm_visibility=r["bsm_visibility"])
+        return request, {**{k: v for k, v in r.items() if v is not None and k != "purification"},
+                         **({"purification": pur} if pur is not None else {})}
 
     def _request_basics(self, section: str, i: int, r: dict, ids: dict, duration) -> None:
         """Checks every kind of request needs: a unique id, two different ends, a start inside the run."""
@@ -1218,49 +1230,22 @@ class _Builder:
                    f"{duration:g})", "is out of range")
 
     def _key_requests(self, tables: list, run: dict | None) -> dict | None:
-        ck = self.ck
-        if not tables:
-            ck.add("key_requests", tables, "is empty; required: at least one [[key_requests]] table")
-            return None
-        duration = run["duration_ms"] if run is not None else _BAD
-        out, resolved, ids = [], [], {}
-        for i, data in enumerate(tables):
-            path = f"key_requests[{i}]"
-            r = ck.table(path, data, _KEY_REQUEST)
-            n_before = len(ck.problems)
-            self._request_basics("key_requests", i, r, ids, duration)
-            if len(ck.problems) > n_before or not _good(*r.values()):
-                continue
-            out.append(KeyRelayRequest(r["id"], r["source"], r["dest"], bits=r["bits"],
-                                       start_ps=round(r["start_ms"] * MS), count=r["count"]))
-            resolved.append(r)
-        if any(p.key.startswith("key_requests") for p in ck.problems):
-            return None
-        return {"requests": out, "resolved": resolved}
+        return self._request_tables("key_requests", tables, run, _KEY_REQUEST, lambda path, r: (
+            KeyRelayRequest(r["id"], r["source"], r["dest"], bits=r["bits"], start_ps=round(r["start_ms"] * MS),
+                            count=r["count"]), r) if _good(*r.values()) else None)
 
     def _storage_requests(self, tables: list, run: dict | None) -> dict | None:
-        ck = self.ck
-        if not tables:
-            ck.add("storage_requests", tables, "is empty; required: at least one [[storage_requests]] table")
+        return self._request_tables("storage_requests", tables, run, _STORAGE_REQUEST, self._storage_request)
+
+    def _storage_request(self, path: str, r: dict) -> tuple | None:
+        if _good(r["storage_ns"]) and r["storage_ns"] < 0.001:
+            self.ck.bad(f"{path}.storage_ns", r["storage_ns"], "at least 0.001 (1 ps, the clock's resolution)",
+                        "is out of range")
             return None
-        duration = run["duration_ms"] if run is not None else _BAD
-        out, resolved, ids = [], [], {}
-        for i, data in enumerate(tables):
-            path = f"storage_requests[{i}]"
-            r = ck.table(path, data, _STORAGE_REQUEST)
-            n_before = len(ck.problems)
-            self._request_basics("storage_requests", i, r, ids, duration)
-            if _good(r["storage_ns"]) and r["storage_ns"] < 0.001:
-                ck.bad(f"{path}.storage_ns", r["storage_ns"], "at least 0.001 (1 ps, the clock's resolution)",
-                       "is out of range")
-            if len(ck.problems) > n_before or not _good(*r.values()):
-                continue
-            out.append(StorageRequest(r["id"], r["source"], r["dest"], pulses=r["pulses"],
-                                      storage_ps=round(r["storage_ns"] * 1e3), start_ps=round(r["start_ms"] * MS)))
-            resolved.append(r)
-        if any(p.key.startswith("storage_requests") for p in ck.problems):
+        if not _good(*r.values()):
             return None
-        return {"requests": out, "resolved": resolved}
+        return StorageRequest(r["id"], r["source"], r["dest"], pulses=r["pulses"],
+                              storage_ps=round(r["storage_ns"] * 1e3), start_ps=round(r["start_ms"] * MS)), r
 
     def _storage_network(self, g: nx.Graph, requests: list, args: dict, run: dict) -> Network | None:
         ck, ok = self.ck, True
