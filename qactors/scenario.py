@@ -1155,8 +1155,8 @@ class _Builder:
     # -- requests ------------------------------------------------------------------------------------
     def _request_tables(self, section: str, tables: list, run: dict | None, keys: dict, build) -> dict | None:
         """The loop every kind of request shares: each table's keys, then :meth:`_request_basics`, then
-        ``build(path, r)``, which checks what is particular to the kind and returns ``(request, resolved
-        table)``, or None when the table has a problem (recorded by the checks)."""
+        ``build(path, r)``, which checks what is particular to the kind and returns a function making
+        ``(request, resolved table)``; it is called only if the table had no problem."""
         ck = self.ck
         if not tables:
             ck.add(section, tables, f"is empty; required: at least one [[{section}]] table")
@@ -1168,10 +1168,11 @@ class _Builder:
             r = ck.table(path, data, keys)
             n_before = len(ck.problems)
             self._request_basics(section, i, r, ids, duration)
-            made = build(path, r)
-            if made is not None and len(ck.problems) == n_before and _good(*r.values()):
-                out.append(made[0])
-                resolved.append(made[1])
+            make = build(path, r)
+            if make is not None and len(ck.problems) == n_before and _good(*r.values()):
+                request, table = make()
+                out.append(request)
+                resolved.append(table)
         if any(p.key.startswith(section) for p in ck.problems):
             return None
         return {"requests": out, "resolved": resolved}
@@ -1179,7 +1180,7 @@ class _Builder:
     def _requests(self, tables: list, run: dict | None) -> dict | None:
         return self._request_tables("requests", tables, run, _REQUEST, self._entanglement_request)
 
-    def _entanglement_request(self, path: str, r: dict) -> tuple | None:
+    def _entanglement_request(self, path: str, r: dict) -> Callable[[], tuple] | None:
         ck = self.ck
         pur = None
         if isinstance(r["purification"], dict):
@@ -1203,17 +1204,16 @@ class _Builder:
         if pur is not None and _good(r["channels"]) and r["channels"] < 2:
             ck.bad(f"{path}.channels", r["channels"], "an integer >= 2 when the request purifies (it needs "
                    "two pairs at once)", "is too few")
-        if not _good(*r.values()) or (pur is not None and not _good(*pur.values())):
+        if pur is not None and not _good(*pur.values()):
             return None
-        purification = Purification(**pur) if pur is not None else None
-        request = Request(r["id"], r["source"], r["dest"], pairs=r["pairs"], min_fidelity=r["min_fidelity"],
-                          deadline_ps=round(r["deadline_ms"] * MS) if r["deadline_ms"] else 0,
-                          start_ps=round(r["start_ms"] * MS), policy=r["policy"], channels=r["channels"],
-                          cutoff_ps=round(r["cutoff_ms"] * MS) if r["cutoff_ms"] else 0,
-                          selection=r["selection"], purification=purification, application=r["application"],
-                          retries=r["retries"], bsm_visibility=r["bsm_visibility"])
-        return request, {**{k: v for k, v in r.items() if v is not None and k != "purification"},
-                         **({"purification": pur} if pur is not None else {})}
+        return lambda: (Request(
+            r["id"], r["source"], r["dest"], pairs=r["pairs"], min_fidelity=r["min_fidelity"],
+            deadline_ps=round(r["deadline_ms"] * MS) if r["deadline_ms"] else 0, start_ps=round(r["start_ms"] * MS),
+            policy=r["policy"], channels=r["channels"], cutoff_ps=round(r["cutoff_ms"] * MS) if r["cutoff_ms"] else 0,
+            selection=r["selection"], purification=Purification(**pur) if pur is not None else None,
+            application=r["application"], retries=r["retries"], bsm_visibility=r["bsm_visibility"]),
+            {**{k: v for k, v in r.items() if v is not None and k != "purification"},
+             **({"purification": pur} if pur is not None else {})})
 
     def _request_basics(self, section: str, i: int, r: dict, ids: dict, duration) -> None:
         """Checks every kind of request needs: a unique id, two different ends, a start inside the run."""
@@ -1230,22 +1230,19 @@ class _Builder:
                    f"{duration:g})", "is out of range")
 
     def _key_requests(self, tables: list, run: dict | None) -> dict | None:
-        return self._request_tables("key_requests", tables, run, _KEY_REQUEST, lambda path, r: (
+        return self._request_tables("key_requests", tables, run, _KEY_REQUEST, lambda path, r: lambda: (
             KeyRelayRequest(r["id"], r["source"], r["dest"], bits=r["bits"], start_ps=round(r["start_ms"] * MS),
-                            count=r["count"]), r) if _good(*r.values()) else None)
+                            count=r["count"]), r))
 
     def _storage_requests(self, tables: list, run: dict | None) -> dict | None:
         return self._request_tables("storage_requests", tables, run, _STORAGE_REQUEST, self._storage_request)
 
-    def _storage_request(self, path: str, r: dict) -> tuple | None:
+    def _storage_request(self, path: str, r: dict) -> Callable[[], tuple] | None:
         if _good(r["storage_ns"]) and r["storage_ns"] < 0.001:
             self.ck.bad(f"{path}.storage_ns", r["storage_ns"], "at least 0.001 (1 ps, the clock's resolution)",
                         "is out of range")
-            return None
-        if not _good(*r.values()):
-            return None
-        return StorageRequest(r["id"], r["source"], r["dest"], pulses=r["pulses"],
-                              storage_ps=round(r["storage_ns"] * 1e3), start_ps=round(r["start_ms"] * MS)), r
+        return lambda: (StorageRequest(r["id"], r["source"], r["dest"], pulses=r["pulses"],
+                                       storage_ps=round(r["storage_ns"] * 1e3), start_ps=round(r["start_ms"] * MS)), r)
 
     def _storage_network(self, g: nx.Graph, requests: list, args: dict, run: dict) -> Network | None:
         ck, ok = self.ck, True
