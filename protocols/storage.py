@@ -250,11 +250,17 @@ class StorageNode(Actor):
         return self._memory.retrieval_probability(job.request.storage_ps / S, self.linewidth_ghz[request_id])
 
     def on_start(self) -> None:
-        for rid, job in self._jobs.items():
-            for b in range(job.blocks):  # the background phases: the same windows, with the source blocked
-                self.set_timer(_Window(rid, 2, b), delay_ps=job.block_time(2, b) + job.delay_ps)
-                self.set_timer(_ReadOut(rid, 3, b, 0),
-                               delay_ps=job.block_time(3, b) + job.delay_ps + job.request.storage_ps)
+        for rid in self._jobs:  # the background phases: the same windows, with the source blocked
+            self._background(rid, 2, 0)
+            self._background(rid, 3, 0)
+
+    def _background(self, rid: str, phase: int, block: int) -> None:
+        """Open ``block`` of a background phase when its windows come (each block schedules the next)."""
+        job = self._jobs[rid]
+        if block < job.blocks:
+            at = job.block_time(phase, block) + job.delay_ps + (job.request.storage_ps if phase == 3 else 0)
+            self.set_timer(_Window(rid, phase, block) if phase == 2 else _ReadOut(rid, phase, block, 0),
+                           delay_ps=at - self.now)
 
     @handler(PhotonBlock)
     def on_block(self, msg: PhotonBlock, sender: str) -> None:
@@ -282,10 +288,13 @@ class StorageNode(Actor):
             self.retrieved[msg.request] += out
         self._count(msg.request, msg.phase, self._jobs[msg.request].block_size(msg.block), out,
                     extra_noise=self._memory.noise_photons)
+        if msg.phase == 3:
+            self._background(msg.request, 3, msg.block + 1)
 
     @handler(_Window)
     def on_window(self, msg: _Window, sender: str) -> None:
         self._count(msg.request, msg.phase, self._jobs[msg.request].block_size(msg.block), 0, extra_noise=0.0)
+        self._background(msg.request, 2, msg.block + 1)
 
     def _count(self, rid: str, phase: int, windows: int, photons: int, extra_noise: float) -> None:
         """Detect ``photons`` photons, each in its own window of ``windows``, with the memory's noise

@@ -622,6 +622,7 @@ class _Builder:
         self.ck = _Checker(file)
         self.base_dir = base_dir
         self.notes: list[str] = []
+        self.kind = "entanglement"  # set by build() before the profiles are read
 
     def build(self, data: dict, sha256: str) -> Scenario:
         ck = self.ck
@@ -878,23 +879,23 @@ class _Builder:
         return out
 
     def _node_profile(self, path: str, v: dict, given: dict) -> dict | None:
-        storage, ok = getattr(self, "kind", "entanglement") == "storage", True
+        storage, ok = self.kind == "storage", True
+        refused, allowed = ((_QUBIT_KEYS, f"in a scenario with [[storage_requests]], only a photon source's keys "
+                                          f"({', '.join(_SOURCE_KEYS)}) and a memory's ({', '.join(_MEMORY_KEYS)})")
+                            if storage else (_SOURCE_KEYS + _MEMORY_KEYS, "only in a scenario with "
+                                             "[[storage_requests]] (a photon source or an absorptive memory)"))
         for key in given:
-            if (key in _QUBIT_KEYS) == storage and (storage or key in _SOURCE_KEYS + _MEMORY_KEYS):
-                self.ck.add(f"{path}.{key}", given[key], f"{_show(given[key])} is not used here; allowed: "
-                            + ("in a scenario with [[storage_requests]], only a photon source's keys (" + ", ".join(
-                                _SOURCE_KEYS) + ") and a memory's (" + ", ".join(_MEMORY_KEYS) + ")" if storage else
-                               "only in a scenario with [[storage_requests]] (a photon source or an absorptive "
-                               "memory)"))
+            if key in refused:
+                self.ck.add(f"{path}.{key}", given[key], f"{_show(given[key])} is not used here; allowed: {allowed}")
                 ok = False
         for keys, needed in ((_SOURCE_KEYS, ("repetition_rate_mhz", "photon_probability")),
                              (_MEMORY_KEYS, ("memory_efficiency",))):
-            if storage and any(k in given for k in keys):
-                for k in needed:
-                    if k not in given:
-                        self.ck.add(f"{path}.{k}", None, f"is missing; required with {', '.join(x for x in keys if x in given)}"
-                                    f": {_NODE_PROFILE[k].allowed()}")
-                        ok = False
+            present = [k for k in keys if k in given]
+            for k in needed if storage and present else ():
+                if k not in given:
+                    self.ck.add(f"{path}.{k}", None, f"is missing; required with {', '.join(present)}: "
+                                f"{_NODE_PROFILE[k].allowed()}")
+                    ok = False
         if storage:
             return {k: x for k, x in v.items() if x is not None and k not in _QUBIT_KEYS} if ok else None
         if not ok:
