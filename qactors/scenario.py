@@ -512,8 +512,8 @@ class Scenario:
         what = SECTIONS[self.kind][:-1].replace("_", " ")
         how = {"key": "trusted relays", "storage": "photon storage"}.get(self.kind, f"{self.link_model} link model")
         sweep = f"; sweep of {self.sweep_key} over {len(self.sweep)} values" if self.sweep else ""
-        return (f"scenario {self.name!r}: {self.graph.number_of_nodes()} nodes, {self.graph.number_of_edges()} "
-                f"links, {len(self.requests)} {what}{'s' if len(self.requests) != 1 else ''}; "
+        return (f"scenario {self.name!r}: {_count(self.graph.number_of_nodes(), 'node')}, "
+                f"{_count(self.graph.number_of_edges(), 'link')}, {_count(len(self.requests), what)}; "
                 f"{format_ps(self.duration_ps)} on the {self.backend} backend, seed {self.seed}, {how}{sweep}")
 
 
@@ -1557,7 +1557,7 @@ def _table(head: str, rows: list[tuple], digest: str, notes) -> str:
 
 def _format_key_summary(run: ScenarioRun) -> str:
     s, r = run.scenario, run.result
-    head = (f"{s.name}: {s.graph.number_of_nodes()} nodes, {s.graph.number_of_edges()} QKD links; "
+    head = (f"{s.name}: {s.graph.number_of_nodes()} nodes, {_count(s.graph.number_of_edges(), 'QKD link')}; "
             f"{format_ps(s.duration_ps)} simulated on the {r.backend} backend, seed {s.seed}, {r.events:,} events "
             f"in {r.wall_s:.2f} s")
     rows = [("key request", "route", "hops", "keys", "bits", "rate bit/s", "weakest hop", "hop bit/s", "match")]
@@ -1572,7 +1572,7 @@ def _format_key_summary(run: ScenarioRun) -> str:
 
 def _format_storage_summary(run: ScenarioRun) -> str:
     s, r = run.scenario, run.result
-    head = (f"{s.name}: {s.graph.number_of_nodes()} nodes, {s.graph.number_of_edges()} fibre links; "
+    head = (f"{s.name}: {s.graph.number_of_nodes()} nodes, {_count(s.graph.number_of_edges(), 'fibre link')}; "
             f"{format_ps(s.duration_ps)} simulated on the {r.backend} backend, seed {s.seed}, {r.events:,} events "
             f"in {r.wall_s:.2f} s")
     rows = [("storage request", "source -> memory", "storage ns", "stored", "retrieved", "internal efficiency",
@@ -1586,6 +1586,10 @@ def _format_storage_summary(run: ScenarioRun) -> str:
                          "" if rep["complete"] else " (incomplete)"),
                      pm(rep["signal_to_noise"], rep["signal_to_noise_sd"], 1)))
     return _table(head, rows, r.digest, s.notes)
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'s' if n != 1 else ''}"
 
 
 def _jsonable(x: Any) -> Any:
