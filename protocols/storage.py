@@ -79,7 +79,6 @@ __all__ = ["PHASES", "StorageRequest", "PhotonBlock", "PhotonSourceNode", "Stora
 PHASES = ("input", "retrieved", "input_background", "retrieved_background")
 """The four phases of a :class:`StorageRequest`, in the order they run."""
 _LIT = (0, 1)  # phases in which the source sends light
-_STORED = (1, 3)  # phases in which the memory reads out (the window is storage_ps after the arrival)
 BLOCK = 1 << 20
 """Source triggers per :class:`PhotonBlock` message (the last block of a phase may be shorter)."""
 
