@@ -1530,62 +1530,56 @@ def format_summary(run: ScenarioRun) -> str:
         return "\n".join([f"{run.scenario.name}: sweep of {run.scenario.sweep_key} over {len(run.points)} values"] + [
             f"[{run.scenario.sweep_key} = {v!r}] " + format_summary(p) for v, p in run.points])
     s, r = run.scenario, run.result
-    if s.kind == "key":
-        return _format_key_summary(run)
-    if s.kind == "storage":
-        return _format_storage_summary(run)
-    head = (f"{s.name}: {s.graph.number_of_nodes()} nodes, {s.graph.number_of_edges()} links; "
-            f"{format_ps(s.duration_ps)} simulated on the {r.backend} backend ({r.shards} shard"
-            f"{'s' if r.shards != 1 else ''}), seed {s.seed}, {r.events:,} events in {r.wall_s:.2f} s")
+    link, rows = {"key": ("QKD link", _key_rows), "storage": ("fibre link", _storage_rows)}.get(
+        s.kind, ("link", _entanglement_rows))
+    head = (f"{s.name}: {_count(s.graph.number_of_nodes(), 'node')}, {_count(s.graph.number_of_edges(), link)}; "
+            f"{format_ps(s.duration_ps)} simulated on the {r.backend} backend ({_count(r.shards, 'shard')}), "
+            f"seed {s.seed}, {r.events:,} events in {r.wall_s:.2f} s")
+    table = rows(s, run.reports)
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    lines = [head] + [f"  {'  '.join(c.ljust(w) for c, w in zip(row, widths)).rstrip()}" for row in table]
+    return "\n".join(lines + [f"  digest {r.digest}"] + [f"  note: {n}" for n in s.notes])
+
+
+def _entanglement_rows(s: Scenario, reports: dict) -> list[tuple]:
     rows = [("request", "route", "hops", "outcome", "pairs", "rate/s", "mean F", "teleport F", "key bit/s")]
     for req in s.requests:
-        rep = run.reports[req.request_id]
+        rep = reports[req.request_id]
         key = rep.get("key")
         rows.append((req.request_id, f"{req.source} -> {req.dest}", str(max(0, len(rep["path"]) - 1)),
                      rep["outcome"], str(rep["pairs"]), f"{rep['rate_hz']:.4g}",
                      "-" if math.isnan(rep["mean_fidelity"]) else f"{rep['mean_fidelity']:.4f}",
                      f"{rep['teleport_fidelity']:.4f}" if "teleport_fidelity" in rep else "-",
                      f"{key.rate_bps:.4g} ({key.protocol})" if key is not None else "-"))
-    return _table(head, rows, r.digest, s.notes)
+    return rows
 
 
-def _table(head: str, rows: list[tuple], digest: str, notes) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [head] + [f"  {'  '.join(c.ljust(w) for c, w in zip(row, widths)).rstrip()}" for row in rows]
-    return "\n".join(lines + [f"  digest {digest}"] + [f"  note: {n}" for n in notes])
-
-
-def _format_key_summary(run: ScenarioRun) -> str:
-    s, r = run.scenario, run.result
-    head = (f"{s.name}: {s.graph.number_of_nodes()} nodes, {_count(s.graph.number_of_edges(), 'QKD link')}; "
-            f"{format_ps(s.duration_ps)} simulated on the {r.backend} backend, seed {s.seed}, {r.events:,} events "
-            f"in {r.wall_s:.2f} s")
+def _key_rows(s: Scenario, reports: dict) -> list[tuple]:
     rows = [("key request", "route", "hops", "keys", "bits", "rate bit/s", "weakest hop", "hop bit/s", "match")]
     for req in s.requests:
-        rep = run.reports[req.request_id]
+        rep = reports[req.request_id]
         rows.append((req.request_id, f"{req.source} -> {req.dest}", str(len(rep["path"]) - 1),
                      f"{rep['keys_delivered']}/{rep['keys_requested']}", str(rep["bits_delivered"]),
                      f"{rep['delivered_rate_bps']:.4g}", "-".join(rep["weakest_hop"]),
                      f"{rep['weakest_rate_bps']:.4g}", "yes" if rep["keys_match"] else "NO"))
-    return _table(head, rows, r.digest, s.notes)
+    return rows
 
 
-def _format_storage_summary(run: ScenarioRun) -> str:
-    s, r = run.scenario, run.result
-    head = (f"{s.name}: {s.graph.number_of_nodes()} nodes, {_count(s.graph.number_of_edges(), 'fibre link')}; "
-            f"{format_ps(s.duration_ps)} simulated on the {r.backend} backend, seed {s.seed}, {r.events:,} events "
-            f"in {r.wall_s:.2f} s")
+def _storage_rows(s: Scenario, reports: dict) -> list[tuple]:
     rows = [("storage request", "source -> memory", "storage ns", "stored", "retrieved", "internal efficiency",
              "signal/noise")]
+
+    def pm(x: float, sd: float, digits: int) -> str:
+        return "-" if math.isnan(x) else f"{x:.{digits}f} +- {sd:.{digits}f}"
+
     for req in s.requests:
-        rep = run.reports[req.request_id]
-        pm = (lambda x, sd, digits: "-" if math.isnan(x) else f"{x:.{digits}f} +- {sd:.{digits}f}")
+        rep = reports[req.request_id]
         rows.append((req.request_id, f"{req.source} -> {req.dest}", f"{rep['storage_ns']:g}",
                      str(rep["photons_stored"]), str(rep["photons_retrieved"]),
-                     pm(rep["internal_efficiency"], rep["internal_efficiency_sd"], 4) + (
-                         "" if rep["complete"] else " (incomplete)"),
+                     pm(rep["internal_efficiency"], rep["internal_efficiency_sd"], 4)
+                     + ("" if rep["complete"] else " (incomplete)"),
                      pm(rep["signal_to_noise"], rep["signal_to_noise_sd"], 1)))
-    return _table(head, rows, r.digest, s.notes)
+    return rows
 
 
 def _count(n: int, what: str) -> str:
