@@ -74,3 +74,19 @@ def run_cli():
 def tables():
     """``tables(name)``: a library scenario file's tables."""
     return _library_tables
+
+
+def _served_or_deadline(rid: str, request: dict, report: dict) -> None:
+    """A request's report is either served in full or ended by the request's own deadline, short of its pairs."""
+    outcome = report["outcome"]
+    if outcome.startswith("served"):
+        assert outcome == f"served: {request['pairs']} pairs" and report["pairs"] == request["pairs"]
+    else:
+        assert "deadline_ms" in request and outcome.startswith("deadline: "), (rid, outcome)
+        assert report["pairs"] < request["pairs"]
+
+
+@pytest.fixture
+def served_or_deadline():
+    """``served_or_deadline(request id, request table, report)``: asserts the report's outcome."""
+    return _served_or_deadline
