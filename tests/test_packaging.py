@@ -3,13 +3,18 @@ install no generic top-level package (DESIGN section 1)."""
 
 from __future__ import annotations
 
+import os
+import site
 import subprocess
 import sys
+import tomllib
 import venv
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement  # pytest's own dependency
 
 pytestmark = pytest.mark.slow
 
@@ -34,15 +39,53 @@ PROBE = ("import json, sys, importlib, importlib.util;"
          "{'bare': [n for n in ('hardware', 'protocols', 'topologies') if importlib.util.find_spec(n)]}))")
 
 
+def running_site_dirs() -> list[str]:
+    """The site-packages folders of the interpreter running the tests (a virtual environment's own ones
+    when the tests run in one; the user site only where that interpreter reads it)."""
+    dirs = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE:
+        dirs.append(site.getusersitepackages())
+    found = []
+    for d in dirs:
+        if os.path.isdir(d) and os.path.realpath(d) not in map(os.path.realpath, found):
+            found.append(d)
+    return found
+
+
 def make_venv(path: Path) -> Path:
-    # system site packages provide ray, numpy, ... so nothing is downloaded but the build backend
-    venv.EnvBuilder(system_site_packages=True, with_pip=True).create(path)
-    return path / "bin" / "python"
+    """A probe environment that installs into its own site-packages and finds everything else (pip, the
+    dependencies, the build backend) in the running environment's, listed after its own by a .pth file, so
+    nothing is downloaded.  A venv with system site packages would see the base interpreter's folders
+    instead, which lack the dependencies when the tests run in a virtual environment."""
+    venv.EnvBuilder(system_site_packages=False, with_pip=False).create(path)
+    python = path / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    (Path(purelib) / "zz_running_environment.pth").write_text("".join(d + "\n" for d in running_site_dirs()))
+    return python
+
+
+def build_backend_is_here() -> bool:
+    """Whether the running environment has every build requirement of pyproject.toml (then pip builds
+    with it, offline; otherwise pip's isolated build fetches them from the package index)."""
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
+    for req in map(Requirement, requires):
+        try:
+            if not req.specifier.contains(metadata.version(req.name), prereleases=True):
+                return False
+        except metadata.PackageNotFoundError:
+            return False
+    return True
+
+
+BUILD = ["--no-build-isolation"] if build_backend_is_here() else []
 
 
 def pip(python: Path, *args: str) -> None:
-    out = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", *args],
-                         capture_output=True, text=True, timeout=600)
+    """Install into the probe environment only: --ignore-installed, as the running environment's copy of
+    qactors is visible to the probe's pip and must neither satisfy nor be uninstalled by the install."""
+    out = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed", *BUILD,
+                          *args], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
 
 
@@ -55,8 +98,8 @@ def probe(python: Path, cwd: Path) -> dict:
 
 
 def test_wheel_contains_the_mapped_packages_only(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(ROOT)],
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", *BUILD, "-w", str(tmp_path),
+                          str(ROOT)], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     wheel = next(tmp_path.glob("qactors-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
