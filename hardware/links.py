@@ -1,6 +1,6 @@
 """Heralded entanglement generation between two emitters and a midpoint station.
 
-Geometry (the reference convention of ``shared/validation/cases.json``): two
+Geometry (the reference convention of ``tests/validation/cases.json``): two
 nodes ``length_km`` apart, a Bell-state analyser half-way.  Each node's photon
 crosses ``length_km / 2`` of fibre to the station; the herald comes back the
 same distance, so one attempt takes ``L / c`` and the heralded rate is

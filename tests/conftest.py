@@ -25,14 +25,15 @@ def ray_session():
     ray.shutdown()
 
 
-CASES_FILE = Path(__file__).resolve().parents[1].parent / "shared" / "validation" / "cases.json"
+CASES_FILE = Path(__file__).resolve().parent / "validation" / "cases.json"
 
 
 @pytest.fixture(scope="session")
 def cases() -> dict:
-    """Reference values from the literature (../shared/validation/cases.json beside the repository), by case id."""
-    if not CASES_FILE.exists():
-        pytest.skip(f"validation reference file {CASES_FILE} is not present beside the repository")
+    """Reference values from the literature and closed forms (tests/validation/cases.json, each case with its
+    source), by case id.  The file is part of the project: a missing one is an error, not a skip."""
+    if not CASES_FILE.is_file():
+        raise FileNotFoundError(f"validation reference file {CASES_FILE} is missing (it is part of the repository)")
     data = json.loads(CASES_FILE.read_text())
     return {c["id"]: c for c in data["cases"]}
 

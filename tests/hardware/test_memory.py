@@ -94,7 +94,7 @@ def test_twirled_p_i_is_the_one_sided_bell_fidelity():
 @pytest.mark.parametrize("t_over_t1, ampdamp_one, dephase_one", [
     (0.1, 0.9518241, 0.9524187), (0.5, 0.7910331, 0.8032653), (1.0, 0.6452352, 0.6839397)])
 def test_one_sided_fidelities_match_the_mem1_reference(t_over_t1, ampdamp_one, dephase_one):
-    """MEM-1 (shared/validation/cases.json, printed to 7 digits): pure amplitude
+    """MEM-1 (tests/validation/cases.json, printed to 7 digits): pure amplitude
     damping (T2 = 2 T1) on one qubit gives F = (2 - gamma + 2 sqrt(1 - gamma))/4 and pure
     dephasing (T1 = inf) gives (1 + e)/2."""
     amp = QuantumMemory(1, t1_s=1.0, t2_s=2.0).twirled_pauli_probabilities(t_over_t1)[0]

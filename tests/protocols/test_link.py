@@ -2,7 +2,7 @@
 sender-receiver, both link models.
 
 LINK-2 (double click, eta_d = 0.9, c = 2e8 m/s) and FIB-1 (0.2 dB/km) from
-../shared/validation/cases.json; Monte Carlo comparisons use 3-sigma bounds.
+tests/validation/cases.json; Monte Carlo comparisons use 3-sigma bounds.
 """
 
 from __future__ import annotations

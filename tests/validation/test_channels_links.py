@@ -1,10 +1,8 @@
-"""Fibre loss, repeaterless bounds and Barrett-Kok links against the shared reference values.
+"""Fibre loss, repeaterless bounds and Barrett-Kok links against the reference values.
 
-Cases FIB-1 and LINK-2 of ``shared/validation/cases.json`` (beside the
-repository), loaded by the ``cases`` fixture of ``tests/validation/conftest.py``
-(``<repo>/../shared/validation/cases.json``; the tests skip, saying where they
-looked, when the file is absent).  Every number is computed through the public
-API of ``qactors.hardware``; no formula is re-typed here.
+Cases FIB-1 and LINK-2 of ``tests/validation/cases.json``, loaded by the
+``cases`` fixture of ``tests/conftest.py``.  Every number is computed through
+the public API of ``qactors.hardware``; no formula is re-typed here.
 
 Tolerance.  The file states "rel 1e-9" but prints its expected values to 7
 significant figures (e.g. PLOB(10 km) = 1.438141 for 1.43814052...), so a
