@@ -98,7 +98,7 @@ from qactors.hardware.memory import QuantumMemory
 from qactors.quantum.bell import MemoryNoise, PairEnd, PairRecord, PauliChannel, apply_channel, werner
 
 __all__ = ["LinkPhysics", "MidpointSourcePhysics", "SenderReceiverPhysics", "AttemptPhysics",
-           "Ready", "Go", "Photon", "Herald", "MidpointStation", "ReceiverStation", "LinkSide", "LinkEnd",
+           "Ready", "Go", "Photon", "Herald", "Want", "SlotRounds", "MidpointStation", "ReceiverStation", "LinkSide", "LinkEnd",
            "LinkSideArgs", "LinkComponents", "LinkTiming", "plan_link", "link_components", "link_timing",
            "two_node_link", "LinkNode",
            "MODELS", "SCHEMES", "ALL_SCHEMES", "GOOD", "BAD", "DARK", "RECEIVER_LOCAL_DELAY_PS"]
@@ -622,27 +622,37 @@ class Photon(Message):
 
 @message
 class Herald(Message):
-    link: str
+    link: str  # the memory slot pair the herald is for
     round: int
     attempt: int
     kind: int  # 0: failed attempt; GOOD, BAD or DARK: a pair was heralded
     pair: object  # PairRecord, or None for a failed attempt
     pairs: int = 0  # failed attempt of a midpoint source: pairs emitted in the next attempt
+    purpose: str = ""  # shared memories: the request the channel gave this pair to ("": the slot's owner's)
 
 
 @message
-class _Decide(Message):
-    """Station timer of the geometric model: attempt ``attempt`` of ``round`` is decided."""
-    round: int
-    attempt: int
-    kind: int
-    state: tuple
+class Want(Message):
+    """A node asks a link's channel actor to generate pairs for ``purpose`` (``on``), or to stop.
+
+    Only for links whose memories are shared between requests: the channel
+    opens a round only while some purpose wants pairs, and gives each round's
+    pair to the wanting purposes in turn (sorted by id), so both ends learn
+    from the herald itself which request the pair serves and never disagree.
+    These are the purpose identifiers of the link layer of Dahlberg et al.,
+    "A link layer protocol for quantum networks", SIGCOMM 2019.
+    """
+
+    link: str  # the link's name
+    purpose: str
+    on: bool
 
 
 @message
 class _Attempt(Message):
-    """Station timer of a pipelined link in the attempts model: attempt ``attempt`` of ``round``
-    reaches the station now, to be drawn and decided."""
+    """Channel timer of a pipelined link in the attempts model: attempt ``attempt`` of ``round``
+    on ``slot`` reaches the station now, to be drawn and decided."""
+    slot: str
     round: int
     attempt: int
 
@@ -655,12 +665,45 @@ def _never_heralds(link: str, physics: Any) -> ConfigurationError:
                               f"({name} = {value}); allowed: a link that can succeed", field=name, value=value)
 
 
-class _LinkActor(Actor):
-    """Rounds and attempts of one link, decided in one place (see the module docstring).
+class SlotRounds:
+    """The rounds of one slot pair of a link (one memory slot at each end), as its channel keeps them.
 
-    ``delays``: latency of messages to each node, ps; ``lags``: how long before
-    an attempt is decided here each node stored its qubit, ps; ``emitters``: the
-    nodes that act every attempt (they get :class:`Go` and failed heralds).
+    Plain data in the channel actor's state: the round under way, the ends
+    ready for the next one (with their memories' noise), the photons reported
+    for the attempt under way, the pairs a midpoint source emitted in it, and
+    when the emitters last attempted.
+    """
+
+    def __init__(self) -> None:
+        self.round = -1
+        self.ready: dict[str, MemoryNoise] = {}
+        self.photons: dict[str, tuple[bool, bool]] = {}
+        self.pairs = 0
+        self.attempt = 0
+        self.emitted_ps: int | None = None
+        self.purpose = ""       # shared memories: the request this round's pair goes to
+        self.waiting = False    # shared memories: both ends ready, no request wants pairs yet
+
+    def __eq__(self, other: object) -> bool:  # plain data: equal when every field is
+        return type(other) is type(self) and vars(self) == vars(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class _LinkActor(Actor):
+    """The channel actor of one link: every heralded attempt of every slot pair, decided in one place
+    (see the module docstring).
+
+    ``slots`` are the ids of the link's slot pairs (one memory slot at each
+    end; default one, named ``link``); each runs its own rounds
+    (:class:`SlotRounds`), in parallel, as the multiplexed attempts of a real
+    midpoint station.  ``delays``: latency of messages to each node's end,
+    ps; ``lags``: how long before an attempt is decided here each node stored
+    its qubit, ps; ``emitters``: the nodes that act every attempt (they get
+    :class:`Go` and failed heralds).  ``speakers`` maps each node to the actor
+    that holds its end of the link, sends :class:`Ready` and receives the
+    heralds: its memory actor (default: the node itself).  The pair records
+    name the nodes.
 
     The emitters attempt at most once per ``physics.cycle_ps``: a :class:`Go`
     or failed :class:`Herald` that would reach them sooner than ``cycle_ps``
@@ -668,22 +711,30 @@ class _LinkActor(Actor):
     waits; a midpoint source fires that much later).  A successful herald
     always travels at the plain latency.
 
-    With ``physics.pipelined`` the emitters fire every ``cycle_ps`` from the
+    In the ``geometric`` model the round's successful attempt, its kind and
+    state are drawn when the round opens and its :class:`Herald` is sent then,
+    timed to arrive exactly when the decision of that attempt would reach each
+    end (nothing can end a round early, so no timer is needed).  With
+    ``physics.pipelined`` the emitters fire every ``cycle_ps`` from the
     round's first attempt on, without waiting for heralds, so the attempts
-    reach this actor one cycle apart and the first success ends the round
-    (later attempts in flight are abandoned).  Nothing is sent per attempt:
-    the ``geometric`` model sets one timer for the successful attempt's
-    decision, the ``attempts`` model one :class:`_Attempt` timer per cycle, at
+    reach this actor one cycle apart and the first success ends the round;
+    the ``attempts`` model sets one :class:`_Attempt` timer per cycle, at
     which it draws the emitters' and its own part of the attempt from
-    ``physics`` (``source_pairs``, ``at_node``, ``at_station``).  The nodes
-    hear only the successful :class:`Herald`.
+    ``physics``.  The nodes hear only the successful :class:`Herald`.
+
+    ``shared``: the link's memories lend their slots to any request; a round
+    opens only while some purpose is wanted (:class:`Want`) and its pair goes
+    to the wanted purposes in turn.
     """
 
     _layout = ""
     _accepts = ""
+    kind = "channel"
 
     def __init__(self, actor_id: str, link: str, node_a: str, node_b: str, physics: AttemptPhysics, model: str,
-                 delays: dict[str, int], lags: dict[str, int], emitters: tuple[str, ...]):
+                 delays: dict[str, int], lags: dict[str, int], emitters: tuple[str, ...], *,
+                 slots: tuple[str, ...] | None = None, speakers: dict[str, str] | None = None,
+                 shared: bool = False):
         super().__init__(actor_id)
         if model not in MODELS:
             raise ConfigurationError(f"link model {model!r} is not known; allowed: {MODELS}", field="model",
@@ -698,142 +749,176 @@ class _LinkActor(Actor):
                                          f"allowed: an int > 0 (ps)", field="delay_ps", value=delay)
         if physics.success_probability() <= 0.0:
             raise _never_heralds(link, physics)
+        slots = (link,) if slots is None else tuple(slots)
+        if not slots or len(set(slots)) != len(slots) or not all(type(s) is str and s for s in slots):
+            raise ConfigurationError(f"slots of link {link!r} = {slots!r} are not allowed; allowed: distinct "
+                                     f"non-empty strings, at least one", field="slots", value=slots)
         self.link, self.node_a, self.node_b = link, node_a, node_b
         self.physics, self.model = physics, model
         self.delays, self.lags, self.emitters = delays, lags, emitters
+        self.speakers = {node_a: node_a, node_b: node_b, **(speakers or {})}
+        self.node_of = {actor: node for node, actor in self.speakers.items()}
         # from one attempt's decision here to the next one's: the emitters' round trip, or their hardware cycle;
         # pipelined, the cycle alone (the emitters do not wait for heralds)
         self.period_ps = _period_ps(physics, 2 * delays[emitters[0]])
-        self.emitted_ps: int | None = None  # when the emitters made the attempt decided here last
-        self.round = -1
-        self.ready: dict[str, MemoryNoise] = {}
-        self.photons: dict[str, tuple[bool, bool]] = {}
-        self.pairs = 0  # midpoint source: pairs emitted in the attempt under way
-        self.attempt = 0
+        self.slots = {s: SlotRounds() for s in slots}
+        self.shared = shared
+        self.wants: list[str] = []  # shared: purposes that want pairs, sorted
+        self.turn = 0               # shared: how many rounds have been given a purpose
         self.heralds = 0
         self.ignored = 0
 
     @handler(Ready)
     def on_ready(self, msg: Ready, sender: str) -> None:
-        if (msg.link != self.link or msg.round != self.round + 1 or sender in self.ready
-                or sender not in (self.node_a, self.node_b)):
+        node = self.node_of.get(sender)
+        slot = self.slots.get(msg.link)
+        if slot is None or node is None or msg.round != slot.round + 1 or node in slot.ready:
             self.ignored += 1
             return
-        self.ready[sender] = msg.noise
-        if len(self.ready) < 2:
+        slot.ready[node] = msg.noise
+        if len(slot.ready) == 2:
+            if self.wants or not self.shared:
+                self._open(msg.link, slot)
+            else:
+                slot.waiting = True  # shared memories and no request wants pairs: open when one does
+
+    @handler(Want)
+    def on_want(self, msg: Want, sender: str) -> None:
+        if msg.link != self.link or not self.shared:
+            self.ignored += 1
             return
-        self.round += 1
-        self.attempt = 0
-        self.photons = {}
-        wait = self._cycle_wait_ps()
+        wanted = msg.purpose in self.wants
+        if msg.on == wanted:
+            return
+        if msg.on:
+            self.wants = sorted((*self.wants, msg.purpose))
+            if len(self.wants) == 1:  # rounds waiting for a purpose open now
+                for sid, slot in self.slots.items():
+                    if slot.waiting:
+                        self._open(sid, slot)
+        else:
+            self.wants = [p for p in self.wants if p != msg.purpose]
+
+    def _open(self, sid: str, slot: SlotRounds) -> None:
+        """Both ends of ``sid`` are ready: open its next round."""
+        slot.round += 1
+        slot.attempt = 0
+        slot.photons = {}
+        slot.waiting = False
+        if self.shared:
+            slot.purpose = self.wants[self.turn % len(self.wants)]
+            self.turn += 1
+        wait = self._cycle_wait_ps(slot)
         # attempt 1 leaves the emitters when they hear the round open (and their cycle allows) and is decided
         # here one delay later; attempt k, (k - 1) periods after that
         first = wait + 2 * self.delays[self.emitters[0]]
         if self.model == "attempts" and self.physics.pipelined:
-            self.set_timer(_Attempt(self.round, 1), delay_ps=first)
+            self.set_timer(_Attempt(sid, slot.round, 1), delay_ps=first)
             return
         if self.model == "attempts":
-            self.pairs = self.physics.source_pairs(self.rng)
+            slot.pairs = self.physics.source_pairs(self.rng)
             for node in self.emitters:
-                self.send(node, Go(self.link, self.round, self.pairs), delay_ps=self.delays[node] + wait)
+                self.send(self.speakers[node], Go(sid, slot.round, slot.pairs), delay_ps=self.delays[node] + wait)
             return
-        p = self.physics.success_probability()
-        k = int(self.rng.geometric(p))
+        k = int(self.rng.geometric(self.physics.success_probability()))
         kind, state = self.physics.draw_success(self.rng)
-        self.set_timer(_Decide(self.round, k, kind, state), delay_ps=first + (k - 1) * self.period_ps)
+        self._herald(sid, slot, k, kind, state, first + (k - 1) * self.period_ps)
 
-    def _cycle_wait_ps(self) -> int:
+    def _cycle_wait_ps(self, slot: SlotRounds) -> int:
         """How much later than the latency a message sent now that sets the emitters off must arrive, ps:
         not before ``physics.cycle_ps`` after their previous attempt."""
-        if self.emitted_ps is None:
+        if slot.emitted_ps is None:
             return 0
-        return max(0, self.emitted_ps + self.physics.cycle_ps - self.now - self.delays[self.emitters[0]])
-
-    @handler(_Decide)
-    def on_decide(self, msg: _Decide, sender: str) -> None:
-        self._herald(msg.attempt, msg.kind, msg.state)
+        return max(0, slot.emitted_ps + self.physics.cycle_ps - self.now - self.delays[self.emitters[0]])
 
     @handler(_Attempt)
     def on_attempt(self, msg: _Attempt, sender: str) -> None:
-        # only this actor sets these timers, one at a time, and none after the round's success
-        self.attempt = msg.attempt
+        # only this actor sets these timers, one at a time per slot, and none after the round's success
+        slot = self.slots[msg.slot]
+        slot.attempt = msg.attempt
         physics = self.physics
         pairs = physics.source_pairs(self.rng)
         photons = tuple(physics.at_node(self.rng, pairs) for _ in self.emitters)
         kind, state = physics.at_station(self.rng, photons, pairs)
         if kind:
-            self._herald(msg.attempt, kind, state)
+            self._herald(msg.slot, slot, msg.attempt, kind, state)
         else:  # the next attempt left the emitters one cycle after this one: no herald, no waiting
-            self.set_timer(_Attempt(self.round, msg.attempt + 1), delay_ps=physics.cycle_ps)
+            self.set_timer(_Attempt(msg.slot, slot.round, msg.attempt + 1), delay_ps=physics.cycle_ps)
 
     @handler(Photon)
     def on_photon(self, msg: Photon, sender: str) -> None:
-        if (msg.link != self.link or msg.round != self.round or msg.attempt != self.attempt + 1
-                or sender not in self.emitters or sender in self.photons
-                or self.model != "attempts" or self.physics.pipelined or len(self.ready) < 2):
+        node = self.node_of.get(sender)
+        slot = self.slots.get(msg.link)
+        if (slot is None or msg.round != slot.round or msg.attempt != slot.attempt + 1
+                or node not in self.emitters or node in slot.photons
+                or self.model != "attempts" or self.physics.pipelined or len(slot.ready) < 2):
             self.ignored += 1  # late, duplicated, foreign or unasked-for photons never count
             return
-        self.photons[sender] = (msg.bright, msg.detected)
-        if len(self.photons) < len(self.emitters):
+        slot.photons[node] = (msg.bright, msg.detected)
+        if len(slot.photons) < len(self.emitters):
             return
-        self.attempt += 1
-        kind, state = self.physics.at_station(self.rng, tuple(self.photons[n] for n in self.emitters), self.pairs)
-        self.photons = {}
-        self._herald(self.attempt, kind, state)
+        slot.attempt += 1
+        kind, state = self.physics.at_station(self.rng, tuple(slot.photons[n] for n in self.emitters), slot.pairs)
+        slot.photons = {}
+        self._herald(msg.link, slot, slot.attempt, kind, state)
 
-    def _herald(self, attempt: int, kind: int, state: tuple | None) -> None:
-        self.emitted_ps = self.now - self.delays[self.emitters[0]]
+    def _herald(self, sid: str, slot: SlotRounds, attempt: int, kind: int, state: tuple | None,
+                after_ps: int = 0) -> None:
+        """Attempt ``attempt`` of ``sid`` is decided ``after_ps`` from now: tell the ends that need to know."""
+        decided = self.now + after_ps
+        slot.emitted_ps = decided - self.delays[self.emitters[0]]
         pair = None
         if kind:
             a, b = self.node_a, self.node_b
-            stored_a, stored_b = self.now - self.lags[a], self.now - self.lags[b]
-            pair = PairRecord(f"{self.link}#{self.round}", state, min(stored_a, stored_b),
-                              PairEnd(a, self.ready[a], stored_a), PairEnd(b, self.ready[b], stored_b))
-            self.ready = {}
+            stored_a, stored_b = decided - self.lags[a], decided - self.lags[b]
+            pair = PairRecord(f"{sid}#{slot.round}", state, min(stored_a, stored_b),
+                              PairEnd(a, slot.ready[a], stored_a), PairEnd(b, slot.ready[b], stored_b))
+            slot.ready = {}
             self.heralds += 1
-            self.pairs = 0
+            slot.pairs = 0
             targets: tuple[str, ...] = (a, b)
         else:
-            self.pairs = self.physics.source_pairs(self.rng)  # the next attempt's light leaves with this herald
+            slot.pairs = self.physics.source_pairs(self.rng)  # the next attempt's light leaves with this herald
             targets = self.emitters
-        wait = 0 if kind else self._cycle_wait_ps()  # a failed herald sets the emitters off again
+        wait = 0 if kind else self._cycle_wait_ps(slot)  # a failed herald sets the emitters off again
         for node in targets:
-            self.send(node, Herald(self.link, self.round, attempt, kind, pair, self.pairs),
-                      delay_ps=self.delays[node] + wait)
+            self.send(self.speakers[node], Herald(sid, slot.round, attempt, kind, pair, slot.pairs, slot.purpose),
+                      delay_ps=after_ps + self.delays[node] + wait)
 
 
 class MidpointStation(_LinkActor):
-    """The actor half-way between ``node_a`` and ``node_b``: a heralding station
+    """The channel actor half-way between ``node_a`` and ``node_b``: a heralding station
     (:class:`LinkPhysics`) or a photon-pair source that collects both nodes'
     heralds (:class:`MidpointSourcePhysics`).  ``arm_delay_ps``: fibre delay
-    over half the link, ps."""
+    over half the link, ps.  ``slots``, ``speakers``, ``shared``: as for the base class."""
 
     _layout = "midpoint"
     _accepts = "LinkPhysics or MidpointSourcePhysics"
 
     def __init__(self, actor_id: str, link: str, node_a: str, node_b: str, physics: AttemptPhysics, model: str,
-                 arm_delay_ps: int):
+                 arm_delay_ps: int, **kw):
         arms = {node_a: arm_delay_ps, node_b: arm_delay_ps}
-        super().__init__(actor_id, link, node_a, node_b, physics, model, arms, dict(arms), (node_a, node_b))
+        super().__init__(actor_id, link, node_a, node_b, physics, model, arms, dict(arms), (node_a, node_b), **kw)
         self.arm_delay_ps = arm_delay_ps
 
 
 class ReceiverStation(_LinkActor):
-    """The heralded absorber of a sender-receiver link, at ``receiver``'s site.
+    """The channel actor of a sender-receiver link: the heralded absorber, at ``receiver``'s site.
 
     ``sender`` (node ``a``) emits each attempt; the photon reaches here
     ``link_delay_ps`` later (fibre over the whole link), where it is stored in
     ``receiver``'s memory, which hears of it ``local_delay_ps`` later.
+    ``slots``, ``speakers``, ``shared``: as for the base class.
     """
 
     _layout = "receiver"
     _accepts = "SenderReceiverPhysics"
 
     def __init__(self, actor_id: str, link: str, sender: str, receiver: str, physics: AttemptPhysics, model: str,
-                 link_delay_ps: int, local_delay_ps: int = RECEIVER_LOCAL_DELAY_PS):
+                 link_delay_ps: int, local_delay_ps: int = RECEIVER_LOCAL_DELAY_PS, **kw):
         super().__init__(actor_id, link, sender, receiver, physics, model,
                          {sender: link_delay_ps, receiver: local_delay_ps}, {sender: link_delay_ps, receiver: 0},
-                         (sender,))
+                         (sender,), **kw)
         self.link_delay_ps, self.local_delay_ps = link_delay_ps, local_delay_ps
 
 
@@ -1060,7 +1145,8 @@ def plan_link(link: str, node_a: str, node_b: str, physics: AttemptPhysics, *, l
 
 def link_components(net: Network, link: str, node_a: str, node_b: str, physics: AttemptPhysics, *,
                     length_km: float, model: str = "geometric", refractive_index: float = 1.47,
-                    station: str | None = None, site: str | None = None) -> LinkComponents:
+                    station: str | None = None, site: str | None = None, slots: tuple[str, ...] | None = None,
+                    speakers: dict[str, str] | None = None, shared: bool = False) -> LinkComponents:
     """Add the actor and connections of a link of any scheme between two nodes already in ``net``.
 
     Returns what :func:`plan_link` returns for the same arguments; the node
@@ -1077,6 +1163,12 @@ def link_components(net: Network, link: str, node_a: str, node_b: str, physics: 
         model: ``"attempts"`` or ``"geometric"``.
         site: where the link's actor is placed: default its own id for a
             midpoint actor, ``node_b``'s site for a receiver.
+        slots: ids of the link's slot pairs, each with its own rounds (default
+            one, named ``link``).
+        speakers: for each node, the actor (in ``net``) that holds its end of
+            the link: its memory actor; it is joined to the channel actor by
+            the same fibre as the node.  Default: the nodes themselves.
+        shared: the memories lend their slots to any request (see :class:`Want`).
 
     Raises:
         ConfigurationError: as :func:`plan_link`; an unknown model; a node not in
@@ -1102,18 +1194,27 @@ def link_components(net: Network, link: str, node_a: str, node_b: str, physics: 
             raise ConfigurationError(f"link {link!r} joins node {node!r}, which is not in the network; allowed: "
                                      f"nodes added first (plan_link gives their LinkSide arguments beforehand)",
                                      field="node", value=node)
+    speakers = dict(speakers or {})
+    for node, actor_id in speakers.items():
+        if node not in (node_a, node_b) or actor_id not in net.index:
+            raise ConfigurationError(f"speakers of link {link!r} = {speakers!r} are not allowed; allowed: a map from "
+                                     f"{node_a!r} or {node_b!r} to an actor already in the network (its memory)",
+                                     field="speakers", value=speakers)
+    kw = dict(slots=slots, speakers=speakers, shared=shared)
     if physics.layout == "midpoint":
         arm = plan.a.arm_delay_ps
-        actor: _LinkActor = MidpointStation(plan.station, link, node_a, node_b, physics, model, arm)
+        actor: _LinkActor = MidpointStation(plan.station, link, node_a, node_b, physics, model, arm, **kw)
         net.add_actor(actor, site=site or plan.station)
-        net.connect(node_a, plan.station, latency_ps=arm)
-        net.connect(plan.station, node_b, latency_ps=arm)
+        delays = {node_a: arm, node_b: arm}
     else:
         fibre, local = plan.a.arm_delay_ps, plan.b.arm_delay_ps
-        actor = ReceiverStation(plan.station, link, node_a, node_b, physics, model, fibre, local)
+        actor = ReceiverStation(plan.station, link, node_a, node_b, physics, model, fibre, local, **kw)
         net.add_actor(actor, site=site or net.sites[net.index[node_b]])
-        net.connect(node_a, plan.station, latency_ps=fibre)
-        net.connect(plan.station, node_b, latency_ps=local)
+        delays = {node_a: fibre, node_b: local}
+    for node in (node_a, node_b):
+        net.connect(node, plan.station, latency_ps=delays[node])
+        if speakers.get(node, node) != node:
+            net.connect(speakers[node], plan.station, latency_ps=delays[node])
     return plan
 
 

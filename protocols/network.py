@@ -66,24 +66,25 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import networkx as nx
 
-from qactors.core.actor import handler
+from qactors.core.actor import Actor, handler
 from qactors.core.errors import ConfigurationError
 from qactors.core.messages import Message, message
 from qactors.core.network import Network
 from qactors.hardware.memory import QuantumMemory
 from qactors.quantum.bell import PairEnd, PairRecord, bbpssw, chain_record, dejmps
 
-from .link import AttemptPhysics, Herald, LinkNode, LinkSide, link_components, plan_link
+from .link import AttemptPhysics, Want, link_components, plan_link
+from .memory import ALLOCATIONS, FreeSlots, MemoryBank, Stored, memory_id
 from .analysis import nested_tree, sequential_tree
 from .applications import APPLICATIONS, Receiver, SiftBits, TeleportBits, sender_use
 from .swapping import EndTracker, SwapRecord
 
 __all__ = ["Purification", "Request", "Reserve", "Reject", "Confirm", "Activate", "Release", "SpanDone",
-           "Discard", "Purify", "PurifyReply", "Settled", "QNode", "quantum_network", "shortest_path", "swap_tree",
+           "Discard", "Purify", "PurifyReply", "Settled", "QNode", "LinkPort", "quantum_network", "network_actors", "shortest_path", "swap_tree",
            "request_report", "POLICIES", "SELECTIONS"]
 
 POLICIES = ("asap", "nested", "sequential")
@@ -155,6 +156,7 @@ class Request(Message):
     bsm_visibility: float = 1.0  # teleportation: two-photon interference visibility of the sender's BSM
     path: tuple = ()
     offsets_ps: tuple = ()
+    shared: tuple = ()  # per hop of the path: its link's memories are shared between requests
 
     def latency(self, i: int, j: int) -> int:
         return abs(self.offsets_ps[i] - self.offsets_ps[j])
@@ -340,6 +342,7 @@ class _Role:
         self.cutoffs = 0
         self.purifications = 0
         self.failed_purifications = 0
+        self.wants = False                    # shared link towards the destination: its channel was asked for pairs
         self.outcome = ""
 
     def __eq__(self, other: object) -> bool:
@@ -356,25 +359,50 @@ class _Role:
         return self.index in (0, self.n)
 
 
-class QNode(LinkNode):
-    """A quantum network node: memories on each of its links (``channels`` per link, each a
-    :class:`~qactors.protocols.link.LinkSide`), a Bell-state analyser for swaps (success
+class LinkPort(NamedTuple):
+    """What a node knows of one of its links: the link's name, the node at the other end, the slot
+    ids of its memory bank there, the bank's actor id and access time, the link's channel actor and
+    the latency to it, and whether the bank's slots are shared between requests."""
+
+    link: str
+    neighbour: str
+    slots: tuple
+    memory: str
+    access_ps: int
+    channel: str
+    channel_ps: int
+    shared: bool = False
+
+
+class QNode(Actor):
+    """A quantum network node: the classical controller of its memory banks (one
+    :class:`~qactors.protocols.memory.MemoryBank` actor per link, reached by messages that take
+    the memory's access time; ``ports`` describe them), a Bell-state analyser for swaps (success
     probability ``swap_success_probability``), and the request roles it plays.
+
+    The node keeps its own view of what its memories hold (``held``: slot -> pair record, as the
+    memories reported it with :class:`~qactors.protocols.memory.Stored`; ``serving``: slot -> the
+    request the pair serves) and of the reserved slots (``owner``).
 
     Results (in :meth:`state`): ``roles[request id]`` with deliveries, swaps, cut-offs,
     purifications and the request's ``outcome`` at the source."""
 
-    def __init__(self, actor_id: str, sides: Sequence[LinkSide], neighbours: dict[str, str],
-                 requests: Sequence[Request] = (), swap_success_probability: float = 1.0):
+    kind = "node"
+
+    def __init__(self, actor_id: str, ports: Sequence[LinkPort], requests: Sequence[Request] = (),
+                 swap_success_probability: float = 1.0):
         super().__init__(actor_id)
         if not (isinstance(swap_success_probability, (int, float)) and 0.0 < swap_success_probability <= 1.0):
             raise _fail("swap_success_probability", swap_success_probability, "a number in (0, 1]",
                         "swap_success_probability")
-        self.sides = {s.link: s for s in sides}
-        self.neighbour_of = dict(neighbours)  # channel id -> node at the other end
-        self.owner: dict[str, str] = {}       # channel id -> request id holding it
-        self.held: dict[str, PairRecord] = {}  # channel id -> pair in memory (oriented along its request's path)
-        self.offered: set[str] = set()         # channels with a generation round in progress
+        self.ports = {p.link: LinkPort(*p) for p in ports}
+        self.port_of = {slot: p.link for p in ports for slot in p.slots}     # slot id -> link name
+        self.port_to = {p.neighbour: p.link for p in ports}                  # neighbour -> link name
+        self.neighbour_of = {slot: p.neighbour for p in ports for slot in p.slots}  # slot id -> other end
+        self.owner: dict[str, str] = {}       # reserved slot id -> request id holding it
+        self.held: dict[str, PairRecord] = {}  # slot id -> pair in memory (oriented along its request's path)
+        self.serving: dict[str, str] = {}      # slot id -> request id the held pair serves
+        self.offered: set[str] = set()         # slots asked to generate, not heard from since
         self.pending = [r for r in requests if r.source == actor_id]
         self.roles: dict[str, _Role] = {}
         self.swap_success_probability = swap_success_probability
@@ -396,25 +424,51 @@ class QNode(LinkNode):
         self.send(role.request.path[index], msg, delay_ps=max(1, role.request.latency(role.index, index)))
 
     def _free_channels(self, link_to: str, count: int) -> list[str]:
-        return sorted(c for c, nb in self.neighbour_of.items() if nb == link_to and c not in self.owner)[:count]
+        port = self.ports[self.port_to[link_to]]
+        if port.shared:  # a shared bank lends every slot to every request: nothing to reserve
+            return list(port.slots)
+        return sorted(c for c in port.slots if c not in self.owner)[:count]
+
+    def _shared(self, channel: str) -> bool:
+        return self.ports[self.port_of[channel]].shared
 
     def _offer(self, channel: str) -> None:
+        """Ask a reserved slot's memory to generate (a shared memory always does)."""
         if channel in self.offered or channel in self.held:
             return
+        port = self.ports[self.port_of[channel]]
+        if port.shared:
+            return
         self.offered.add(channel)
-        self.sides[channel].ready(self)
+        self.send(port.memory, FreeSlots((channel,), True), delay_ps=port.access_ps)
+
+    def _want(self, role: _Role, on: bool) -> None:
+        """Tell the channel of the link towards the destination, if shared, whether this request wants its pairs
+        (the path-upstream end of each link speaks for it)."""
+        request = role.request
+        if role.index >= role.n or not request.shared or not request.shared[role.index] or role.wants == on:
+            return
+        role.wants = on
+        port = self.ports[self.port_to[request.path[role.index + 1]]]
+        self.send(port.channel, Want(port.link, request.request_id, on), delay_ps=port.channel_ps)
 
     def _drop(self, channel: str, offer: bool) -> None:
-        """Forget the pair in ``channel`` and, if ``offer``, start generating the next one."""
+        """Forget the pair in ``channel``, tell its memory, and, if ``offer``, start generating the next one."""
         pair = self.held.pop(channel, None)
-        role = self.roles.get(self.owner.get(channel, ""))
+        role = self.roles.get(self.serving.pop(channel, ""))
         if pair is not None and role is not None:
             role.settled.discard(pair.pair_id)
             role.rounds.pop(pair.pair_id, None)
             role.born.pop(pair.pair_id, None)
-        self.sides[channel].release(self, offer=False)
-        if offer:
-            self._offer(channel)
+        if pair is None:
+            if offer:
+                self._offer(channel)
+            return
+        port = self.ports[self.port_of[channel]]
+        generate = offer and not port.shared
+        if generate:
+            self.offered.add(channel)
+        self.send(port.memory, FreeSlots((channel,), generate), delay_ps=port.access_ps)
 
     def _channel_of(self, role: _Role, pair_id: str) -> str | None:
         for channel in (*role.left, *role.right):
@@ -439,7 +493,8 @@ class QNode(LinkNode):
             self._rejected(role, self.id, "no free memory on the first link")
             return
         for c in channels:
-            self.owner[c] = request.request_id
+            if not self._shared(c):
+                self.owner[c] = request.request_id
         role.right = tuple(channels)
         self._to(role, 1, Reserve(request, 1, tuple(channels), msg.attempt))
 
@@ -466,7 +521,8 @@ class QNode(LinkNode):
                 return
         self.roles[request.request_id] = role
         for c in (*msg.channels, *out):
-            self.owner[c] = request.request_id
+            if not self._shared(c):
+                self.owner[c] = request.request_id
         role.left, role.right = tuple(msg.channels), tuple(out)
         if out:
             self._to(role, msg.hop + 1, Reserve(request, msg.hop + 1, tuple(out), msg.attempt))
@@ -475,12 +531,13 @@ class QNode(LinkNode):
 
     def _unreserve(self, role: _Role) -> None:
         waiting = set(role.holding.values())  # qubits a teleportation still needs are freed when its bits come
+        rid = role.request.request_id
         for c in (*role.left, *role.right):
             if c in waiting:
                 continue
-            if self.owner.get(c) == role.request.request_id:
+            if self.owner.get(c) == rid:
                 del self.owner[c]
-            if c in self.held:
+            if c in self.held and self.serving.get(c) == rid:
                 self._drop(c, offer=False)
         role.left = role.right = ()
 
@@ -537,8 +594,10 @@ class QNode(LinkNode):
             role.status = "active"
             role.active_from = msg.at_ps
             if role.is_end and role.request.policy == "asap":
+                # one memory per link: pairs follow each other; shared memories lend any of their slots
+                in_order = role.request.channels == 1 and not any(role.request.shared)
                 role.tracker = EndTracker(self.id, role.request.path[role.n - role.index], role.index == 0,
-                                          in_order=role.request.channels == 1)
+                                          in_order=in_order)
         if role.request.policy != "asap":
             self._restart_span(role, msg.lane, msg.l, msg.r)
         self.set_timer(_Offer(msg.request_id, msg.lane, msg.l, msg.r), delay_ps=msg.at_ps - self.now)
@@ -579,6 +638,7 @@ class QNode(LinkNode):
             return
         for channel in self._span_channels(role, msg.lane, msg.l, msg.r):
             self._offer(channel)
+        self._want(role, True)
 
     @handler(Release)
     def on_release(self, msg: Release, sender: str) -> None:
@@ -587,6 +647,7 @@ class QNode(LinkNode):
             self._finish(role, msg.reason)
 
     def _finish(self, role: _Role, reason: str) -> None:
+        self._want(role, False)
         role.status = "done"
         if not role.outcome:
             role.outcome = reason
@@ -607,28 +668,32 @@ class QNode(LinkNode):
                 self._to(role, i, Release(role.request.request_id, reason))
         self._finish(role, reason)
 
-    # -- link layer ---------------------------------------------------------------------
-    @handler(Herald)
-    def on_herald(self, msg: Herald, sender: str) -> None:
-        side = self._side(msg.link)
-        if side is None:
+    # -- memories -----------------------------------------------------------------------
+    @handler(Stored)
+    def on_stored(self, msg: Stored, sender: str) -> None:
+        channel = msg.slot
+        link = self.port_of.get(channel)
+        if link is None or sender != self.ports[link].memory:
+            self.ignored += 1  # not one of this node's memories
             return
-        pair = side.herald(self, msg)
-        if pair is None:
-            return
-        channel = msg.link
         self.offered.discard(channel)
-        role = self.roles.get(self.owner.get(channel, ""))
+        port = self.ports[link]
+        rid = msg.purpose if port.shared else self.owner.get(channel, "")
+        role = self.roles.get(rid)
+        pair = msg.pair
         if role is None or role.status != "active" or pair.ref_ps < role.active_from:
-            # a round that outlived an earlier request: not this request's pair.  Both ends agree: a pair
-            # emitted after the start reaches each end after its Activate did.
-            side.release(self, offer=False)
-            if role is not None and role.status == "active":
-                self._offer(channel)
+            # a round that outlived an earlier request, or a pool pair for a request not (or no longer) served
+            # here: not this request's pair.  Both ends agree: a pair emitted after the start reaches each end
+            # after its Activate did.
+            generate = role is not None and role.status == "active" and not port.shared
+            if generate:
+                self.offered.add(channel)
+            self.send(port.memory, FreeSlots((channel,), generate), delay_ps=port.access_ps)
             return
         left = role.request.path[role.index - 1] if channel in role.left else self.id
         pair = _oriented(pair, left)
         self.held[channel] = pair
+        self.serving[channel] = rid
         if role.request.policy == "asap":
             self._asap_new_link_pair(role, channel, pair)
         else:
@@ -819,7 +884,9 @@ class QNode(LinkNode):
         if channels is None:  # end-to-end pairs wait in end_pairs until settled
             pairs = [p for _, p in role.end_pairs.values()]
         else:
-            pairs = [self.held[c] for c in channels if c in self.held and self.held[c].pair_id not in role.settled]
+            rid = role.request.request_id
+            pairs = [self.held[c] for c in channels
+                     if c in self.held and self.serving[c] == rid and self.held[c].pair_id not in role.settled]
         return sorted((p for p in pairs if p.pair_id not in role.locked), key=lambda p: (p.ref_ps, p.pair_id))
 
     def _lead_purification(self, role: _Role, channels: Sequence[str] | None) -> None:
@@ -1108,35 +1175,45 @@ def shortest_path(graph: nx.Graph, source: str, dest: str) -> list[str]:
 def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: AttemptPhysics,
                     model: str = "geometric", memory: QuantumMemory | None = None, channels_per_link: int = 1,
                     swap_success_probability: float = 1.0, refractive_index: float = 1.47,
-                    routing: Callable[[nx.Graph, str, str], list] = shortest_path) -> Network:
-    """Actors for ``graph``: a :class:`QNode` per node (id ``str(node)``) and, for every memory
-    of every link, the link's heralding actor (:func:`~qactors.protocols.link.link_components`).
+                    routing: Callable[[nx.Graph, str, str], list] = shortest_path,
+                    allocation: str = "reserved") -> Network:
+    """Actors for ``graph``: a :class:`QNode` per node (id ``str(node)``), a
+    :class:`~qactors.protocols.memory.MemoryBank` per node and link
+    (:func:`~qactors.protocols.memory.memory_id`, placed with its node), and one channel actor per
+    link that runs the heralded attempts of all its slots
+    (:func:`~qactors.protocols.link.link_components`: ``"<a>-<b>/station"`` half-way, or
+    ``"<a>-<b>/receiver"`` at ``b`` for a sender-receiver link).
 
-    Edge attributes: ``length_km`` (required, > 0), ``channels`` (memories per link at each
+    Edge attributes: ``length_km`` (required, > 0), ``channels`` (memory slots per link at each
     end, default ``channels_per_link``), ``physics`` (the link's scheme and hardware,
     default ``physics``; any of :data:`~qactors.protocols.link.ALL_SCHEMES`; on a
-    sender-receiver link the lower node id sends).  Node attributes (optional): ``memory``
-    (a :class:`~qactors.hardware.memory.QuantumMemory`, default ``memory``: the decay of
-    the node's qubits) and ``swap_success_probability`` (default the argument).  Each
-    request's path is ``routing(graph, source, dest)``; requests are checked before
-    anything is built."""
+    sender-receiver link the lower node id sends), ``allocation`` (default ``allocation``:
+    ``"reserved"``, each request reserves slots hop by hop, or ``"shared"``, the link's slots
+    generate continuously for every request crossing it; see :mod:`qactors.protocols.memory`).
+    Node attributes (optional): ``memory`` (a :class:`~qactors.hardware.memory.QuantumMemory`,
+    default ``memory``: the decay of the node's qubits and the access time of its memory banks)
+    and ``swap_success_probability`` (default the argument).  Each request's path is
+    ``routing(graph, source, dest)``; requests are checked before anything is built."""
     memory = memory or QuantumMemory(num_qubits=2)
+    if allocation not in ALLOCATIONS:
+        raise _fail("allocation", allocation, str(ALLOCATIONS), "allocation")
     g = nx.relabel_nodes(graph, {v: str(v) for v in graph.nodes}, copy=True)
-    noise: dict[str, object] = {}
+    memories: dict[str, QuantumMemory] = {}
     for v, data in g.nodes(data=True):
         node_memory = data.get("memory", memory)
         if not isinstance(node_memory, QuantumMemory):
             raise _fail(f"node {v!r} memory", node_memory, "a QuantumMemory", "memory")
-        noise[v] = node_memory.noise()
+        memories[v] = node_memory
         p_swap = data.get("swap_success_probability", swap_success_probability)
         if isinstance(p_swap, bool) or not (isinstance(p_swap, (int, float)) and 0.0 < p_swap <= 1.0):
             raise _fail(f"node {v!r} swap_success_probability", p_swap, "a number in (0, 1]",
                         "swap_success_probability")
-    sides: dict[str, list[LinkSide]] = {v: [] for v in g.nodes}
-    neighbours: dict[str, dict[str, str]] = {v: {} for v in g.nodes}
+    ports: dict[str, list[LinkPort]] = {v: [] for v in g.nodes}
+    banks: list[MemoryBank] = []
     links = []
     latency: dict[tuple[str, str], int] = {}
     capacity: dict[tuple[str, str], int] = {}
+    shared: dict[tuple[str, str], bool] = {}
     link_names: dict[str, tuple[str, str]] = {}
     for u, v, data in sorted(g.edges(data=True), key=lambda e: tuple(sorted(e[:2]))):
         a, b = sorted((u, v))
@@ -1150,40 +1227,57 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
         if getattr(link_physics, "layout", None) not in ("midpoint", "receiver"):
             raise _fail(f"edge ({a}, {b}) physics", link_physics, "LinkPhysics, MidpointSourcePhysics or "
                         "SenderReceiverPhysics", "physics")
-        if f"{a}-{b}" in link_names:
-            other = link_names[f"{a}-{b}"]
-            raise _fail(f"edge ({a}, {b}) link name", f"{a}-{b}", f"a name no other link has (edge {other} has it "
+        link_allocation = data.get("allocation", allocation)
+        if link_allocation not in ALLOCATIONS:
+            raise _fail(f"edge ({a}, {b}) allocation", link_allocation, str(ALLOCATIONS), "allocation")
+        link = f"{a}-{b}"
+        if link in link_names:
+            other = link_names[link]
+            raise _fail(f"edge ({a}, {b}) link name", link, f"a name no other link has (edge {other} has it "
                         f"too: rename nodes so that 'a-b' identifies the link)", "node ids")
-        link_names[f"{a}-{b}"] = (a, b)
-        for i in range(count):
-            channel = f"{a}-{b}:{i}"
-            station = f"{a}-{b}/{'receiver' if link_physics.layout != 'midpoint' else 'station'}:{i}"
-            plan = plan_link(channel, a, b, link_physics, length_km=length, refractive_index=refractive_index,
-                             station=station)
-            latency[(a, b)] = latency[(b, a)] = plan.node_delay_ps
-            capacity[(a, b)] = capacity[(b, a)] = count
-            links.append((channel, a, b, link_physics, length, station))
-            for node, other, args in ((a, b, plan.a), (b, a, plan.b)):
-                sides[node].append(args.side(noise[node]))
-                neighbours[node][channel] = other
+        link_names[link] = (a, b)
+        slots = tuple(f"{link}:{i}" for i in range(count))
+        station = f"{link}/{'receiver' if link_physics.layout != 'midpoint' else 'station'}"
+        plan = plan_link(link, a, b, link_physics, length_km=length, refractive_index=refractive_index,
+                         station=station)
+        latency[(a, b)] = latency[(b, a)] = plan.node_delay_ps
+        capacity[(a, b)] = capacity[(b, a)] = count
+        shared[(a, b)] = shared[(b, a)] = link_allocation == "shared"
+        links.append((link, a, b, link_physics, length, station, slots, link_allocation == "shared"))
+        for node, other, args in ((a, b, plan.a), (b, a, plan.b)):
+            bank = MemoryBank(memory_id(node, link), node, link, [args._replace(link=slot) for slot in slots],
+                              memories[node], allocation=link_allocation)
+            banks.append(bank)
+            ports[node].append(LinkPort(link, other, slots, bank.id, bank.access_ps, station, args.arm_delay_ps,
+                                        link_allocation == "shared"))
     checked = []
     ids: set[str] = set()
     for request in requests:
         if not isinstance(request, Request):
             raise _fail("request", request, "a Request", "requests")
-        checked.append(_route(g, request, routing, latency, capacity, ids))
+        checked.append(_route(g, request, routing, latency, capacity, shared, ids))
     net = Network()
     for v in sorted(g.nodes):
-        net.add_actor(QNode(v, sides[v], neighbours[v], checked,
+        net.add_actor(QNode(v, ports[v], checked,
                             g.nodes[v].get("swap_success_probability", swap_success_probability)), site=v)
-    for channel, a, b, link_physics, length, station in links:
-        site = f"{a}-{b}/station" if link_physics.layout == "midpoint" else None
-        link_components(net, channel, a, b, link_physics, length_km=length, model=model,
-                        refractive_index=refractive_index, station=station, site=site)
+    for bank in banks:
+        net.add_actor(bank, site=bank.node)
+        net.connect(bank.node, bank.id, latency_ps=bank.access_ps)
+    for link, a, b, link_physics, length, station, slots, is_shared in links:
+        link_components(net, link, a, b, link_physics, length_km=length, model=model,
+                        refractive_index=refractive_index, station=station, slots=slots,
+                        speakers={a: memory_id(a, link), b: memory_id(b, link)}, shared=is_shared)
     return net
 
 
-def _route(g: nx.Graph, request: Request, routing, latency: dict, capacity: dict, ids: set) -> Request:
+def network_actors(net: Network) -> list[tuple[str, str, str]]:
+    """``(actor id, kind, site)`` of every actor of ``net``, in the order they were added: kind is
+    ``"node"``, ``"memory"``, ``"channel"`` or, for actors of other protocols, their class name."""
+    return [(a.id, getattr(type(a), "kind", type(a).__name__), site) for a, site in zip(net.actors, net.sites)]
+
+
+def _route(g: nx.Graph, request: Request, routing, latency: dict, capacity: dict, shared: dict,
+           ids: set) -> Request:
     rid = request.request_id
     if type(rid) is not str or not rid or rid in ids:
         raise _fail("Request.request_id", rid, "a non-empty string, unique in the network", "request_id")
@@ -1242,13 +1336,19 @@ def _route(g: nx.Graph, request: Request, routing, latency: dict, capacity: dict
     if path[0] != str(request.source) or path[-1] != str(request.dest) or len(set(path)) != len(path) or any(
             (a, b) not in latency for a, b in zip(path, path[1:])):
         raise _fail(f"request {rid!r} route", path, "a simple path of graph edges from source to dest", "routing")
+    hops = tuple(shared[(a, b)] for a, b in zip(path, path[1:]))
+    if any(hops) and request.policy != "asap":
+        a, b = next(hop for hop, on in zip(zip(path, path[1:]), hops) if on)
+        raise _fail(f"request {rid!r} policy", request.policy, f"'asap' on a path with shared memories (link "
+                    f"({a}, {b}) is shared; a swap tree's lanes are reserved slots)", "policy")
     for a, b in zip(path, path[1:]):
-        if capacity[(a, b)] < request.channels:
+        if not shared[(a, b)] and capacity[(a, b)] < request.channels:
             raise _fail(f"request {rid!r} channels", request.channels, f"at most {capacity[(a, b)]}, the memories "
                         f"per end of link ({a}, {b}) on its path", "channels")
     offsets = [0]
     for a, b in zip(path, path[1:]):
         offsets.append(offsets[-1] + latency[(a, b)])
     fields = {f: getattr(request, f) for f in Request._qactors_fields}
-    fields.update(source=str(request.source), dest=str(request.dest), path=tuple(path), offsets_ps=tuple(offsets))
+    fields.update(source=str(request.source), dest=str(request.dest), path=tuple(path), offsets_ps=tuple(offsets),
+                  shared=hops)
     return Request(**fields)

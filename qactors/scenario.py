@@ -51,6 +51,7 @@ from .hardware.memory import MEMORY_DECAYS, AbsorptiveMemory, QuantumMemory
 from .protocols.applications import APPLICATIONS
 from .protocols.link import ALL_SCHEMES, MODELS, SCHEMES, LinkPhysics, MidpointSourcePhysics, SenderReceiverPhysics
 from .protocols.network import POLICIES, SELECTIONS, Purification, Request, quantum_network, request_report
+from .protocols.memory import ALLOCATIONS
 from .protocols.qkd import DecoyBB84, KeyRelayRequest, decoy_link_rate_bps, key_relay_report, trusted_relay_network
 from .protocols.storage import PHASES, StorageRequest, storage_jobs, storage_network, storage_report
 from .simulation import run as _run
@@ -189,6 +190,8 @@ _NODE_PROFILE = {"t1_s": _Key("seconds", math.inf, low=0, low_open=True),
                  "t2_s": _Key("seconds", math.inf, low=0, low_open=True),
                  "swap_success_probability": _num(1.0, low=0, low_open=True, high=1),
                  "memories_per_link": _Key("int", 1, low=1),
+                 "allocation": _choice("reserved", ALLOCATIONS),
+                 "access_time_us": _num(1.0, low=0, low_open=True),
                  # photon storage ([[storage_requests]]): a single-photon source ...
                  "repetition_rate_mhz": _num(low=0, low_open=True), "photon_probability": _num(low=0, low_open=True,
                                                                                               high=1),
@@ -203,13 +206,14 @@ _NODE_PROFILE = {"t1_s": _Key("seconds", math.inf, low=0, low_open=True),
 _SOURCE_KEYS = ("repetition_rate_mhz", "photon_probability", "photon_linewidth_ghz")
 _MEMORY_KEYS = ("memory_efficiency", "memory_lifetime_ns", "memory_decay", "memory_bandwidth_ghz",
                 "memory_noise_photons", "detection_efficiency", "dark_count_rate_hz", "detection_window_ns")
-_QUBIT_KEYS = ("t1_s", "t2_s", "swap_success_probability", "memories_per_link")
+_QUBIT_KEYS = ("t1_s", "t2_s", "swap_success_probability", "memories_per_link", "allocation", "access_time_us")
 SECTIONS = {"entanglement": "requests", "key": "key_requests", "storage": "storage_requests"}
 """The kind of a scenario -> the array of tables that holds its requests."""
-_NOT_EXPRESSIBLE = "the network layer (quantum_network) models a memory by its T1 and T2 only"
+_NOT_EXPRESSIBLE = "the network layer (quantum_network) models a memory by its T1, T2 and access time only"
 _NODE_PROFILE_UNSUPPORTED = {
     "write_efficiency": _NOT_EXPRESSIBLE, "read_efficiency": _NOT_EXPRESSIBLE,
-    "storage_fidelity": _NOT_EXPRESSIBLE, "access_time_ps": _NOT_EXPRESSIBLE, "dead_time_ps": _NOT_EXPRESSIBLE,
+    "storage_fidelity": _NOT_EXPRESSIBLE, "access_time_ps": "set access_time_us (microseconds)",
+    "dead_time_ps": _NOT_EXPRESSIBLE,
     "num_qubits": "a node has memories_per_link memories on each of its links; set memories_per_link"}
 CHANNELS = ("fibre", "free_space", "satellite")
 """``channel`` of a link profile: what carries the photons (docs/scenario-format.md)."""
@@ -1075,7 +1079,8 @@ class _Builder:
         memories = {v: profiles["nodes"][d["profile"]]["memories_per_link"] for v, d in g.nodes(data=True)}
         for v, d in g.nodes(data=True):  # each node's own memories and Bell-state measurement
             node = profiles["nodes"][d["profile"]]
-            d["memory"] = QuantumMemory(num_qubits=max(1, memories[v]), t1_s=node["t1_s"], t2_s=node["t2_s"])
+            d["memory"] = QuantumMemory(num_qubits=max(1, memories[v]), t1_s=node["t1_s"], t2_s=node["t2_s"],
+                                        access_time_ps=max(1, round(node["access_time_us"] * 1e6)))
             d["swap_success_probability"] = node["swap_success_probability"]
         for u, v, d in g.edges(data=True):
             lp = profiles["links"][d["profile"]]
@@ -1086,6 +1091,14 @@ class _Builder:
                        f"({u}, {v}) of {d['length_km']:g} km: {err}")
                 return None
             d["channels"] = min(memories[u], memories[v])
+            ends = {g.nodes[x]["profile"]: profiles["nodes"][g.nodes[x]["profile"]]["allocation"] for x in (u, v)}
+            if len(set(ends.values())) > 1:
+                shared = next(name for name, a in ends.items() if a == "shared")
+                ck.add(f"profiles.nodes.{shared}.allocation", "shared", f"'shared' on link ({u}, {v}), whose other "
+                       f"end's profile has reserved memories; allowed: the same allocation in the profiles of both "
+                       f"ends of every link (a link's slots are shared by both of its memories or by neither)")
+                return None
+            d["allocation"] = next(iter(ends.values()))
         return {"refractive_index": index}
 
     def _key_hardware(self, g: nx.Graph, profiles: dict, index: float) -> dict | None:
@@ -1314,7 +1327,7 @@ class _Builder:
                 continue
             for a, b in zip(route, route[1:]) if kind == "entanglement" else ():
                 have = g.edges[a, b]["channels"]
-                if have < r.channels:
+                if have < r.channels and g.edges[a, b].get("allocation", "reserved") == "reserved":
                     ck.bad(f"{path}.channels", r.channels, f"at most {have}: the memories per link of link "
                            f"({a}, {b}) on the request's route (the smaller memories_per_link of its two nodes' "
                            f"profiles)", "is too many")

@@ -247,7 +247,7 @@ def test_all_problems_are_reported_at_once(tmp_path):
 
 def test_fields_the_network_layer_cannot_express(tmp_path):
     only(problems(tmp_path, edit("t2_s = 1.0", "t2_s = 1.0\nstorage_fidelity = 0.99")),
-         "profiles.nodes.node.storage_fidelity", 0.99, "cannot be expressed", "T1 and T2 only")
+         "profiles.nodes.node.storage_fidelity", 0.99, "cannot be expressed", "T1, T2 and access time only")
     only(problems(tmp_path, edit("visibility = 0.95", "visibility = 0.95\neta_arm = 0.5")),
          "profiles.links.fibre.eta_arm", 0.5, "computed for each link from its length_km")
     differing = edit('id = "r"', 'id = "r"\nprofile = "rep"').replace('scheme = "double_click"', 'scheme = '
@@ -265,6 +265,30 @@ def test_each_node_has_its_profiles_memory_and_swap_probability(tmp_path):
     g = Scenario.from_toml(write(tmp_path, text)).graph
     assert g.nodes["r"]["memory"].t2_s == 0.002 and g.nodes["a"]["memory"].t2_s == 1.0
     assert g.nodes["r"]["swap_success_probability"] == 0.9 and g.nodes["b"]["swap_success_probability"] == 0.5
+
+
+def test_memories_are_reserved_or_shared_with_an_access_time_from_the_node_profiles(tmp_path):
+    base = Scenario.from_toml(write(tmp_path, BASE))
+    assert {d["allocation"] for _, _, d in base.graph.edges(data=True)} == {"reserved"}
+    assert base.graph.nodes["r"]["memory"].access_time_ps == 1_000_000  # 1 us by default
+    shared = edit("memories_per_link = 2", 'memories_per_link = 2\nallocation = "shared"\naccess_time_us = 0.5')
+    scenario = Scenario.from_toml(write(tmp_path, shared, "shared.toml"))
+    assert {d["allocation"] for _, _, d in scenario.graph.edges(data=True)} == {"shared"}
+    assert scenario.graph.nodes["r"]["memory"].access_time_ps == 500_000
+    run = run_scenario(scenario.with_overrides(progress=False))
+    assert run.result.states["a-r/station"]["shared"] and run.result.states["a/memory:a-r"]["allocation"] == "shared"
+    assert run.result.states["a"]["owner"] == {}  # nothing reserved: both requests draw on the pools
+    assert run.result.states["a"]["roles"]["first"].outcome == "served: 20 pairs"
+    only(problems(tmp_path, edit("memories_per_link = 2", 'memories_per_link = 2\nallocation = "pooled"')),
+         "profiles.nodes.node.allocation", "pooled", "'reserved'", "'shared'")
+    mixed = edit('id = "r"', 'id = "r"\nprofile = "rep"', shared) + (
+        "\n[profiles.nodes.rep]\nt2_s = 1.0\nswap_success_probability = 0.5\nmemories_per_link = 2\n")
+    only(problems(tmp_path, mixed), "profiles.nodes.node.allocation", "shared", "link (a, r)",
+         "the same allocation in the profiles of both ends")
+    tree = shared.replace('channels = 2\n', 'channels = 2\npolicy = "nested"\n', 1).replace(
+        "[requests.purification]\ntarget_fidelity = 0.95\n", "")
+    found = problems(tmp_path, tree)
+    assert [p.key for p in found] == ["requests[1].policy"] and "shared memories" in str(found[0])
 
 
 def test_scheme_specific_and_inconsistent_profile_fields(tmp_path):

@@ -18,7 +18,7 @@ from qactors.core.network import Network
 from qactors.hardware import Fibre, QuantumMemory, SPDCSource
 from qactors.protocols.link import (BAD, DARK, GOOD, RECEIVER_LOCAL_DELAY_PS, Go, Herald, LinkEnd, LinkPhysics,
                                     MidpointSourcePhysics, MidpointStation, Photon, Ready, ReceiverStation,
-                                    SenderReceiverPhysics, link_components, link_timing, plan_link, two_node_link)
+                                    SenderReceiverPhysics, link_components, link_timing, plan_link, two_node_link, Want)
 from qactors.protocols.swapping import ChainNode
 from qactors.quantum.bell import MemoryNoise, PairEnd, PairRecord
 from qactors.testing import ActorProbe
@@ -366,15 +366,16 @@ def test_midpoint_source_sends_each_attempts_pair_count_with_its_light():
     probe.start()
     probe.deliver(Ready("A-B", 0, NOISE), "A", 100)
     go = probe.deliver(Ready("A-B", 0, NOISE), "B", 100)
-    assert [x.msg.pairs for x in go] == [probe.actor.pairs] * 2
-    t, attempt, pairs = 300, 1, probe.actor.pairs
+    slot = probe.actor.slots["A-B"]
+    assert [x.msg.pairs for x in go] == [slot.pairs] * 2
+    t, attempt, pairs = 300, 1, slot.pairs
     while True:  # report what the pairs sent would do to ideal absorbers: stored iff a photon came
         probe.deliver(Photon("A-B", 0, attempt, pairs > 0, pairs > 0), "A", t)
         sent = probe.deliver(Photon("A-B", 0, attempt, pairs > 0, pairs > 0), "B", t)
         herald = sent[0].msg
         if herald.kind:
             break
-        assert pairs == 0 and herald.pairs == probe.actor.pairs and sent[1].msg == herald
+        assert pairs == 0 and herald.pairs == slot.pairs and sent[1].msg == herald
         t, attempt, pairs = t + 200, attempt + 1, herald.pairs
     assert herald.kind == (GOOD if pairs == 1 else BAD)
     assert herald.pair.coefficients == pytest.approx(physics.pair_state(pairs))
@@ -383,12 +384,59 @@ def test_midpoint_source_sends_each_attempts_pair_count_with_its_light():
     assert probe.actor.ignored == 1
 
 
-def test_geometric_station_ignores_photons():
+def test_geometric_station_sends_the_successful_herald_when_the_round_opens_and_ignores_photons():
     probe = ActorProbe(MidpointStation("S", "A-B", "A", "B", PHYS, "geometric", arm_delay_ps=100), peers=["A", "B"])
     probe.start()
     probe.deliver(Ready("A-B", 0, NOISE), "A", 100)
-    assert [x.to for x in probe.deliver(Ready("A-B", 0, NOISE), "B", 100)] == ["S"]  # a timer: no Go, no photons
+    sent = probe.deliver(Ready("A-B", 0, NOISE), "B", 100)  # no Go, no photons: the herald, timed
+    assert [x.to for x in sent] == ["A", "B"] and sent[0].msg == sent[1].msg and sent[0].msg.kind
+    k = sent[0].msg.attempt
+    # attempt k is decided at the station 200 + (k - 1) 200 ps after the round opened, and heard 100 ps later
+    assert all(x.delay_ps == 200 * k + 100 for x in sent)
+    assert sent[0].msg.pair.ref_ps == 100 + 200 * k - 100  # emitted half a round trip before the decision
     assert probe.deliver(Photon("A-B", 0, 1, True, True), "A", 300) == [] and probe.actor.ignored == 1
+
+
+def test_a_channel_runs_every_slot_of_its_link_and_speaks_to_the_memories():
+    probe = ActorProbe(MidpointStation("S", "A-B", "A", "B", PHYS, "attempts", arm_delay_ps=100,
+                                       slots=("A-B:0", "A-B:1"), speakers={"A": "A/mem", "B": "B/mem"}),
+                       peers=["A", "B", "A/mem", "B/mem"])
+    probe.start()
+    assert probe.deliver(Ready("A-B:1", 0, NOISE), "A", 100) == [] and probe.actor.ignored == 1  # not A's memory
+    probe.deliver(Ready("A-B:1", 0, NOISE), "A/mem", 100)
+    assert probe.deliver(Ready("A-B:0", 0, NOISE), "B/mem", 100) == []   # slot 0: only one end ready
+    go = probe.deliver(Ready("A-B:1", 0, NOISE), "B/mem", 100)
+    assert sorted((x.to, x.msg.link) for x in go) == [("A/mem", "A-B:1"), ("B/mem", "A-B:1")]
+    probe.deliver(Photon("A-B:1", 0, 1, True, True), "A/mem", 300)
+    sent = probe.deliver(Photon("A-B:1", 0, 1, True, True), "B/mem", 300)
+    assert sorted(x.to for x in sent) == ["A/mem", "B/mem"]
+    if sent[0].msg.kind:  # the pair record names the nodes, not their memories
+        assert (sent[0].msg.pair.a.node, sent[0].msg.pair.b.node) == ("A", "B")
+    assert probe.actor.slots["A-B:0"].round == -1 and probe.actor.slots["A-B:1"].round == 0
+
+
+def test_a_shared_channel_opens_rounds_only_for_wanted_purposes_and_gives_them_pairs_in_turn():
+    probe = ActorProbe(MidpointStation("S", "A-B", "A", "B", PHYS, "geometric", arm_delay_ps=100,
+                                       slots=("A-B:0", "A-B:1", "A-B:2"), shared=True), peers=["A", "B"])
+    probe.start()
+    for slot in ("A-B:0", "A-B:1"):
+        probe.deliver(Ready(slot, 0, NOISE), "A", 100)
+        assert probe.deliver(Ready(slot, 0, NOISE), "B", 100) == []   # nobody wants pairs: the round waits
+    sent = probe.deliver(Want("A-B", "r2", True), "A", 150)
+    assert sorted((x.msg.link, x.msg.purpose) for x in sent) == [("A-B:0", "r2")] * 2 + [("A-B:1", "r2")] * 2
+    assert probe.deliver(Want("A-B", "r1", True), "A", 160) == []  # nothing waits now
+    purposes = []
+    for slot in ("A-B:2", "A-B:0", "A-B:1"):
+        rnd = probe.actor.slots[slot].round + 1
+        probe.deliver(Ready(slot, rnd, NOISE), "A", 10_000)
+        purposes.append(probe.deliver(Ready(slot, rnd, NOISE), "B", 10_000)[0].msg.purpose)
+    assert purposes == ["r1", "r2", "r1"]   # sorted, in turn
+    probe.deliver(Want("A-B", "r1", False), "A", 20_000)
+    probe.deliver(Ready("A-B:2", 1, NOISE), "A", 30_000)
+    assert probe.deliver(Ready("A-B:2", 1, NOISE), "B", 30_000)[0].msg.purpose == "r2"
+    probe.deliver(Want("A-B", "r2", False), "A", 40_000)
+    probe.deliver(Ready("A-B:0", 2, NOISE), "A", 50_000)
+    assert probe.deliver(Ready("A-B:0", 2, NOISE), "B", 50_000) == []
 
 
 def test_receiving_end_never_acts_per_attempt():

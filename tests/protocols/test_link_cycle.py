@@ -188,19 +188,19 @@ def test_geometric_receiver_decides_attempt_k_cycles_after_the_previous_attempt(
                        peers=["A", "B"])
     probe.start()
     probe.deliver(Ready("A-B", 0, NOISE), "B", 1)
-    (timer,) = probe.deliver(Ready("A-B", 0, NOISE), "A", fibre)
-    k = timer.msg.attempt
-    assert timer.delay_ps == 2 * fibre + (k - 1) * cycle  # A hears at once, emits, the photon takes L/c
-    decided = fibre + timer.delay_ps
-    heralds = probe.deliver(timer.msg, "R", decided)
-    assert [(x.to, x.delay_ps, type(x.msg)) for x in heralds] == [("A", fibre, Herald), ("B", 1, Herald)]
+    heralds = probe.deliver(Ready("A-B", 0, NOISE), "A", fibre)
+    k = heralds[0].msg.attempt
+    # A hears at once, emits, the photon takes L/c: attempt k is decided 2 L/c + (k - 1) cycles from now
+    decided = fibre + 2 * fibre + (k - 1) * cycle
+    assert [(x.to, x.delay_ps, type(x.msg)) for x in heralds] == [("A", decided - fibre + fibre, Herald),
+                                                                    ("B", decided - fibre + 1, Herald)]
     pair = heralds[0].msg.pair
     assert (pair.a.stored_ps, pair.b.stored_ps) == (decided - fibre, decided)
     # the next round opens when A's offer arrives, two fibre delays after the decision; A emitted one fibre
     # delay before it, so it may emit again (cycle - 4 fibre delays) after hearing
     probe.deliver(Ready("A-B", 1, NOISE), "B", decided + 2)
-    (timer,) = probe.deliver(Ready("A-B", 1, NOISE), "A", decided + 2 * fibre)
-    assert timer.delay_ps == (cycle - 4 * fibre) + 2 * fibre + (timer.msg.attempt - 1) * cycle
+    heralds = probe.deliver(Ready("A-B", 1, NOISE), "A", decided + 2 * fibre)
+    assert heralds[0].delay_ps == (cycle - 4 * fibre) + 2 * fibre + (heralds[0].msg.attempt - 1) * cycle + fibre
 
 
 @pytest.mark.parametrize("value", [-1, 5.5e6, 1.0, True, None, "5500000"])

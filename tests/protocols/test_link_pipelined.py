@@ -197,10 +197,10 @@ def test_the_station_decides_one_attempt_per_cycle_and_sends_only_the_success():
             break
         # a failed attempt: nothing goes out, the next one arrives a cycle later
         (timer,) = sent
-        assert (timer.delay_ps, timer.msg.attempt) == (cycle, probe.actor.attempt + 1)
+        assert (timer.delay_ps, timer.msg.attempt) == (cycle, probe.actor.slots["A-B"].attempt + 1)
         t += cycle
         assert timer.msg.attempt < 200
-    k = probe.actor.attempt
+    k = probe.actor.slots["A-B"].attempt
     assert t == 3 * arm + (k - 1) * cycle
     assert [(x.to, x.delay_ps, type(x.msg), x.msg.attempt) for x in sent] == [("A", arm, Herald, k),
                                                                               ("B", arm, Herald, k)]
@@ -220,12 +220,11 @@ def test_geometric_receiver_decides_attempt_k_one_cycle_after_attempt_k_minus_on
                        peers=["A", "B"])
     probe.start()
     probe.deliver(Ready("A-B", 0, NOISE), "B", 1)
-    (timer,) = probe.deliver(Ready("A-B", 0, NOISE), "A", fibre)
-    k = timer.msg.attempt
-    assert timer.delay_ps == 2 * fibre + (k - 1) * cycle  # not 2 fibre delays per attempt
-    decided = fibre + timer.delay_ps
-    heralds = probe.deliver(timer.msg, "R", decided)
-    assert [(x.to, x.delay_ps, type(x.msg)) for x in heralds] == [("A", fibre, Herald), ("B", 1, Herald)]
+    heralds = probe.deliver(Ready("A-B", 0, NOISE), "A", fibre)
+    k = heralds[0].msg.attempt
+    decided = fibre + 2 * fibre + (k - 1) * cycle  # not 2 fibre delays per attempt
+    assert [(x.to, x.delay_ps, type(x.msg)) for x in heralds] == [("A", decided - fibre + fibre, Herald),
+                                                                    ("B", decided - fibre + 1, Herald)]
     pair = heralds[0].msg.pair
     assert (pair.a.stored_ps, pair.b.stored_ps) == (decided - fibre, decided)
 

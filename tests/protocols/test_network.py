@@ -11,9 +11,10 @@ import pytest
 
 import qactors
 from qactors.hardware.memory import QuantumMemory
-from qactors.protocols.link import (GOOD, Herald, LinkPhysics, LinkSide, MidpointSourcePhysics, Ready,
-                                    SenderReceiverPhysics)
-from qactors.protocols.network import (Activate, Confirm, Discard, Purification, Purify, PurifyReply, QNode, Release,
+from qactors.protocols.link import GOOD, LinkPhysics, MidpointSourcePhysics, SenderReceiverPhysics
+from qactors.protocols.memory import FreeSlots, Stored, memory_id
+from qactors.protocols.network import (Activate, Confirm, Discard, LinkPort, Purification, Purify, PurifyReply, QNode,
+                                       Release,
                                        Request, Reserve, SpanDone, _Cutoff, _Offer, _Start, quantum_network, request_report,
                                        swap_tree)
 from qactors.protocols.swapping import SwapRecord
@@ -203,15 +204,19 @@ NOISE = MemoryNoise()
 
 
 def node(name, neighbours, channels=1, request=None):
-    sides, nb = [], {}
+    ports = []
     for other in neighbours:
-        a, b = sorted((name, other))
-        for i in range(channels):
-            ch = f"{a}-{b}:{i}"
-            sides.append(LinkSide(ch, f"{a}-{b}/station:{i}", PHYS, 100, NOISE))
-            nb[ch] = other
-    peers = sorted({*neighbours, *(request.path if request else ()), *(s.station for s in sides)} - {name})
-    return ActorProbe(QNode(name, sides, nb, [request] if request else []), peers=peers)
+        link = "-".join(sorted((name, other)))
+        ports.append(LinkPort(link, other, tuple(f"{link}:{i}" for i in range(channels)), memory_id(name, link), 1,
+                              f"{link}/station", 100))
+    peers = sorted({*neighbours, *(request.path if request else ()), *(p.memory for p in ports),
+                    *(p.channel for p in ports)} - {name})
+    return ActorProbe(QNode(name, ports, [request] if request else []), peers=peers)
+
+
+def bank(probe, slot):
+    """The id of the memory bank that holds ``slot`` at the probed node."""
+    return memory_id(probe.actor.id, slot.split(":")[0])
 
 
 def link_pair(pid, a, b, t=0):
@@ -232,7 +237,8 @@ def active_repeater(channels=2, **kw):
     probe.deliver(Reserve(req, 1, left, 0), "0", 10)
     assert [s.msg for s in probe.deliver(Activate("r", -1, 0, 2, 50), "0", 30)] == [_Offer("r", -1, 0, 2)]
     sent = probe.deliver(_Offer("r", -1, 0, 2), "1", 50)
-    assert sorted(s.to for s in sent) == sorted(f"{lk}/station:{i}" for lk in ("0-1", "1-2") for i in range(channels))
+    assert sorted((s.to, s.msg.slots, s.msg.generate) for s in sent) == sorted(
+        (memory_id("1", lk), (f"{lk}:{i}",), True) for lk in ("0-1", "1-2") for i in range(channels))
     return probe
 
 
@@ -243,30 +249,33 @@ def test_repeater_selects_pairs_by_policy(selection, chosen):
     for i, (t, c) in enumerate(((100, (0.8, 0.0, 0.0, 0.2)), (300, (0.8, 0.0, 0.0, 0.2)),
                                 (200, (0.95, 0.0, 0.0, 0.05)))):
         pair = PairRecord(f"0-1:{i}#0", c, t, PairEnd("0", NOISE, t), PairEnd("1", NOISE, t))
-        assert rep.deliver(Herald(f"0-1:{i}", 0, 1, GOOD, pair), f"0-1/station:{i}", 600) == []
-    sent = rep.deliver(Herald("1-2:1", 0, 1, GOOD, link_pair("1-2:1#0", "1", "2", 150)), "1-2/station:1", 650)
+        assert rep.deliver(Stored(f"0-1:{i}", pair), bank(rep, f"0-1:{i}"), 600) == []
+    sent = rep.deliver(Stored("1-2:1", link_pair("1-2:1#0", "1", "2", 150)), bank(rep, "1-2:1"), 650)
     records = [s.msg for s in sent if isinstance(s.msg, SwapRecord)]
     assert len(records) == 2 and {(r.left.pair_id, r.right.pair_id) for r in records} == {(chosen, "1-2:1#0")}
 
 
 def test_repeater_swaps_the_first_pairs_and_reports_to_both_ends():
     rep = active_repeater(channels=1)
-    assert rep.deliver(Herald("0-1:0", 0, 1, GOOD, link_pair("0-1:0#0", "0", "1", 100)), "0-1/station:0",
+    assert rep.deliver(Stored("0-1:0", link_pair("0-1:0#0", "0", "1", 100)), bank(rep, "0-1:0"),
                        600) == []
-    sent = rep.deliver(Herald("1-2:0", 0, 1, GOOD, link_pair("1-2:0#0", "1", "2", 150)), "1-2/station:0", 650)
+    sent = rep.deliver(Stored("1-2:0", link_pair("1-2:0#0", "1", "2", 150)), bank(rep, "1-2:0"), 650)
     records = [s for s in sent if isinstance(s.msg, SwapRecord)]
     assert sorted(s.to for s in records) == ["0", "2"] and all(s.delay_ps >= 200 for s in records)
-    assert sorted(s.msg.__class__.__name__ for s in sent if s.to.endswith("station:0")) == ["Ready", "Ready"]
-    # a duplicated herald of the same round changes nothing
-    assert rep.deliver(Herald("1-2:0", 0, 1, GOOD, link_pair("1-2:0#0", "1", "2", 150)), "1-2/station:0",
-                       660) == []
+    # both qubits are reset and generate again, each memory told after its access time
+    assert sorted((s.to, s.delay_ps, s.msg.slots, s.msg.generate) for s in sent if isinstance(s.msg, FreeSlots)) == [
+        ("1/memory:0-1", 1, ("0-1:0",), True), ("1/memory:1-2", 1, ("1-2:0",), True)]
+    # a report from an actor that is not the slot's memory changes nothing
+    before = rep.actor.ignored
+    assert rep.deliver(Stored("1-2:0", link_pair("1-2:0#1", "1", "2", 150)), "1-2/station", 660) == []
+    assert rep.actor.ignored == before + 1 and rep.actor.held == {}
 
 
 def test_purify_for_a_pair_the_follower_no_longer_holds_fails_both():
     pur = Purification("dejmps", "recurrence", "link", 0.99, 2)
     rep = active_repeater(channels=2, purification=pur, cutoff_ps=1000)  # node 1 follows on link 0-1
-    rep.deliver(Herald("0-1:0", 0, 1, GOOD, link_pair("0-1:0#0", "0", "1", 100)), "0-1/station:0", 600)
-    sent = rep.deliver(Herald("0-1:1", 0, 1, GOOD, link_pair("0-1:1#0", "0", "1", 110)), "0-1/station:1", 610)
+    rep.deliver(Stored("0-1:0", link_pair("0-1:0#0", "0", "1", 100)), bank(rep, "0-1:0"), 600)
+    sent = rep.deliver(Stored("0-1:1", link_pair("0-1:1#0", "0", "1", 110)), bank(rep, "0-1:1"), 610)
     assert _Cutoff("r", "0-1:1#0") in [s.msg for s in sent if s.to == "1"]
     # our cut-off drops one pair while the leader's Purify naming it is on its way: we tell the
     # partner (also the source) and the far end, and offer the memory again
@@ -274,14 +283,15 @@ def test_purify_for_a_pair_the_follower_no_longer_holds_fails_both():
     sent = rep.deliver(_Cutoff("r", "0-1:1#0"), "1", 1110)
     assert [(s.to, s.msg) for s in sent if isinstance(s.msg, Discard)] == [("0", Discard("r", gone, "1")),
                                                                           ("2", Discard("r", gone, "1"))]
-    assert [type(s.msg) for s in sent if s.to.startswith("0-1/station")] == [Ready]
+    assert [(s.to, s.msg) for s in sent if isinstance(s.msg, FreeSlots)] == [("1/memory:0-1",
+                                                                             FreeSlots(("0-1:1",), True))]
     sent = rep.deliver(Purify("r", "0-1:0#0", "0-1:1#0", 1105), "0", 1200)
     replies = [s.msg for s in sent if isinstance(s.msg, PurifyReply)]
     assert replies == [PurifyReply("r", "0-1:0#0", "0-1:1#0", 1105, 1200, False)]
     assert rep.actor.held == {}  # the other pair went with it
     # a pair is never used before the leader settles it; then a duplicate Settled is harmless
-    rep.deliver(Herald("0-1:0", 1, 1, GOOD, link_pair("0-1:0#1", "0", "1", 1300)), "0-1/station:0", 1400)
-    rep.deliver(Herald("1-2:0", 0, 1, GOOD, link_pair("1-2:0#0", "1", "2", 1300)), "1-2/station:0", 1400)
+    rep.deliver(Stored("0-1:0", link_pair("0-1:0#1", "0", "1", 1300)), bank(rep, "0-1:0"), 1400)
+    rep.deliver(Stored("1-2:0", link_pair("1-2:0#0", "1", "2", 1300)), bank(rep, "1-2:0"), 1400)
     assert rep.actor.roles["r"].swaps == 0 and set(rep.actor.held) == {"0-1:0", "1-2:0"}
 
 
@@ -294,8 +304,8 @@ def test_leader_ignores_duplicate_replies_and_waits_out_discards_of_locked_pairs
     sent = leader.deliver(Confirm("r", 0, ()), "2", 400)
     assert [(s.to, s.msg) for s in sent] == [("2", Activate("r", -1, 0, 1, 600)), ("1", _Offer("r", -1, 0, 1))]
     leader.deliver(_Offer("r", -1, 0, 1), "1", 600)
-    leader.deliver(Herald("1-2:0", 0, 1, GOOD, link_pair("1-2:0#0", "1", "2", 700)), "1-2/station:0", 800)
-    sent = leader.deliver(Herald("1-2:1", 0, 1, GOOD, link_pair("1-2:1#0", "1", "2", 700)), "1-2/station:1", 800)
+    leader.deliver(Stored("1-2:0", link_pair("1-2:0#0", "1", "2", 700)), bank(leader, "1-2:0"), 800)
+    sent = leader.deliver(Stored("1-2:1", link_pair("1-2:1#0", "1", "2", 700)), bank(leader, "1-2:1"), 800)
     assert [s.msg for s in sent if isinstance(s.msg, Purify)] == [Purify("r", "1-2:0#0", "1-2:1#0", 800)]
     # locked in a purification: the reply decides its fate; the ends hear of it now
     dropped = link_pair("1-2:0#0", "1", "2", 700)
@@ -366,7 +376,7 @@ def test_links_of_every_scheme_in_one_path():
     assert src.outcome == "served: 40 pairs" and [d[2] for d in src.delivered] == [d[2] for d in dst.delivered]
     # perfect memories: coherences multiply along the path (0.8 x 0.95 x 0.9)
     assert all(d[1] == pytest.approx((1 + 0.8 * 0.95 * 0.9) / 2) for d in dst.delivered)
-    assert "2-3/receiver:1" in result.states and "1-2/station:0" in result.states
+    assert "2-3/receiver" in result.states and "1-2/station" in result.states
 
 
 @pytest.mark.ray
@@ -472,7 +482,7 @@ def test_a_purified_pair_keeps_the_cutoff_of_its_oldest_qubit():
     c = (0.6, 0.0, 0.4, 0.0)  # DEJMPS succeeds with certainty on these
     for i, t in ((0, 100), (1, 150)):
         pair = PairRecord(f"1-2:{i}#0", c, t, PairEnd("1", NOISE, t), PairEnd("2", NOISE, t))
-        sent = rep.deliver(Herald(f"1-2:{i}", 0, 1, GOOD, pair), f"1-2/station:{i}", 600 + i)
+        sent = rep.deliver(Stored(f"1-2:{i}", pair), bank(rep, f"1-2:{i}"), 600 + i)
     assert [s.msg for s in sent if isinstance(s.msg, Purify)] == [Purify("r", "1-2:0#0", "1-2:1#0", 601)]
     sent = rep.deliver(PurifyReply("r", "1-2:0#0", "1-2:1#0", 601, 800, True), "2", 1000)
     timers = [(s.delay_ps, s.msg) for s in sent if isinstance(s.msg, _Cutoff)]

@@ -1,0 +1,159 @@
+"""Memory actors: a node's bank of quantum-memory slots on one link.
+
+A :class:`MemoryBank` is a logical actor of its own, always placed with its
+node (same site, so the same shard).  It holds its slots, the link-layer
+bookkeeping of each (:class:`~qactors.protocols.link.LinkSide`: the rounds
+and attempts it takes part in), the pair records stored in them, its
+hardware model (the noise and access time of a
+:class:`~qactors.hardware.memory.QuantumMemory`) and its allocation policy.
+It speaks to the link's channel actor itself: it offers a free slot
+(:class:`~qactors.protocols.link.Ready`), emits when told to
+(:class:`~qactors.protocols.link.Go`) and receives the heralds.  Its node
+reaches it only by messages whose latency is the memory's access time
+(``QuantumMemory.access_time_ps``):
+
+* node -> memory :class:`FreeSlots`: the pairs in these slots are used or
+  discarded (the qubits are reset); generate new ones if ``generate``;
+* memory -> node :class:`Stored`: a pair was heralded in a slot (with the
+  request the channel gave it to, for shared slots).
+
+Allocation (``allocation``):
+
+* ``"reserved"``: a slot generates only when its node asks, for the request
+  that reserved it hop by hop (the node keeps the reservations);
+* ``"shared"``: every free slot generates, continuously, into a pool that
+  every request crossing the link draws from.  The channel gives each pair to
+  one of the requests that want the link's pairs, in turn, and the herald
+  says which, so both ends agree without talking (statistical multiplexing,
+  as in the random-topology study of NIST's MQNS and the resource managers of
+  SeQUeNCe and QuISP).  A slot goes back to the pool as soon as its pair is
+  used.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from qactors.core.actor import Actor, handler
+from qactors.core.errors import ConfigurationError
+from qactors.core.messages import Message, message
+from qactors.hardware.memory import QuantumMemory
+from qactors.quantum.bell import PairRecord
+
+from .link import Go, Herald, LinkSideArgs
+
+__all__ = ["MemoryBank", "Stored", "FreeSlots", "ALLOCATIONS", "memory_id"]
+
+ALLOCATIONS = ("reserved", "shared")
+
+
+def memory_id(node: str, link: str) -> str:
+    """The id of ``node``'s memory bank on ``link``: ``"<node>/memory:<link>"``."""
+    return f"{node}/memory:{link}"
+
+
+@message
+class Stored(Message):
+    """Memory -> node: a pair was heralded in ``slot``.  ``purpose``: the request the channel gave
+    it to (shared slots), or "" (reserved slots: the request that reserved the slot)."""
+    slot: str
+    pair: PairRecord
+    purpose: str = ""
+
+
+@message
+class FreeSlots(Message):
+    """Node -> memory: the qubits in ``slots`` were used or discarded; if ``generate`` (always, for a
+    shared memory) the slots start generating the next pair."""
+    slots: tuple
+    generate: bool
+
+
+class MemoryBank(Actor):
+    """A node's memory slots on one link, as an actor (see the module docstring).
+
+    Args:
+        actor_id: the bank's id (:func:`memory_id`).
+        node: the node it belongs to (the only actor it takes :class:`FreeSlots` from).
+        link: the link's name.
+        sides: one :class:`~qactors.protocols.link.LinkSideArgs` per slot (the slot's id is its ``link``).
+        memory: the hardware: noise of stored qubits and access time.
+        allocation: ``"reserved"`` or ``"shared"``.
+
+    Raises:
+        ConfigurationError: an unknown allocation, no slots, or not a QuantumMemory.
+    """
+
+    kind = "memory"
+
+    def __init__(self, actor_id: str, node: str, link: str, sides: Sequence[LinkSideArgs], memory: QuantumMemory,
+                 *, allocation: str = "reserved"):
+        super().__init__(actor_id)
+        if allocation not in ALLOCATIONS:
+            raise ConfigurationError(f"allocation of memory {actor_id!r} = {allocation!r} is not allowed; allowed: "
+                                     f"{ALLOCATIONS}", field="allocation", value=allocation)
+        if not isinstance(memory, QuantumMemory):
+            raise ConfigurationError(f"memory of {actor_id!r} = {memory!r} is not allowed; allowed: a QuantumMemory",
+                                     field="memory", value=memory)
+        if not sides:
+            raise ConfigurationError(f"memory {actor_id!r} has no slots; allowed: at least one", field="sides")
+        noise = memory.noise()
+        self.node, self.link, self.allocation = node, link, allocation
+        self.access_ps = memory.access_time_ps
+        self.sides = {args.link: args.side(noise) for args in sides}
+        self.held: dict[str, PairRecord] = {}   # slot -> pair stored in it
+        self.generating: set[str] = set()       # slots with a generation round under way
+        self.stored = 0
+        self.ignored = 0
+
+    @property
+    def shared(self) -> bool:
+        return self.allocation == "shared"
+
+    def on_start(self) -> None:
+        if self.shared:
+            for slot in sorted(self.sides):
+                self._generate(slot)
+
+    def _generate(self, slot: str) -> None:
+        if slot in self.generating or slot in self.held:
+            return
+        self.generating.add(slot)
+        self.sides[slot].ready(self)
+
+    @handler(Go)
+    def on_go(self, msg: Go, sender: str) -> None:
+        side = self.sides.get(msg.link)
+        if side is None:
+            self.ignored += 1
+            return
+        side.go(self, msg)
+
+    @handler(Herald)
+    def on_herald(self, msg: Herald, sender: str) -> None:
+        side = self.sides.get(msg.link)
+        if side is None:
+            self.ignored += 1
+            return
+        pair = side.herald(self, msg)
+        if pair is None:
+            return
+        self.generating.discard(msg.link)
+        self.held[msg.link] = pair
+        self.stored += 1
+        self.send(self.node, Stored(msg.link, pair, msg.purpose), delay_ps=self.access_ps)
+
+    @handler(FreeSlots)
+    def on_free(self, msg: FreeSlots, sender: str) -> None:
+        if sender != self.node:
+            self.ignored += 1
+            return
+        for slot in msg.slots:
+            side = self.sides.get(slot)
+            if side is None:
+                self.ignored += 1
+                continue
+            if self.held.pop(slot, None) is not None:
+                side.release(self, offer=False)
+            if msg.generate or self.shared:
+                self._generate(slot)
