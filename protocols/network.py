@@ -452,15 +452,18 @@ class QNode(Actor):
         port = self.ports[self.port_to[request.path[role.index + 1]]]
         self.send(port.channel, Want(port.link, request.request_id, on), delay_ps=port.channel_ps)
 
-    def _drop(self, channel: str, offer: bool) -> None:
-        """Forget the pair in ``channel``, tell its memory, and, if ``offer``, start generating the next one."""
+    def _drop(self, channel: str, offer: bool, tell: bool = True) -> None:
+        """Forget the pair in ``channel``, tell its memory, and, if ``offer``, start generating the next one.
+
+        ``tell=False`` (a reserved slot that is sure to be offered again, or freed with its request): the
+        memory resets the qubit when it is next told of the slot, which saves a message per restart."""
         pair = self.held.pop(channel, None)
         role = self.roles.get(self.serving.pop(channel, ""))
         if pair is not None and role is not None:
             role.settled.discard(pair.pair_id)
             role.rounds.pop(pair.pair_id, None)
             role.born.pop(pair.pair_id, None)
-        if pair is None:
+        if pair is None or not (tell or offer):
             if offer:
                 self._offer(channel)
             return
@@ -532,13 +535,19 @@ class QNode(Actor):
     def _unreserve(self, role: _Role) -> None:
         waiting = set(role.holding.values())  # qubits a teleportation still needs are freed when its bits come
         rid = role.request.request_id
+        freed: dict[str, list[str]] = {}  # memory -> the request's slots there: reset in one message each
         for c in (*role.left, *role.right):
             if c in waiting:
                 continue
             if self.owner.get(c) == rid:
                 del self.owner[c]
+                freed.setdefault(self.ports[self.port_of[c]].memory, []).append(c)
             if c in self.held and self.serving.get(c) == rid:
-                self._drop(c, offer=False)
+                self._drop(c, offer=False, tell=self._shared(c))
+        for link in sorted({self.port_of[c] for c in (*role.left, *role.right)}):
+            port = self.ports[link]
+            if port.memory in freed:
+                self.send(port.memory, FreeSlots(tuple(freed[port.memory]), False), delay_ps=port.access_ps)
         role.left = role.right = ()
 
     @handler(Reject)
@@ -614,7 +623,7 @@ class QNode(Actor):
         """Tree policies: drop everything of ``lane`` inside ``[l, r]`` (before its restart)."""
         for channel in self._span_channels(role, lane, l, r):
             if channel in self.held:
-                self._drop(channel, offer=False)
+                self._drop(channel, offer=False, tell=False)  # offered again when the span restarts
         lanes = range(role.request.channels) if lane < 0 else (lane,)
         spans = role.spans
         mine = spans.get(role.index)
@@ -1100,7 +1109,7 @@ class QNode(Actor):
         role.swaps += 1
         for channel in (role.left[lane], role.right[lane]):
             if channel in self.held:
-                self._drop(channel, offer=False)
+                self._drop(channel, offer=False, tell=False)  # measured: offered again when an ancestor restarts
         if not success:
             role.failed_swaps += 1
             self._start_in_step(role, lane, l, r)
@@ -1121,7 +1130,7 @@ class QNode(Actor):
         # both ends estimate alike: at the latest time either can learn of the root swap
         estimate = pair.fidelity_at(swap_ps + request.offsets_ps[-1])
         if channel in self.held:
-            self._drop(channel, offer=False)
+            self._drop(channel, offer=False, tell=False)  # the delivery restarts the whole path
         if estimate < request.min_fidelity:
             role.below_min += 1
         else:

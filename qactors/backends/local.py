@@ -23,7 +23,8 @@ class LocalBackend:
         check_run_args(network, until_ps, seed)
         t0 = time.perf_counter()
         actors = fresh_actors(network)
-        kernel = Kernel(network.names, network.adjacency, dict(enumerate(actors)), seed, record_digest)
+        kernel = Kernel(network.names, network.adjacency, dict(enumerate(actors)), seed, record_digest,
+                        sites=network.sites)
         kernel.start()
         t_loop = time.perf_counter()
         with frozen_heap():

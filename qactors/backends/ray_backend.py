@@ -76,12 +76,14 @@ class _Shard:
     """
 
     def __init__(self, shard_id: int, names: list[str], adjacency: list[dict[int, int]],
-                 shard_of: Sequence[int], payload: tuple, seed: int, record_digest: bool):
+                 shard_of: Sequence[int], payload: tuple, seed: int, record_digest: bool,
+                 sites: Sequence[str] | None = None, check_near: bool = False):
         actors, message_classes = payload
         register_messages(message_classes)
         self.shard_id = shard_id
         self.shard_of = shard_of
-        self.kernel = Kernel(names, adjacency, actors, seed, record_digest)
+        self.kernel = Kernel(names, adjacency, actors, seed, record_digest, sites=list(sites) if sites else None,
+                             check_near=check_near)
         self.sent_remote = 0
         self.error: QactorsError | None = None
         self.busy_s = 0.0  # wall time spent inside step(): the shard's share of the run
@@ -306,7 +308,8 @@ class RayBackend:
                                                                              soft=False)
             mine = {i: actors[i] for i in plan.members(s)}
             handles.append(remote_cls.options(**opts).remote(
-                s, network.names, network.adjacency, plan.shard_of, (mine, classes), seed, record_digest))
+                s, network.names, network.adjacency, plan.shard_of, (mine, classes), seed, record_digest,
+                network.sites, self.per_actor))
 
     def _drive(self, handles: list, plan: Partition, until_ps: int, progress: ProgressFn | None) -> dict:
         k = len(handles)

@@ -14,6 +14,13 @@ state, its random stream's state and the messages still on their way to it,
 and the run digest hashes those per-actor digests in actor-index order.  That
 is a digest of the whole event trace ordered by (destination, time, source,
 sequence) plus the final state, and it does not depend on placement.
+
+Messages between directly linked actors of the same site (a node and its
+memories) never leave their process in any partitioned placement, so they
+skip the payload check (unless ``check_near``, as with one Ray actor per
+actor) and enter the trace by time, source, sequence and type only: their
+fields show in the state they change and in the messages they cause.  Which
+events these are depends on the network's sites, not on the placement.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ class Kernel:
     """Runs the actors of one process in event order."""
 
     def __init__(self, names: list[str], adjacency: list[dict[int, int]], actors: dict[int, Actor],
-                 seed: int, record_digest: bool = True):
+                 seed: int, record_digest: bool = True, sites: list[str] | None = None, check_near: bool = False):
         self.names = names
         self.index = {n: i for i, n in enumerate(names)}
         self.seed = seed
@@ -47,6 +54,7 @@ class Kernel:
         self.outbox: list[tuple] = []
         self.events = 0
         self.record_digest = record_digest
+        self.check_near = check_near
         self._paths = PathLatency(adjacency)
         self._traces: dict[int, "hashlib._Hash"] = {}
         self.failed_at: tuple[int, int] | None = None  # (time, actor index) of the event that raised
@@ -57,6 +65,7 @@ class Kernel:
             a._kernel = self
             a._idx = i
             a._links = adjacency[i]
+            a._near = frozenset(j for j in adjacency[i] if sites[j] == sites[i]) if sites else frozenset()
 
     def path_latency(self, actor: Actor, dst: int, to: str, msg) -> int:
         lat = self._paths(actor._idx, dst)
@@ -121,7 +130,7 @@ class Kernel:
                         f"{sorted(c.__name__ for c in a._dispatch) or 'nothing'}",
                         actor=a.id, message_type=type(msg).__name__, time_ps=t, sender=names[src])
                 if trace is not None:
-                    trace(dst, t, src, seq, msg)
+                    trace(dst, t, src, seq, msg, src in a._near)
                 n += 1
                 fn(a, msg, names[src])
         except QactorsError:
@@ -134,11 +143,14 @@ class Kernel:
             self.events += n
         return n
 
-    def _trace(self, dst: int, t: int, src: int, seq: int, msg) -> None:
+    def _trace(self, dst: int, t: int, src: int, seq: int, msg, near: bool) -> None:
         h = self._traces.get(dst)
         if h is None:
             h = self._traces[dst] = hashlib.blake2b(digest_size=16)
-        h.update(msgpack.packb((t, src, seq, msg._qactors_name, msg._qactors_getter(msg)), default=_default))
+        if near:
+            h.update(msgpack.packb((t, src, seq, msg._qactors_name)))
+        else:
+            h.update(msgpack.packb((t, src, seq, msg._qactors_name, msg._qactors_getter(msg)), default=_default))
 
     # -- results -----------------------------------------------------------------
     def actor_digests(self) -> list[tuple[int, bytes]]:

@@ -321,7 +321,10 @@ def test_messages_for_unknown_or_finished_requests_are_ignored():
     rep = active_repeater(channels=1)
     before = rep.actor.ignored
     assert rep.deliver(SpanDone("other", 0, 0, 1, link_pair("x", "0", "1"), 500), "0", 600) == []
-    assert rep.deliver(Release("r", "done"), "0", 700) == []
+    # the release resets the request's slots in both memories, one message each
+    sent = rep.deliver(Release("r", "done"), "0", 700)
+    assert [(s.to, s.msg.slots, s.msg.generate) for s in sent] == [("1/memory:0-1", ("0-1:0",), False),
+                                                                 ("1/memory:1-2", ("1-2:0",), False)]
     assert rep.actor.owner == {}
     assert rep.deliver(Release("r", "done"), "0", 710) == []
     assert rep.actor.ignored == before + 2
