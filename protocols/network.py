@@ -325,6 +325,7 @@ class _Role:
         self.right: tuple = ()                # my channels towards the destination
         self.rounds: dict[str, int] = {}      # pair id -> purification rounds it went through
         self.born: dict[str, int] = {}        # repeaters with a cut-off: pair id -> when its oldest qubit was stored
+        self.cutoff_timers: dict[str, int] = {}  # repeaters with a cut-off: pair id -> its cut-off timer
         self.settled: set[str] = set()        # pair ids usable (purification done, or none asked)
         self.locked: set[str] = set()         # pair ids in a purification exchange
         self.waiting: dict[str, Message] = {}  # end purification: messages about pairs not yet joined
@@ -463,6 +464,7 @@ class QNode(Actor):
             role.settled.discard(pair.pair_id)
             role.rounds.pop(pair.pair_id, None)
             role.born.pop(pair.pair_id, None)
+            self._disarm_cutoff(role, pair.pair_id)
         if pair is None or not (tell or offer):
             if offer:
                 self._offer(channel)
@@ -727,8 +729,14 @@ class QNode(Actor):
 
     def _arm_cutoff(self, role: _Role, pair_id: str, born_ps: int) -> None:
         role.born[pair_id] = born_ps
-        self.set_timer(_Cutoff(role.request.request_id, pair_id),
-                       delay_ps=max(0, born_ps + role.request.cutoff_ps - self.now))
+        role.cutoff_timers[pair_id] = self.set_timer(_Cutoff(role.request.request_id, pair_id),
+                                                     delay_ps=max(0, born_ps + role.request.cutoff_ps - self.now))
+
+    def _disarm_cutoff(self, role: _Role, pair_id: str) -> None:
+        """A pair used or dropped before its cut-off: its timer need not fire."""
+        handle = role.cutoff_timers.pop(pair_id, None)
+        if handle is not None:
+            self.cancel_timer(handle)
 
     def _usable(self, role: _Role, channels: Sequence[str]) -> list[str]:
         return [c for c in channels if c in self.held and self.held[c].pair_id in role.settled]
@@ -766,6 +774,7 @@ class QNode(Actor):
         role = self.roles.get(msg.request_id)
         if role is None or role.status != "active":
             return
+        role.cutoff_timers.pop(msg.pair_id, None)  # fired: nothing to cancel any more
         channel = self._channel_of(role, msg.pair_id)
         if channel is None or msg.pair_id in role.locked:
             return  # used already, or in a purification exchange that decides its fate
@@ -987,6 +996,7 @@ class QNode(Actor):
             self._drop(ck, offer=True)
         else:
             self.held[ck] = result
+            self._disarm_cutoff(role, keep_id)
             role.rounds[result.pair_id] = rounds
             if role.request.cutoff_ps and not role.is_end:  # the cut-off counts from the oldest qubit
                 self._arm_cutoff(role, result.pair_id, born)
