@@ -19,6 +19,7 @@ from __future__ import annotations
 import collections
 import enum
 import math
+import weakref
 from typing import Iterable
 
 import msgpack
@@ -68,6 +69,10 @@ def decode_batch(data: bytes) -> tuple[int, list[tuple]]:
     return window, [(t, dst, src, seq, classes[ti](*fields)) for dst, t, src, seq, ti, fields in rows]
 
 
+_FROZEN: dict[int, tuple] = {}  # id -> (weak reference, encoding) of frozen dataclass instances
+_FROZEN_LIMIT = [4096]
+
+
 def _canon(obj):
     """Map ``obj`` onto msgpack-encodable values, deterministically across processes."""
     t = type(obj)
@@ -104,7 +109,24 @@ def _canon(obj):
         if isinstance(obj, np.generic):
             return _canon(obj.item())
     if hasattr(obj, "__dict__") and not callable(obj):
-        return ["__obj__", name, _canon(vars(obj))]
+        params = getattr(t, "__dataclass_params__", None)
+        if params is None or not params.frozen:
+            return ["__obj__", name, _canon(vars(obj))]
+        # a frozen record (link physics, hardware) is shared by many actors' states: encode it once
+        hit = _FROZEN.get(id(obj))
+        if hit is not None and hit[0]() is obj:
+            return hit[1]
+        out = ["__obj__", name, _canon(vars(obj))]
+        try:
+            ref = weakref.ref(obj)
+        except TypeError:
+            return out
+        if len(_FROZEN) > _FROZEN_LIMIT[0]:  # forget the dead; purge again only when it has doubled
+            for key in [k for k, (r, _) in _FROZEN.items() if r() is None]:
+                del _FROZEN[key]
+            _FROZEN_LIMIT[0] = max(4096, 2 * len(_FROZEN))
+        _FROZEN[id(obj)] = (ref, out)
+        return out
     raise PayloadError(f"cannot encode a value of type {name} for a digest: {obj!r:.60}", value_type=name)
 
 
