@@ -17,7 +17,9 @@ life, every step a message with the latency of the fibre it crosses:
 3. **Activation.**  The source sends :class:`Activate` to every node of the
    path, naming a start time late enough for all of them to hear it, so the
    whole path starts generating links in step.
-4. **Generation and swapping** by the request's ``policy``:
+4. **Generation and swapping** by the request's protocol parts
+   (:mod:`qactors.protocols.parts`): its swapper (``policy``), cut-off and
+   purifier.  The built-in swappers (:mod:`qactors.protocols.swappers`):
 
    * ``"asap"`` (swap as soon as possible): a repeater swaps as soon as it
      holds a usable pair on each side, chosen by ``selection`` among its
@@ -50,247 +52,61 @@ life, every step a message with the latency of the fibre it crosses:
    ``pairs`` pairs or the deadline passes it sends :class:`Release` to every
    node of the path, which frees the slots for other requests.
 
-Purification (:class:`Purification`, asap policy): the path-upstream end of a
-link (or the source, for end-to-end pairs) leads.  It picks two unsettled
-pairs, applies its half of the circuit and sends :class:`Purify`; the
-partner, re-checking that it still holds both pairs, applies its half and
-answers :class:`PurifyReply`.  Both compute the same outcome from the pair
-records, both operation times and a keyed shared draw.  A pair at or above
-``target_fidelity`` is settled (:class:`Settled`) and may be used;
-``recurrence`` purifies pairs of equal rounds, ``pumping`` always spends a
-fresh pair on the best one (Dür, Briegel, Cirac, Zoller, PRA 59, 169 (1999));
-the circuit is BBPSSW or DEJMPS (Deutsch et al., PRL 77, 2818 (1996)).
+Purification: :mod:`qactors.protocols.purification`.  Memories: each node's
+bank on each link is an actor of its own (:mod:`qactors.protocols.memory`),
+reserved per request or shared by all requests crossing the link.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from typing import Callable, NamedTuple, Sequence
 
 import networkx as nx
 
 from qactors.core.actor import Actor, handler
-from qactors.core.errors import ConfigurationError
-from qactors.core.messages import Message, message
+from qactors.core.messages import Message
 from qactors.core.network import Network
 from qactors.hardware.memory import QuantumMemory
-from qactors.quantum.bell import PairEnd, PairRecord, bbpssw, chain_record, dejmps
+from qactors.quantum.bell import PairRecord
 
+from .applications import APPLICATIONS, Receiver, SiftBits, TeleportBits, sender_use
+from .cutoffs import Cutoff, DiscardAfter, RestartOlderChild
 from .link import AttemptPhysics, Want, link_components, plan_link
 from .memory import ALLOCATIONS, FreeSlots, MemoryBank, Stored, memory_id
-from .analysis import nested_tree, sequential_tree
-from .applications import APPLICATIONS, Receiver, SiftBits, TeleportBits, sender_use
-from .swapping import EndTracker, SwapRecord
+from .parts import Part, part_handlers
+from .purification import Purification
+from .requests import (Activate, Confirm, Discard, Purify, PurifyReply, Reject, Release, Request, Reserve, Settled,
+                       SpanDone, _Cutoff, _Deadline, _fail, _Offer, _Start)
+from .swappers import SELECTIONS, AsapSwapper, Swapper, TreeSwapper, swap_tree
+from .swapping import SwapRecord
 
 __all__ = ["Purification", "Request", "Reserve", "Reject", "Confirm", "Activate", "Release", "SpanDone",
-           "Discard", "Purify", "PurifyReply", "Settled", "QNode", "LinkPort", "quantum_network", "network_actors", "shortest_path", "swap_tree",
-           "request_report", "POLICIES", "SELECTIONS"]
+           "Discard", "Purify", "PurifyReply", "Settled", "QNode", "LinkPort", "quantum_network", "network_actors",
+           "shortest_path", "swap_tree", "request_report", "POLICIES", "SELECTIONS", "AsapSwapper", "TreeSwapper",
+           "DiscardAfter", "RestartOlderChild", "with_parts"]
 
 POLICIES = ("asap", "nested", "sequential")
-_ROUND_SUFFIX = re.compile(r"~p\d+$")  # purified pairs are named <first id>~p<round>
-SELECTIONS = ("oldest", "youngest", "best")
-_SCHEMES = {"bbpssw": bbpssw, "dejmps": dejmps}
+"""Names of the built-in swappers (:mod:`qactors.protocols.swappers`) a request's ``policy`` may give."""
 
 
-def _fail(what: str, value: object, allowed: str, field: str) -> ConfigurationError:
-    return ConfigurationError(f"{what} = {value!r} is not allowed; allowed: {allowed}", field=field, value=value)
+def _swapper(name: str, selection: str) -> Swapper:
+    """The built-in swapper a policy name stands for."""
+    return AsapSwapper(selection) if name == "asap" else TreeSwapper(name)
 
 
-@message
-class Purification(Message):
-    """How a request purifies.
-
-    ``scheme``: ``"dejmps"`` or ``"bbpssw"``; ``mode``: ``"recurrence"`` or
-    ``"pumping"``; ``level``: ``"link"`` (link pairs before swapping) or
-    ``"end"`` (end-to-end pairs before delivery); ``target_fidelity`` in
-    (0.5, 1]: pairs at or above it are used; ``max_rounds`` >= 1: a pair that
-    has been through that many rounds without reaching the target is
-    discarded.
-    """
-
-    scheme: str = "dejmps"
-    mode: str = "recurrence"
-    level: str = "link"
-    target_fidelity: float = 0.9
-    max_rounds: int = 3
-
-    def check(self) -> "Purification":
-        if self.scheme not in _SCHEMES:
-            raise _fail("Purification.scheme", self.scheme, str(tuple(_SCHEMES)), "scheme")
-        if self.mode not in ("recurrence", "pumping"):
-            raise _fail("Purification.mode", self.mode, "'recurrence' or 'pumping'", "mode")
-        if self.level not in ("link", "end"):
-            raise _fail("Purification.level", self.level, "'link' or 'end'", "level")
-        if not (isinstance(self.target_fidelity, (int, float)) and 0.5 < self.target_fidelity <= 1.0):
-            raise _fail("Purification.target_fidelity", self.target_fidelity, "a number in (0.5, 1]",
-                        "target_fidelity")
-        if type(self.max_rounds) is not int or self.max_rounds < 1:
-            raise _fail("Purification.max_rounds", self.max_rounds, "an int >= 1", "max_rounds")
-        return self
-
-
-@message
-class Request(Message):
-    """An end-to-end request, as it travels along its path.
-
-    ``path`` is the node sequence; ``offsets_ps`` the cumulative classical
-    latency along it (node ``i`` to node ``j`` takes ``|offsets_ps[i] -
-    offsets_ps[j]|``).  ``deadline_ps`` of 0 means none.
-    """
-
-    request_id: str
-    source: str
-    dest: str
-    pairs: int = 1
-    min_fidelity: float = 0.0
-    deadline_ps: int = 0
-    start_ps: int = 0
-    policy: str = "asap"
-    channels: int = 1
-    cutoff_ps: int = 0
-    selection: str = "oldest"
-    purification: object = None  # Purification or None
-    application: str = "record"
-    retries: int = 3
-    bsm_visibility: float = 1.0  # teleportation: two-photon interference visibility of the sender's BSM
-    path: tuple = ()
-    offsets_ps: tuple = ()
-    shared: tuple = ()  # per hop of the path: its link's memories are shared between requests
-
-    def latency(self, i: int, j: int) -> int:
-        return abs(self.offsets_ps[i] - self.offsets_ps[j])
-
-
-@message
-class Reserve(Message):
-    request: Request
-    hop: int          # index in the path of the node this is sent to
-    channels: tuple   # channel ids offered on the link (path[hop-1], path[hop])
-    attempt: int
-
-
-@message
-class Reject(Message):
-    request_id: str
-    hop: int          # index of the node this is sent to
-    attempt: int
-    at_node: str
-    reason: str
-
-
-@message
-class Confirm(Message):
-    request_id: str
-    attempt: int
-    channels: tuple   # per hop: the channel ids reserved on link (hop, hop + 1)
-
-
-@message
-class Activate(Message):
-    """Start (or restart) generation on the request's links inside path span ``[l, r]`` at ``at_ps``.
-
-    ``lane`` -1: every lane; ``channels``: per hop, the request's channel ids
-    (only in the first activation)."""
-    request_id: str
-    lane: int
-    l: int
-    r: int
-    at_ps: int
-    channels: tuple = ()
-
-
-@message
-class _Offer(Message):
-    request_id: str
-    lane: int
-    l: int
-    r: int
-
-
-@message
-class Release(Message):
-    request_id: str
-    reason: str
-
-
-@message
-class SpanDone(Message):
-    """Tree policies: span ``[l, r]`` of ``lane`` exists, as ``pair`` (oriented l -> r)."""
-    request_id: str
-    lane: int
-    l: int
-    r: int
-    pair: PairRecord
-    swap_ps: int
-
-
-@message
-class Discard(Message):
-    """Node ``by`` dropped its qubit of ``pair`` without swapping it (cut-off, or its partner did)."""
-    request_id: str
-    pair: PairRecord
-    by: str
-
-
-@message
-class Purify(Message):
-    request_id: str
-    keep: str
-    sacrifice: str
-    t_leader_ps: int
-
-
-@message
-class PurifyReply(Message):
-    request_id: str
-    keep: str
-    sacrifice: str
-    t_leader_ps: int
-    t_follower_ps: int
-    ok: bool
-
-
-@message
-class Settled(Message):
-    """The leader's verdict on an (unsettled) pair: ``use`` it, or drop it."""
-    request_id: str
-    pair_id: str
-    use: bool
-
-
-@message
-class _Start(Message):
-    request_id: str
-    attempt: int
-
-
-@message
-class _Deadline(Message):
-    request_id: str
-
-
-@message
-class _Cutoff(Message):
-    request_id: str
-    pair_id: str
-
-
-def swap_tree(segments: int, policy: str) -> dict[int, tuple[int, int]]:
-    """Which node joins which span: ``{m: (l, r)}`` over path positions ``0..segments``, from
-    :func:`~qactors.protocols.analysis.nested_tree` (each span split at ``(l + r) // 2``) or
-    :func:`~qactors.protocols.analysis.sequential_tree` (node ``i`` joins ``[0, i]`` and
-    ``[i, i + 1]``): the trees the exact references are computed for."""
-    if policy not in ("nested", "sequential"):
-        raise _fail("swap tree policy", policy, "'nested' or 'sequential'", "policy")
-    spans: dict[int, tuple[int, int]] = {}
-    stack = [nested_tree(segments) if policy == "nested" else sequential_tree(segments)]
-    while stack:
-        tree = stack.pop()
-        if not tree.is_link:
-            spans[tree.swapper] = (tree.left, tree.right)
-            stack.extend(tree.children)
-    return spans
+def with_parts(request: Request) -> Request:
+    """``request`` with its protocol parts in place of their names: ``policy`` a swapper part (a name
+    becomes :class:`AsapSwapper` with the request's ``selection``, or :class:`TreeSwapper`), ``cutoff``
+    the swapper's own rule for ``cutoff_ps`` if no cut-off part is given.  Unchecked (the network
+    builder checks requests first); :func:`quantum_network` applies it to every request."""
+    policy = request.policy if isinstance(request.policy, Swapper) else _swapper(request.policy, request.selection)
+    cutoff = request.cutoff
+    if cutoff is None and request.cutoff_ps:
+        cutoff = policy.default_cutoff(request.cutoff_ps)
+    fields = {f: getattr(request, f) for f in Request._qactors_fields}
+    fields.update(policy=policy, cutoff=cutoff)
+    return Request(**fields)
 
 
 def _oriented(pair: PairRecord, left: str) -> PairRecord:
@@ -300,20 +116,9 @@ def _oriented(pair: PairRecord, left: str) -> PairRecord:
     return PairRecord(pair.pair_id, pair.coefficients, pair.ref_ps, pair.b, pair.a)
 
 
-def _purified(keep: PairRecord, sacrifice: PairRecord, scheme: str, t_a: int, t_b: int, rounds: int,
-              u: float) -> PairRecord | None:
-    """The outcome both ends compute: ``keep`` purified with ``sacrifice`` (both oriented alike),
-    the ``a`` end operating at ``t_a`` and the ``b`` end at ``t_b``; None if it failed."""
-    p, c = _SCHEMES[scheme](keep.at_ends(t_a, t_b), sacrifice.at_ends(t_a, t_b))
-    if u >= p:
-        return None
-    base = _ROUND_SUFFIX.sub("", keep.pair_id)  # the id the chain of purifications started from
-    return PairRecord(f"{base}~p{rounds}", c, min(t_a, t_b), PairEnd(keep.a.node, keep.a.noise, t_a),
-                      PairEnd(keep.b.node, keep.b.noise, t_b))
-
-
 class _Role:
-    """One request at one node: plain data in the node's state."""
+    """One request at one node: plain data in the node's state.  ``state`` holds each protocol part's
+    own state (``state[part.key]``); the rest is what every request needs."""
 
     def __init__(self, request: Request, index: int):
         self.request = request
@@ -323,17 +128,8 @@ class _Role:
         self.active_from = -1                 # when the path started generating (ps)
         self.left: tuple = ()                 # my channels towards the source
         self.right: tuple = ()                # my channels towards the destination
-        self.rounds: dict[str, int] = {}      # pair id -> purification rounds it went through
-        self.born: dict[str, int] = {}        # repeaters with a cut-off: pair id -> when its oldest qubit was stored
-        self.cutoff_timers: dict[str, int] = {}  # repeaters with a cut-off: pair id -> its cut-off timer
         self.settled: set[str] = set()        # pair ids usable (purification done, or none asked)
-        self.locked: set[str] = set()         # pair ids in a purification exchange
-        self.waiting: dict[str, Message] = {}  # end purification: messages about pairs not yet joined
-        self.known: dict[int, dict[str, PairRecord]] = {}  # tree swapper: lane -> {"l"/"r": child span pair}
-        self.spans = swap_tree(self.n, request.policy) if request.policy != "asap" else {}
-        self.end_level = request.purification is not None and request.purification.level == "end"
-        self.tracker: EndTracker | None = None
-        self.end_pairs: dict[str, tuple[str, PairRecord]] = {}  # end purification: pair id -> (channel, pair)
+        self.state: dict[str, object] = {}    # part key -> that part's state for this request here
         self.delivered: list[tuple] = []      # (time ps, fidelity on arrival, pair id)
         self.receiver = Receiver()            # destination: what the application measured
         self.holding: dict[str, str] = {}     # destination: pair id -> channel kept until the sender's bits come
@@ -358,6 +154,23 @@ class _Role:
     @property
     def is_end(self) -> bool:
         return self.index in (0, self.n)
+
+    @property
+    def swapper(self) -> Swapper:
+        return self.request.policy
+
+    @property
+    def cutoff(self) -> Cutoff | None:
+        return self.request.cutoff
+
+    @property
+    def purifier(self) -> Purification | None:
+        return self.request.purification
+
+    @property
+    def parts(self) -> tuple[Part, ...]:
+        return tuple(p for p in (self.request.policy, self.request.cutoff, self.request.purification)
+                     if p is not None)
 
 
 class LinkPort(NamedTuple):
@@ -413,6 +226,35 @@ class QNode(Actor):
         for request in self.pending:
             self.set_timer(_Start(request.request_id, 0), delay_ps=request.start_ps)
 
+    # -- roles and their parts ----------------------------------------------------------
+    def _new_role(self, request: Request, index: int) -> _Role:
+        """This node's role in ``request``, with each of the request's parts' state; messages of types only
+        a part handles are dispatched to the parts from now on."""
+        role = _Role(request, index)
+        for part in role.parts:
+            state = part.new_state(self, role)
+            if state is not None:
+                role.state[part.key] = state
+            missing = [mt for mt in part_handlers(part) if mt not in self._dispatch]
+            if missing:  # a part of the user's with messages of its own
+                self._dispatch = {**self._dispatch, **{mt: QNode._to_parts for mt in missing}}
+        return role
+
+    @handler(SwapRecord, Discard, SpanDone, Purify, PurifyReply, Settled, _Cutoff)
+    def _to_parts(self, msg: Message, sender: str) -> None:
+        """A message about one request, for whichever of its parts handles the message's type."""
+        role = self.roles.get(msg.request_id)
+        if role is None or role.status == "done":
+            if sender != self.id:  # a part's own timer may outlive its request
+                self.ignored += 1
+            return
+        for part in role.parts:
+            fn = part_handlers(part).get(type(msg))
+            if fn is not None:
+                fn(part, self, role, msg, sender)
+                return
+        self.ignored += 1  # no part of this request takes such messages
+
     # -- helpers --------------------------------------------------------------------
     def _role(self, request_id: str) -> _Role | None:
         role = self.roles.get(request_id)
@@ -462,9 +304,8 @@ class QNode(Actor):
         role = self.roles.get(self.serving.pop(channel, ""))
         if pair is not None and role is not None:
             role.settled.discard(pair.pair_id)
-            role.rounds.pop(pair.pair_id, None)
-            role.born.pop(pair.pair_id, None)
-            self._disarm_cutoff(role, pair.pair_id)
+            for part in role.parts:
+                part.on_drop(self, role, pair.pair_id)
         if pair is None or not (tell or offer):
             if offer:
                 self._offer(channel)
@@ -486,7 +327,7 @@ class QNode(Actor):
     @handler(_Start)
     def on_start_request(self, msg: _Start, sender: str) -> None:
         request = next(r for r in self.pending if r.request_id == msg.request_id)
-        role = self.roles.get(request.request_id) or _Role(request, 0)
+        role = self.roles.get(request.request_id) or self._new_role(request, 0)
         self.roles[request.request_id] = role
         if role.status == "done":
             return
@@ -510,7 +351,7 @@ class QNode(Actor):
         if role is not None and role.status != "reserving":
             self.ignored += 1
             return
-        role = role or _Role(request, msg.hop)
+        role = role or self._new_role(request, msg.hop)
         role.attempt = msg.attempt
         busy = [c for c in msg.channels if c in self.owner and self.owner[c] != request.request_id]
         if busy:
@@ -601,16 +442,11 @@ class QNode(Actor):
         role = self._role(msg.request_id)
         if role is None:
             return
-        if role.status == "reserving":
+        first = role.status == "reserving"
+        if first:
             role.status = "active"
             role.active_from = msg.at_ps
-            if role.is_end and role.request.policy == "asap":
-                # one memory per link: pairs follow each other; shared memories lend any of their slots
-                in_order = role.request.channels == 1 and not any(role.request.shared)
-                role.tracker = EndTracker(self.id, role.request.path[role.n - role.index], role.index == 0,
-                                          in_order=in_order)
-        if role.request.policy != "asap":
-            self._restart_span(role, msg.lane, msg.l, msg.r)
+        role.swapper.activate(self, role, msg, first)
         self.set_timer(_Offer(msg.request_id, msg.lane, msg.l, msg.r), delay_ps=msg.at_ps - self.now)
 
     def _span_channels(self, role: _Role, lane: int, l: int, r: int) -> list[str]:
@@ -621,26 +457,9 @@ class QNode(Actor):
             out += role.right if lane < 0 else [role.right[lane]]
         return list(out)
 
-    def _restart_span(self, role: _Role, lane: int, l: int, r: int) -> None:
-        """Tree policies: drop everything of ``lane`` inside ``[l, r]`` (before its restart)."""
-        for channel in self._span_channels(role, lane, l, r):
-            if channel in self.held:
-                self._drop(channel, offer=False, tell=False)  # offered again when the span restarts
-        lanes = range(role.request.channels) if lane < 0 else (lane,)
-        spans = role.spans
-        mine = spans.get(role.index)
-        for ln in lanes:
-            known = role.known.setdefault(ln, {})
-            if mine is None:
-                continue
-            ml, mr = mine
-            if l <= ml and mr <= r:
-                known.clear()       # my whole span restarts
-            else:
-                if l <= ml and role.index <= r:
-                    known.pop("l", None)
-                if l <= role.index and mr <= r:
-                    known.pop("r", None)
+    def _offer_later(self, role: _Role, lane: int) -> None:
+        """Offer ``lane`` of a one-link path again at once (no swapper announces its restart)."""
+        self.set_timer(_Offer(role.request.request_id, lane, 0, 1), delay_ps=0)
 
     @handler(_Offer)
     def on_offer(self, msg: _Offer, sender: str) -> None:
@@ -705,82 +524,9 @@ class QNode(Actor):
         pair = _oriented(pair, left)
         self.held[channel] = pair
         self.serving[channel] = rid
-        if role.request.policy == "asap":
-            self._asap_new_link_pair(role, channel, pair)
-        else:
-            self._tree_link_pair(role, channel, pair)
+        role.swapper.link_pair(self, role, channel, pair)
 
-    # -- asap -----------------------------------------------------------------------------
-    def _link_leader(self, role: _Role, channel: str) -> bool:
-        return channel in role.right
-
-    def _asap_new_link_pair(self, role: _Role, channel: str, pair: PairRecord) -> None:
-        request = role.request
-        if request.cutoff_ps and not role.is_end:
-            self._arm_cutoff(role, pair.pair_id, min(pair.a.stored_ps, pair.b.stored_ps))
-        purification = request.purification
-        if purification is None or purification.level != "link":
-            role.settled.add(pair.pair_id)
-        elif self._link_leader(role, channel):
-            role.rounds[pair.pair_id] = 0
-            self._lead_purification(role, role.right)
-            return
-        self._asap_progress(role)
-
-    def _arm_cutoff(self, role: _Role, pair_id: str, born_ps: int) -> None:
-        role.born[pair_id] = born_ps
-        role.cutoff_timers[pair_id] = self.set_timer(_Cutoff(role.request.request_id, pair_id),
-                                                     delay_ps=max(0, born_ps + role.request.cutoff_ps - self.now))
-
-    def _disarm_cutoff(self, role: _Role, pair_id: str) -> None:
-        """A pair used or dropped before its cut-off: its timer need not fire."""
-        handle = role.cutoff_timers.pop(pair_id, None)
-        if handle is not None:
-            self.cancel_timer(handle)
-
-    def _usable(self, role: _Role, channels: Sequence[str]) -> list[str]:
-        return [c for c in channels if c in self.held and self.held[c].pair_id in role.settled]
-
-    def _select(self, role: _Role, channels: list[str]) -> str:
-        selection = role.request.selection
-        if selection == "best":
-            return max(channels, key=lambda c: (self.held[c].fidelity_at(self.now), c))
-        key = (lambda c: (self.held[c].ref_ps, c))
-        return min(channels, key=key) if selection == "oldest" else max(channels, key=key)
-
-    def _asap_progress(self, role: _Role) -> None:
-        if role.is_end:
-            self._try_join(role)
-            return
-        while True:
-            lefts, rights = self._usable(role, role.left), self._usable(role, role.right)
-            if not lefts or not rights:
-                return
-            self._asap_swap(role, self._select(role, lefts), self._select(role, rights))
-
-    def _asap_swap(self, role: _Role, cl: str, cr: str) -> None:
-        left, right = self.held[cl], self.held[cr]
-        success = self.rng.random() < self.swap_success_probability
-        role.swaps += 1
-        role.failed_swaps += not success
-        record = SwapRecord(self.id, self.now, success, left, right, 0, role.request.request_id)
-        for end in (0, role.n):
-            self._to(role, end, record)
-        for channel in (cl, cr):
-            self._drop(channel, offer=True)
-
-    @handler(_Cutoff)
-    def on_cutoff(self, msg: _Cutoff, sender: str) -> None:
-        role = self.roles.get(msg.request_id)
-        if role is None or role.status != "active":
-            return
-        role.cutoff_timers.pop(msg.pair_id, None)  # fired: nothing to cancel any more
-        channel = self._channel_of(role, msg.pair_id)
-        if channel is None or msg.pair_id in role.locked:
-            return  # used already, or in a purification exchange that decides its fate
-        role.cutoffs += 1
-        self._discard(role, channel)
-
+    # -- what parts use ----------------------------------------------------------------------
     def _discard(self, role: _Role, channel: str, partner_too: bool = True) -> None:
         """Drop a link pair and tell both path ends (and the partner, if it may still hold it)."""
         partner = role.request.path.index(self.neighbour_of[channel])
@@ -791,66 +537,6 @@ class QNode(Actor):
         notice = Discard(role.request.request_id, pair, self.id)
         for i in sorted({0, role.n, *also} - {role.index}):
             self._to(role, i, notice)
-
-    @handler(Discard)
-    def on_discard(self, msg: Discard, sender: str) -> None:
-        role = self._role(msg.request_id)
-        if role is None:
-            return
-        channel = self._channel_of(role, msg.pair.pair_id)
-        if channel is not None:
-            if msg.pair.pair_id in role.locked:
-                # in a purification: the reply will say the partner lacked it and both pairs go then;
-                # tell the ends now, as for any pair dropped on a partner's notice
-                self._notify_drop(role, msg.pair)
-                return
-            self._discard(role, channel, partner_too=False)
-        elif role.tracker is not None:
-            role.tracker.discarded(msg.pair, msg.by)
-            self._try_join(role)
-
-    @handler(SwapRecord)
-    def on_swap_record(self, msg: SwapRecord, sender: str) -> None:
-        role = self._role(msg.request_id)
-        if role is None or role.tracker is None:
-            return
-        if role.tracker.add(msg):
-            self._try_join(role)
-        else:
-            self.ignored += 1
-
-    def _try_join(self, role: _Role) -> None:
-        channels = role.right if role.index == 0 else role.left
-        busy = {c for c, _ in role.end_pairs.values()} | set(role.holding.values())
-        for channel in channels:
-            pair = self.held.get(channel)
-            if pair is None or pair.pair_id not in role.settled or role.status != "active":
-                continue
-            if channel in busy:
-                continue  # already joined: waiting for end-to-end purification or for teleportation bits
-            verdict = role.tracker.walk(pair)
-            if verdict is None:
-                continue
-            if verdict.dead:
-                self._drop(channel, offer=True)
-                continue
-            joined = verdict.pair
-            self._joined(role, channel, joined, verdict.last_ps)
-
-    def _joined(self, role: _Role, channel: str, joined: PairRecord, last_ps: int) -> None:
-        request = role.request
-        if role.end_level:
-            role.end_pairs[joined.pair_id] = (channel, joined)
-            role.rounds[joined.pair_id] = 0
-            if role.index == 0:
-                self._lead_purification(role, None)
-            else:
-                early = role.waiting.pop(joined.pair_id, None)
-                if early is not None:
-                    self._dispatch[type(early)](self, early, request.path[0])
-            return
-        estimate = joined.fidelity_at(last_ps + request.offsets_ps[-1])
-        self._deliver(role, channel, joined, estimate)
 
     def _deliver(self, role: _Role, channel: str | None, pair: PairRecord, estimate: float) -> None:
         request = role.request
@@ -896,259 +582,6 @@ class QNode(Actor):
             self._close(role, f"served: {len(role.delivered)} pairs")
         else:  # the destination stops too (keeping qubits that wait for bits); the source's Release frees the path
             self._finish(role, f"served: {len(role.delivered)} pairs")
-
-    # -- purification -------------------------------------------------------------------
-    def _candidates(self, role: _Role, channels: Sequence[str] | None) -> list[PairRecord]:
-        if channels is None:  # end-to-end pairs wait in end_pairs until settled
-            pairs = [p for _, p in role.end_pairs.values()]
-        else:
-            rid = role.request.request_id
-            pairs = [self.held[c] for c in channels
-                     if c in self.held and self.serving[c] == rid and self.held[c].pair_id not in role.settled]
-        return sorted((p for p in pairs if p.pair_id not in role.locked), key=lambda p: (p.ref_ps, p.pair_id))
-
-    def _lead_purification(self, role: _Role, channels: Sequence[str] | None) -> None:
-        """Leader: settle good pairs, drop exhausted ones, start purifications."""
-        purification = role.request.purification
-        partner = role.index + 1 if channels is not None else role.n
-        for pair in self._candidates(role, channels):
-            rounds = role.rounds.get(pair.pair_id, 0)
-            if pair.fidelity_at(self.now) >= purification.target_fidelity:
-                self._settle(role, pair, partner, True, channels is None)
-            elif rounds >= purification.max_rounds:
-                self._settle(role, pair, partner, False, channels is None)
-        free = self._candidates(role, channels)
-        while len(free) >= 2:
-            if purification.mode == "pumping":
-                fresh = [p for p in free if role.rounds.get(p.pair_id, 0) == 0]
-                best = max(free, key=lambda p: (role.rounds.get(p.pair_id, 0), p.ref_ps, p.pair_id))
-                others = [p for p in fresh if p.pair_id != best.pair_id]
-                if not others:
-                    return
-                keep, sacrifice = best, others[0]
-            else:
-                by_round: dict[int, list[PairRecord]] = {}
-                for p in free:
-                    by_round.setdefault(role.rounds.get(p.pair_id, 0), []).append(p)
-                ready = [r for r, ps in sorted(by_round.items(), reverse=True) if len(ps) >= 2]
-                if not ready:
-                    return
-                keep, sacrifice = by_round[ready[0]][:2]
-            role.locked.update((keep.pair_id, sacrifice.pair_id))
-            self._to(role, partner, Purify(role.request.request_id, keep.pair_id, sacrifice.pair_id, self.now))
-            free = [p for p in free if p.pair_id not in role.locked]
-
-    def _settle(self, role: _Role, pair: PairRecord, partner: int, use: bool, end: bool) -> None:
-        self._to(role, partner, Settled(role.request.request_id, pair.pair_id, use))
-        self._settled(role, pair.pair_id, use, end)
-
-    def _settled(self, role: _Role, pair_id: str, use: bool, end: bool) -> None:
-        if end:
-            channel, pair = role.end_pairs.pop(pair_id)
-            role.rounds.pop(pair_id, None)
-            estimate = pair.fidelity_at(self.now + (role.request.offsets_ps[-1] if role.index == 0 else 0))
-            if use:
-                self._deliver(role, channel, pair, estimate)
-            else:
-                self._drop(channel, offer=True)
-            return
-        channel = self._channel_of(role, pair_id)
-        if channel is None:
-            return
-        if use:
-            role.settled.add(pair_id)
-            self._asap_progress(role)
-        else:
-            self._drop(channel, offer=True)
-
-    def _lookup(self, role: _Role, pair_id: str, end: bool) -> tuple[str | None, PairRecord | None]:
-        if end:
-            entry = role.end_pairs.get(pair_id)
-            return (entry[0], entry[1]) if entry else (None, None)
-        channel = self._channel_of(role, pair_id)
-        return channel, (self.held[channel] if channel else None)
-
-    def _apply(self, role: _Role, keep_id: str, sac_id: str, t_a: int, t_b: int, end: bool) -> PairRecord | None:
-        """Both ends: the purification outcome, applied to this node's memory."""
-        (ck, keep), (cs, sac) = self._lookup(role, keep_id, end), self._lookup(role, sac_id, end)
-        rounds = role.rounds.get(keep_id, 0) + 1
-        u = float(self.shared_rng("purify", role.request.request_id, keep_id, sac_id).random())
-        result = _purified(keep, sac, role.request.purification.scheme, t_a, t_b, rounds, u)
-        role.purifications += 1
-        for pid in (keep_id, sac_id):
-            role.locked.discard(pid)
-            role.rounds.pop(pid, None)
-        if end:
-            role.end_pairs.pop(sac_id)
-            self._drop(cs, offer=True)
-            role.end_pairs.pop(keep_id)
-            if result is None:
-                role.failed_purifications += 1
-                self._drop(ck, offer=True)
-            else:
-                role.end_pairs[result.pair_id] = (ck, result)
-                role.rounds[result.pair_id] = rounds
-            return result
-        born = min(role.born.get(keep_id, keep.ref_ps), role.born.get(sac_id, sac.ref_ps))
-        self._drop(cs, offer=True)
-        if result is None:
-            role.failed_purifications += 1
-            self._drop(ck, offer=True)
-        else:
-            self.held[ck] = result
-            self._disarm_cutoff(role, keep_id)
-            role.rounds[result.pair_id] = rounds
-            if role.request.cutoff_ps and not role.is_end:  # the cut-off counts from the oldest qubit
-                self._arm_cutoff(role, result.pair_id, born)
-        return result
-
-    @handler(Purify)
-    def on_purify(self, msg: Purify, sender: str) -> None:
-        role = self._role(msg.request_id)
-        if role is None:
-            return
-        end = role.end_level
-        (ck, keep), (cs, sac) = self._lookup(role, msg.keep, end), self._lookup(role, msg.sacrifice, end)
-        if end and (keep is None or sac is None):
-            # not joined here yet: both ends join the same chains, so wait for it
-            missing = msg.keep if keep is None else msg.sacrifice
-            role.waiting[missing] = msg
-            return
-        leader = role.index - 1 if not end else 0
-        if keep is None or sac is None:
-            for channel in (ck, cs):
-                if channel is not None:
-                    self._drop(channel, offer=True)
-            self._to(role, leader, PurifyReply(msg.request_id, msg.keep, msg.sacrifice, msg.t_leader_ps, self.now, False))
-            return
-        self._apply(role, msg.keep, msg.sacrifice, msg.t_leader_ps, self.now, end)
-        self._to(role, leader, PurifyReply(msg.request_id, msg.keep, msg.sacrifice, msg.t_leader_ps, self.now, True))
-        self._release_waiting(role)
-
-    @handler(PurifyReply)
-    def on_purify_reply(self, msg: PurifyReply, sender: str) -> None:
-        role = self._role(msg.request_id)
-        if role is None:
-            return
-        end = role.end_level
-        if msg.keep not in role.locked or msg.sacrifice not in role.locked:
-            self.ignored += 1  # duplicate
-            return
-        if not msg.ok:
-            for pid in (msg.keep, msg.sacrifice):
-                role.locked.discard(pid)
-                role.rounds.pop(pid, None)
-                channel, _ = self._lookup(role, pid, end)
-                if end:
-                    role.end_pairs.pop(pid, None)
-                if channel is not None:
-                    self._drop(channel, offer=True)
-            role.failed_purifications += 1
-        else:
-            self._apply(role, msg.keep, msg.sacrifice, msg.t_leader_ps, msg.t_follower_ps, end)
-        self._lead_purification(role, None if end else role.right)
-
-    @handler(Settled)
-    def on_settled(self, msg: Settled, sender: str) -> None:
-        role = self._role(msg.request_id)
-        if role is None:
-            return
-        end = role.end_level
-        if end and msg.pair_id not in role.end_pairs:
-            role.waiting[msg.pair_id] = msg
-            return
-        self._settled(role, msg.pair_id, msg.use, end)
-
-    def _release_waiting(self, role: _Role) -> None:
-        for pid in [p for p in role.waiting if p in role.end_pairs]:
-            msg = role.waiting.pop(pid)
-            self._dispatch[type(msg)](self, msg, role.request.path[0])
-
-    # -- tree policies ------------------------------------------------------------------
-    def _tree_link_pair(self, role: _Role, channel: str, pair: PairRecord) -> None:
-        lane = (role.left if channel in role.left else role.right).index(channel)
-        n = role.n
-        if n == 1:  # a single link: the link pair is the end-to-end pair
-            self._tree_delivered(role, lane, channel, pair, self.now)
-            return
-        spans = role.spans
-        mine = spans.get(role.index)
-        if mine is None:
-            return  # an end (or a node whose span uses this link from the other side): just hold it
-        l, r = mine
-        if channel in role.left and role.index - 1 == l:
-            role.known.setdefault(lane, {})["l"] = pair
-        elif channel in role.right and role.index + 1 == r:
-            role.known.setdefault(lane, {})["r"] = pair
-        else:
-            return
-        self._tree_try_swap(role, lane)
-
-    @handler(SpanDone)
-    def on_span_done(self, msg: SpanDone, sender: str) -> None:
-        role = self._role(msg.request_id)
-        if role is None:
-            return
-        if (msg.l, msg.r) == (0, role.n) and role.is_end:
-            channel = role.right[msg.lane] if role.index == 0 else role.left[msg.lane]
-            self._tree_delivered(role, msg.lane, channel, msg.pair, msg.swap_ps)
-            return
-        mine = role.spans.get(role.index)
-        if mine is None or role.index not in (msg.l, msg.r):
-            self.ignored += 1
-            return
-        role.known.setdefault(msg.lane, {})["l" if msg.r == role.index else "r"] = msg.pair
-        self._tree_try_swap(role, msg.lane)
-
-    def _tree_try_swap(self, role: _Role, lane: int) -> None:
-        known = role.known.setdefault(lane, {})
-        if "l" not in known or "r" not in known:
-            return
-        l, r = role.spans[role.index]
-        cutoff = role.request.cutoff_ps
-        if cutoff:
-            stale = [side for side in ("l", "r") if self.now - known[side].ref_ps > cutoff]
-            if stale:
-                # discard the older child span only and restart it
-                side = min(stale, key=lambda s: known[s].ref_ps)
-                role.cutoffs += 1
-                self._start_in_step(role, lane, *((l, role.index) if side == "l" else (role.index, r)))
-                return
-        left, right = known.pop("l"), known.pop("r")
-        success = self.rng.random() < self.swap_success_probability
-        role.swaps += 1
-        for channel in (role.left[lane], role.right[lane]):
-            if channel in self.held:
-                self._drop(channel, offer=False, tell=False)  # measured: offered again when an ancestor restarts
-        if not success:
-            role.failed_swaps += 1
-            self._start_in_step(role, lane, l, r)
-            return
-        joined = chain_record(f"{left.pair_id}|{right.pair_id}", [left, right], [self.now])
-        if (l, r) == (0, role.n):
-            for end in (0, role.n):
-                self._to(role, end, SpanDone(role.request.request_id, lane, l, r, joined, self.now))
-            self._start_in_step(role, lane, 0, role.n)
-            return
-        # the parent joins [l, r] as its left part (its swapper is r) or as its right part (swapper l)
-        spans = role.spans
-        parent = r if r in spans and spans[r][0] == l else l
-        self._to(role, parent, SpanDone(role.request.request_id, lane, l, r, joined, self.now))
-
-    def _tree_delivered(self, role: _Role, lane: int, channel: str, pair: PairRecord, swap_ps: int) -> None:
-        request = role.request
-        # both ends estimate alike: at the latest time either can learn of the root swap
-        estimate = pair.fidelity_at(swap_ps + request.offsets_ps[-1])
-        if channel in self.held:
-            self._drop(channel, offer=False, tell=False)  # the delivery restarts the whole path
-        if estimate < request.min_fidelity:
-            role.below_min += 1
-        else:
-            role.delivered.append((self.now, pair.fidelity_at(self.now), pair.pair_id))
-            self._use(role, pair)  # tree policies measure at once (checked when the request was made)
-        if role.n == 1:  # no swapper to announce a restart: both ends heard the herald together
-            self.set_timer(_Offer(request.request_id, lane, 0, 1), delay_ps=0)
-        self._served(role)
 
 
 def request_report(states: dict, request_id: str) -> dict:
@@ -1317,10 +750,23 @@ def _route(g: nx.Graph, request: Request, routing, latency: dict, capacity: dict
     if request.deadline_ps and request.deadline_ps <= request.start_ps:
         raise _fail(f"request {rid!r} deadline_ps", request.deadline_ps, "0 (none) or later than start_ps",
                     "deadline_ps")
-    if request.policy not in POLICIES:
-        raise _fail(f"request {rid!r} policy", request.policy, str(POLICIES), "policy")
+    policy = request.policy
+    if not isinstance(policy, Swapper) and policy not in POLICIES:
+        raise _fail(f"request {rid!r} policy", policy, f"{POLICIES} or a swapper part (qactors.protocols.swappers)",
+                    "policy")
     if request.selection not in SELECTIONS:
         raise _fail(f"request {rid!r} selection", request.selection, str(SELECTIONS), "selection")
+    if not isinstance(policy, Swapper):
+        policy = _swapper(policy, request.selection)
+    cutoff = request.cutoff
+    if cutoff is not None:
+        if not isinstance(cutoff, Cutoff):
+            raise _fail(f"request {rid!r} cutoff", cutoff, "None or a cut-off part (qactors.protocols.cutoffs)",
+                        "cutoff")
+        if request.cutoff_ps:
+            raise _fail(f"request {rid!r} cutoff_ps", request.cutoff_ps, f"0 when a cut-off part is given "
+                        f"({type(cutoff).__name__} has its own cutoff_ps)", "cutoff_ps")
+        cutoff.check(rid)
     if type(request.channels) is not int or request.channels < 1:
         raise _fail(f"request {rid!r} channels", request.channels, "an int >= 1", "channels")
     if request.application not in APPLICATIONS:
@@ -1332,18 +778,13 @@ def _route(g: nx.Graph, request: Request, routing, latency: dict, capacity: dict
         raise _fail(f"request {rid!r} bsm_visibility", request.bsm_visibility, "1.0 unless the application is "
                     "'teleport' or 'mixed' (only teleportation makes a Bell-state measurement on a photon)",
                     "bsm_visibility")
-    if request.policy != "asap" and request.application in ("teleport", "mixed"):
-        raise _fail(f"request {rid!r} application with policy {request.policy!r}", request.application,
-                    "'record', 'bbm92' or 'e91' (a tree restarts in step, so the receiver cannot keep its "
-                    "qubit for the teleportation bits)", "application")
     if request.purification is not None:
         if not isinstance(request.purification, Purification):
             raise _fail(f"request {rid!r} purification", request.purification, "None or a Purification",
                         "purification")
         request.purification.check()
-        if request.policy != "asap":
-            raise _fail(f"request {rid!r} policy (with purification)", request.policy,
-                        "'asap': purification only with policy 'asap'", "policy")
+    policy.check(rid, request)
+    if request.purification is not None:
         if request.channels < 2:
             raise _fail(f"request {rid!r} channels (with purification)", request.channels,
                         "an int >= 2: purification needs two pairs at once", "channels")
@@ -1356,10 +797,7 @@ def _route(g: nx.Graph, request: Request, routing, latency: dict, capacity: dict
             (a, b) not in latency for a, b in zip(path, path[1:])):
         raise _fail(f"request {rid!r} route", path, "a simple path of graph edges from source to dest", "routing")
     hops = tuple(shared[(a, b)] for a, b in zip(path, path[1:]))
-    if any(hops) and request.policy != "asap":
-        a, b = next(hop for hop, on in zip(zip(path, path[1:]), hops) if on)
-        raise _fail(f"request {rid!r} policy", request.policy, f"'asap' on a path with shared memories (link "
-                    f"({a}, {b}) is shared; a swap tree's lanes are reserved slots)", "policy")
+    policy.check_path(rid, tuple(path), hops)
     for a, b in zip(path, path[1:]):
         if not shared[(a, b)] and capacity[(a, b)] < request.channels:
             raise _fail(f"request {rid!r} channels", request.channels, f"at most {capacity[(a, b)]}, the memories "
@@ -1370,4 +808,4 @@ def _route(g: nx.Graph, request: Request, routing, latency: dict, capacity: dict
     fields = {f: getattr(request, f) for f in Request._qactors_fields}
     fields.update(source=str(request.source), dest=str(request.dest), path=tuple(path), offsets_ps=tuple(offsets),
                   shared=hops)
-    return Request(**fields)
+    return with_parts(Request(**fields))

@@ -14,9 +14,8 @@ from qactors.hardware.memory import QuantumMemory
 from qactors.protocols.link import GOOD, LinkPhysics, MidpointSourcePhysics, SenderReceiverPhysics
 from qactors.protocols.memory import FreeSlots, Stored, memory_id
 from qactors.protocols.network import (Activate, Confirm, Discard, LinkPort, Purification, Purify, PurifyReply, QNode,
-                                       Release,
-                                       Request, Reserve, SpanDone, _Cutoff, _Offer, _Start, quantum_network, request_report,
-                                       swap_tree)
+                                       Release, Request, Reserve, SpanDone, _Cutoff, _Offer, _Start, quantum_network,
+                                       request_report, swap_tree, with_parts)
 from qactors.protocols.swapping import SwapRecord
 from qactors.quantum.bell import MemoryNoise, PairEnd, PairRecord, dejmps
 from qactors.testing import ActorProbe
@@ -226,7 +225,7 @@ def link_pair(pid, a, b, t=0):
 def request(**kw):
     fields = dict(request_id="r", source="0", dest="2", path=("0", "1", "2"), offsets_ps=(0, 200, 400))
     fields.update(kw)
-    return Request(**fields)
+    return with_parts(Request(**fields))
 
 
 def active_repeater(channels=2, **kw):
