@@ -76,6 +76,7 @@ from .link import AttemptPhysics, Want, link_components, plan_link
 from .memory import ALLOCATIONS, FreeSlots, MemoryBank, Stored, memory_id
 from .parts import Part, part_handlers
 from .purification import Purification
+from .reservation import HopByHop
 from .requests import (Activate, Confirm, Discard, Purify, PurifyReply, Reject, Release, Request, Reserve, Settled,
                        SpanDone, _Cutoff, _Deadline, _fail, _Offer, _Start)
 from .swappers import SELECTIONS, AsapSwapper, Swapper, TreeSwapper, swap_tree
@@ -84,7 +85,7 @@ from .swapping import SwapRecord
 __all__ = ["Purification", "Request", "Reserve", "Reject", "Confirm", "Activate", "Release", "SpanDone",
            "Discard", "Purify", "PurifyReply", "Settled", "QNode", "LinkPort", "quantum_network", "network_actors",
            "shortest_path", "swap_tree", "request_report", "POLICIES", "SELECTIONS", "AsapSwapper", "TreeSwapper",
-           "DiscardAfter", "RestartOlderChild", "with_parts"]
+           "DiscardAfter", "RestartOlderChild", "HopByHop", "with_parts"]
 
 POLICIES = ("asap", "nested", "sequential")
 """Names of the built-in swappers (:mod:`qactors.protocols.swappers`) a request's ``policy`` may give."""
@@ -194,6 +195,10 @@ class QNode(Actor):
     the memory's access time; ``ports`` describe them), a Bell-state analyser for swaps (success
     probability ``swap_success_probability``), and the request roles it plays.
 
+    Reservation is a node-level part (``reservation``, default
+    :class:`~qactors.protocols.reservation.HopByHop`); swapping, cut-offs and purification are
+    each request's own parts (:mod:`qactors.protocols.parts`).
+
     The node keeps its own view of what its memories hold (``held``: slot -> pair record, as the
     memories reported it with :class:`~qactors.protocols.memory.Stored`; ``serving``: slot -> the
     request the pair serves) and of the reserved slots (``owner``).
@@ -204,7 +209,7 @@ class QNode(Actor):
     kind = "node"
 
     def __init__(self, actor_id: str, ports: Sequence[LinkPort], requests: Sequence[Request] = (),
-                 swap_success_probability: float = 1.0):
+                 swap_success_probability: float = 1.0, reservation: HopByHop | None = None):
         super().__init__(actor_id)
         if not (isinstance(swap_success_probability, (int, float)) and 0.0 < swap_success_probability <= 1.0):
             raise _fail("swap_success_probability", swap_success_probability, "a number in (0, 1]",
@@ -220,6 +225,7 @@ class QNode(Actor):
         self.pending = [r for r in requests if r.source == actor_id]
         self.roles: dict[str, _Role] = {}
         self.swap_success_probability = swap_success_probability
+        self.reservation = (reservation or HopByHop()).check()
         self.ignored = 0
 
     def on_start(self) -> None:
@@ -323,57 +329,17 @@ class QNode(Actor):
                 return channel
         return None
 
-    # -- reservation --------------------------------------------------------------------
-    @handler(_Start)
-    def on_start_request(self, msg: _Start, sender: str) -> None:
-        request = next(r for r in self.pending if r.request_id == msg.request_id)
-        role = self.roles.get(request.request_id) or self._new_role(request, 0)
-        self.roles[request.request_id] = role
-        if role.status == "done":
-            return
-        if msg.attempt == 0 and request.deadline_ps:
-            self.set_timer(_Deadline(request.request_id), delay_ps=max(0, request.deadline_ps - self.now))
-        role.attempt = msg.attempt
-        channels = self._free_channels(request.path[1], request.channels)
-        if len(channels) < request.channels:
-            self._rejected(role, self.id, "no free memory on the first link")
-            return
+    # -- reservation (the part does the protocol; the node keeps the slots) ----------------
+    @handler(_Start, Reserve, Reject, Confirm)
+    def _to_reservation(self, msg: Message, sender: str) -> None:
+        part = self.reservation
+        part_handlers(part)[type(msg)](part, self, msg, sender)
+
+    def _reserve(self, role: _Role, channels) -> None:
+        """Mark the reserved (not shared) slots among ``channels`` as the request's."""
         for c in channels:
             if not self._shared(c):
-                self.owner[c] = request.request_id
-        role.right = tuple(channels)
-        self._to(role, 1, Reserve(request, 1, tuple(channels), msg.attempt))
-
-    @handler(Reserve)
-    def on_reserve(self, msg: Reserve, sender: str) -> None:
-        request = msg.request
-        role = self.roles.get(request.request_id)
-        if role is not None and role.status != "reserving":
-            self.ignored += 1
-            return
-        role = role or self._new_role(request, msg.hop)
-        role.attempt = msg.attempt
-        busy = [c for c in msg.channels if c in self.owner and self.owner[c] != request.request_id]
-        if busy:
-            self._to(role, msg.hop - 1, Reject(request.request_id, msg.hop - 1, msg.attempt, self.id,
-                                               f"memory {busy[0]} is in use"))
-            return
-        out: list[str] = []
-        if msg.hop < len(request.path) - 1:
-            out = self._free_channels(request.path[msg.hop + 1], request.channels)
-            if len(out) < request.channels:
-                self._to(role, msg.hop - 1, Reject(request.request_id, msg.hop - 1, msg.attempt, self.id,
-                                                   "no free memory on the next link"))
-                return
-        self.roles[request.request_id] = role
-        for c in (*msg.channels, *out):
-            if not self._shared(c):
-                self.owner[c] = request.request_id
-        role.left, role.right = tuple(msg.channels), tuple(out)
-        if out:
-            self._to(role, msg.hop + 1, Reserve(request, msg.hop + 1, tuple(out), msg.attempt))
-        else:
-            self._to(role, 0, Confirm(request.request_id, msg.attempt, ()))
+                self.owner[c] = role.request.request_id
 
     def _unreserve(self, role: _Role) -> None:
         waiting = set(role.holding.values())  # qubits a teleportation still needs are freed when its bits come
@@ -392,38 +358,6 @@ class QNode(Actor):
             if port.memory in freed:
                 self.send(port.memory, FreeSlots(tuple(freed[port.memory]), False), delay_ps=port.access_ps)
         role.left = role.right = ()
-
-    @handler(Reject)
-    def on_reject(self, msg: Reject, sender: str) -> None:
-        role = self.roles.get(msg.request_id)
-        if role is None or role.status != "reserving" or role.attempt != msg.attempt:
-            self.ignored += 1
-            return
-        self._unreserve(role)
-        if role.index > 0:
-            del self.roles[msg.request_id]
-            self._to(role, role.index - 1, Reject(msg.request_id, role.index - 1, msg.attempt, msg.at_node,
-                                                  msg.reason))
-            return
-        self._rejected(role, msg.at_node, msg.reason)
-
-    def _rejected(self, role: _Role, node: str, reason: str) -> None:
-        request = role.request
-        if role.attempt < request.retries:
-            backoff = int(self.rng.integers(1, 4)) * max(1, 2 * request.offsets_ps[-1])
-            if not request.deadline_ps or self.now + backoff < request.deadline_ps:
-                self.set_timer(_Start(request.request_id, role.attempt + 1), delay_ps=backoff)
-                return
-        role.status = "done"
-        role.outcome = f"rejected at {node}: {reason}"
-
-    @handler(Confirm)
-    def on_confirm(self, msg: Confirm, sender: str) -> None:
-        role = self.roles.get(msg.request_id)
-        if role is None or role.status != "reserving" or role.attempt != msg.attempt or role.index != 0:
-            self.ignored += 1
-            return
-        self._start_in_step(role, -1, 0, role.n)
 
     def _start_in_step(self, role: _Role, lane: int, l: int, r: int) -> None:
         """(Re)start ``lane`` (-1: all) on path span ``[l, r]``: tell every node in it a start
@@ -628,7 +562,7 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
                     model: str = "geometric", memory: QuantumMemory | None = None, channels_per_link: int = 1,
                     swap_success_probability: float = 1.0, refractive_index: float = 1.47,
                     routing: Callable[[nx.Graph, str, str], list] = shortest_path,
-                    allocation: str = "reserved") -> Network:
+                    allocation: str = "reserved", reservation: HopByHop | None = None) -> Network:
     """Actors for ``graph``: a :class:`QNode` per node (id ``str(node)``), a
     :class:`~qactors.protocols.memory.MemoryBank` per node and link
     (:func:`~qactors.protocols.memory.memory_id`, placed with its node), and one channel actor per
@@ -645,8 +579,12 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
     Node attributes (optional): ``memory`` (a :class:`~qactors.hardware.memory.QuantumMemory`,
     default ``memory``: the decay of the node's qubits and the access time of its memory banks)
     and ``swap_success_probability`` (default the argument).  Each request's path is
-    ``routing(graph, source, dest)``; requests are checked before anything is built."""
+    ``routing(graph, source, dest)``; requests are checked before anything is built.  ``reservation``:
+    the nodes' reservation part (default :class:`~qactors.protocols.reservation.HopByHop`)."""
     memory = memory or QuantumMemory(num_qubits=2)
+    if reservation is not None and not isinstance(reservation, HopByHop):
+        raise _fail("reservation", reservation, "None or a reservation part (qactors.protocols.reservation)",
+                    "reservation")
     if allocation not in ALLOCATIONS:
         raise _fail("allocation", allocation, str(ALLOCATIONS), "allocation")
     g = nx.relabel_nodes(graph, {v: str(v) for v in graph.nodes}, copy=True)
@@ -710,8 +648,8 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
         checked.append(_route(g, request, routing, latency, capacity, shared, ids))
     net = Network()
     for v in sorted(g.nodes):
-        net.add_actor(QNode(v, ports[v], checked,
-                            g.nodes[v].get("swap_success_probability", swap_success_probability)), site=v)
+        net.add_actor(QNode(v, ports[v], checked, g.nodes[v].get("swap_success_probability",
+                                                                swap_success_probability), reservation), site=v)
     for bank in banks:
         net.add_actor(bank, site=bank.node)
         net.connect(bank.node, bank.id, latency_ps=bank.access_ps)

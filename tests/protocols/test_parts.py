@@ -142,3 +142,19 @@ def test_the_users_cutoff_runs_in_a_network_and_buys_fidelity():
     assert len(f0) == 40
     se = f0.std(ddof=1) / math.sqrt(len(f0))
     assert with_floor["mean_fidelity"] - f0.mean() > 3 * se
+
+
+def test_the_reservation_part_backs_off_by_its_own_round_trips():
+    from qactors.protocols.network import _Start
+    from qactors.protocols.reservation import HopByHop
+    ports = [LinkPort("0-1", "1", ("0-1:0",), memory_id("0", "0-1"), 1, "0-1/station", 100)]
+    req = with_parts(Request("r", "0", "2", channels=2, retries=1, path=("0", "1", "2"), offsets_ps=(0, 200, 400)))
+    probe = ActorProbe(QNode("0", ports, [req], reservation=HopByHop(min_backoff=2, max_backoff=2)),
+                       peers=["1", "2", "0/memory:0-1", "0-1/station"])
+    (start,) = probe.start()
+    (retry,) = probe.deliver(start.msg, "0", 0)  # one slot where two are asked for: rejected at once
+    assert retry.msg == _Start("r", 1) and retry.delay_ps == 2 * (2 * 400)  # two path round trips
+    assert probe.deliver(retry.msg, "0", retry.delay_ps) == []
+    assert probe.actor.roles["r"].outcome == "rejected at 0: no free memory on the first link"
+    with pytest.raises(qactors.ConfigurationError, match=r"HopByHop back-off = \(3, 2\) is not allowed"):
+        quantum_network(line(3), [], physics=PHYS, reservation=HopByHop(3, 2))

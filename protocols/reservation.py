@@ -1,0 +1,126 @@
+"""The reservation part: how a request's path reserves memory slots before it starts.
+
+:class:`HopByHop`: at ``start_ps`` the source reserves ``channels`` slots on
+its first link and sends :class:`~qactors.protocols.requests.Reserve` along
+the path; every node checks that the slots offered on its incoming link are
+free at its end too, reserves as many on its outgoing link and passes it on.
+A node that cannot answers :class:`~qactors.protocols.requests.Reject`, which
+travels back freeing what was held; the source retries after a random
+back-off of ``min_backoff``-``max_backoff`` path round trips, up to the
+request's ``retries``.  The destination answers the source with
+:class:`~qactors.protocols.requests.Confirm`, and the source starts the path in
+step.  Two requests that reserve the same link from opposite ends at once
+both fail and retry: simple, and never deadlocks.  On a link with shared
+memories nothing is reserved: the request only joins the pool.
+
+It is a node-level part (``QNode(..., reservation=...)``): the nodes of a
+network agree on one reservation protocol, whatever their requests.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from qactors.core.actor import handler
+from qactors.core.messages import message
+
+from .parts import Part
+from .requests import Confirm, Reject, Reserve, _Deadline, _fail, _Start
+
+__all__ = ["HopByHop"]
+
+
+@message
+class HopByHop(Part):
+    """Reserve hop by hop with rejection and random back-off (see the module docstring)."""
+
+    key: ClassVar[str] = "reservation"
+    min_backoff: int = 1  # path round trips
+    max_backoff: int = 3
+
+    def check(self) -> "HopByHop":
+        if not (type(self.min_backoff) is int and type(self.max_backoff) is int
+                and 1 <= self.min_backoff <= self.max_backoff):
+            raise _fail("HopByHop back-off", (self.min_backoff, self.max_backoff),
+                        "ints 1 <= min_backoff <= max_backoff (path round trips)", "reservation")
+        return self
+
+    @handler(_Start)
+    def on_start(self, node: Any, msg: _Start, sender: str) -> None:
+        request = next(r for r in node.pending if r.request_id == msg.request_id)
+        role = node.roles.get(request.request_id) or node._new_role(request, 0)
+        node.roles[request.request_id] = role
+        if role.status == "done":
+            return
+        if msg.attempt == 0 and request.deadline_ps:
+            node.set_timer(_Deadline(request.request_id), delay_ps=max(0, request.deadline_ps - node.now))
+        role.attempt = msg.attempt
+        channels = node._free_channels(request.path[1], request.channels)
+        if len(channels) < request.channels:
+            self._rejected(node, role, node.id, "no free memory on the first link")
+            return
+        node._reserve(role, channels)
+        role.right = tuple(channels)
+        node._to(role, 1, Reserve(request, 1, tuple(channels), msg.attempt))
+
+    @handler(Reserve)
+    def on_reserve(self, node: Any, msg: Reserve, sender: str) -> None:
+        request = msg.request
+        role = node.roles.get(request.request_id)
+        if role is not None and role.status != "reserving":
+            node.ignored += 1
+            return
+        role = role or node._new_role(request, msg.hop)
+        role.attempt = msg.attempt
+        busy = [c for c in msg.channels if c in node.owner and node.owner[c] != request.request_id]
+        if busy:
+            node._to(role, msg.hop - 1, Reject(request.request_id, msg.hop - 1, msg.attempt, node.id,
+                                               f"memory {busy[0]} is in use"))
+            return
+        out: list[str] = []
+        if msg.hop < len(request.path) - 1:
+            out = node._free_channels(request.path[msg.hop + 1], request.channels)
+            if len(out) < request.channels:
+                node._to(role, msg.hop - 1, Reject(request.request_id, msg.hop - 1, msg.attempt, node.id,
+                                                   "no free memory on the next link"))
+                return
+        node.roles[request.request_id] = role
+        node._reserve(role, (*msg.channels, *out))
+        role.left, role.right = tuple(msg.channels), tuple(out)
+        if out:
+            node._to(role, msg.hop + 1, Reserve(request, msg.hop + 1, tuple(out), msg.attempt))
+        else:
+            node._to(role, 0, Confirm(request.request_id, msg.attempt, ()))
+
+    @handler(Reject)
+    def on_reject(self, node: Any, msg: Reject, sender: str) -> None:
+        role = node.roles.get(msg.request_id)
+        if role is None or role.status != "reserving" or role.attempt != msg.attempt:
+            node.ignored += 1
+            return
+        node._unreserve(role)
+        if role.index > 0:
+            del node.roles[msg.request_id]
+            node._to(role, role.index - 1, Reject(msg.request_id, role.index - 1, msg.attempt, msg.at_node,
+                                                  msg.reason))
+            return
+        self._rejected(node, role, msg.at_node, msg.reason)
+
+    def _rejected(self, node: Any, role: Any, at_node: str, reason: str) -> None:
+        request = role.request
+        if role.attempt < request.retries:
+            round_trips = int(node.rng.integers(self.min_backoff, self.max_backoff + 1))
+            backoff = round_trips * max(1, 2 * request.offsets_ps[-1])
+            if not request.deadline_ps or node.now + backoff < request.deadline_ps:
+                node.set_timer(_Start(request.request_id, role.attempt + 1), delay_ps=backoff)
+                return
+        role.status = "done"
+        role.outcome = f"rejected at {at_node}: {reason}"
+
+    @handler(Confirm)
+    def on_confirm(self, node: Any, msg: Confirm, sender: str) -> None:
+        role = node.roles.get(msg.request_id)
+        if role is None or role.status != "reserving" or role.attempt != msg.attempt or role.index != 0:
+            node.ignored += 1
+            return
+        node._start_in_step(role, -1, 0, role.n)
