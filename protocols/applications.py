@@ -39,6 +39,10 @@
 
 The receiver keeps the statistics: teleportation fidelities, sifted bits and
 errors per basis (BBM92 and E91 separately) and the CHSH tallies.
+
+In the network layer a request's application is a protocol part,
+:class:`Application` (its ``kind`` one of :data:`APPLICATIONS`), which the
+ends run on every delivered pair.
 """
 
 from __future__ import annotations
@@ -47,12 +51,17 @@ import zlib
 
 import math
 
-from qactors.core.actor import Actor
+from typing import Any, ClassVar
+
+from qactors.core.actor import Actor, handler
 from qactors.core.messages import Message, message
 from qactors.quantum.bell import PairRecord, measure_pair, measure_pair_xz
 from qactors.quantum.information import E91_ALICE, E91_ANGLES, E91_BOB, E91_CHSH_TERMS, E91_KEY_SETTINGS
 
-__all__ = ["APPLICATIONS", "TeleportBits", "SiftBits", "Receiver", "choose_application", "sender_use"]
+from .parts import Part, PartState
+
+__all__ = ["APPLICATIONS", "TeleportBits", "SiftBits", "Receiver", "Application", "choose_application",
+           "sender_use"]
 
 APPLICATIONS = ("record", "teleport", "bbm92", "e91", "mixed")
 _AXES = ("X", "Y", "Z")
@@ -220,3 +229,56 @@ class Receiver:
                 return math.nan
             total += sign * (2 * self.chsh_agree[a + b] - n) / n
         return total
+
+
+class ApplicationState(PartState):
+    """Per request at a node: the receiver's statistics and the slots whose qubits wait for the sender's
+    bits (pair id -> slot)."""
+
+    def __init__(self) -> None:
+        self.receiver = Receiver()
+        self.holding: dict[str, str] = {}
+
+
+@message
+class Application(Part):
+    """The network layer's application part: what both ends do with each delivered pair.
+
+    ``kind``: ``"record"`` (nothing: the delivery is recorded), ``"teleport"``,
+    ``"bbm92"``, ``"e91"`` or ``"mixed"`` (teleportation and BBM92 by a hash of the
+    pair id); ``bsm_visibility``: the sender's Bell-state measurement, for
+    teleportation (see the module docstring).
+    """
+
+    key: ClassVar[str] = "application"
+    kind: str = "record"
+    bsm_visibility: float = 1.0
+
+    def new_state(self, node: Any, role: Any) -> ApplicationState:
+        return ApplicationState()
+
+    def use(self, node: Any, role: Any, pair: PairRecord) -> bool:
+        """An end delivered ``pair``; False if it must keep its qubit (until the sender's bits come)."""
+        if self.kind == "record":
+            return True
+        request = role.request
+        if role.index == 0:
+            sender_use(node, self.kind, pair, request.dest, max(1, request.latency(0, role.n)), request.request_id,
+                       self.bsm_visibility)
+            return True
+        return role.state["application"].receiver.obtain(node, self.kind, pair)
+
+    @handler(TeleportBits, SiftBits)
+    def on_bits(self, node: Any, role: Any, msg: Message, sender: str) -> None:
+        """The sender's bits: resolve the receiver's outcome and free the qubit it kept (also after the request
+        ended: the qubit was kept for these bits)."""
+        if role.request.source != sender or role.request.dest != node.id:
+            node.ignored += 1
+            return
+        state = role.state["application"]
+        state.receiver.resolve(node, msg)
+        channel = state.holding.pop(msg.pair_id, None)
+        if channel is not None:
+            node._drop(channel, offer=role.status == "active")
+            if role.status == "done" and node.owner.get(channel) == role.request.request_id:
+                del node.owner[channel]

@@ -70,7 +70,7 @@ from qactors.core.network import Network
 from qactors.hardware.memory import QuantumMemory
 from qactors.quantum.bell import PairRecord
 
-from .applications import APPLICATIONS, Receiver, SiftBits, TeleportBits, sender_use
+from .applications import APPLICATIONS, Application, Receiver, SiftBits, TeleportBits
 from .cutoffs import Cutoff, DiscardAfter, RestartOlderChild
 from .link import AttemptPhysics, Want, link_components, plan_link
 from .memory import ALLOCATIONS, FreeSlots, MemoryBank, Stored, memory_id
@@ -105,8 +105,11 @@ def with_parts(request: Request) -> Request:
     cutoff = request.cutoff
     if cutoff is None and request.cutoff_ps:
         cutoff = policy.default_cutoff(request.cutoff_ps)
+    application = request.application
+    if not isinstance(application, Application):
+        application = Application(application, request.bsm_visibility)
     fields = {f: getattr(request, f) for f in Request._qactors_fields}
-    fields.update(policy=policy, cutoff=cutoff)
+    fields.update(policy=policy, cutoff=cutoff, application=application)
     return Request(**fields)
 
 
@@ -132,8 +135,6 @@ class _Role:
         self.settled: set[str] = set()        # pair ids usable (purification done, or none asked)
         self.state: dict[str, object] = {}    # part key -> that part's state for this request here
         self.delivered: list[tuple] = []      # (time ps, fidelity on arrival, pair id)
-        self.receiver = Receiver()            # destination: what the application measured
-        self.holding: dict[str, str] = {}     # destination: pair id -> channel kept until the sender's bits come
         self.below_min = 0
         self.swaps = 0
         self.failed_swaps = 0
@@ -169,9 +170,24 @@ class _Role:
         return self.request.purification
 
     @property
+    def application(self) -> Application:
+        return self.request.application
+
+    @property
     def parts(self) -> tuple[Part, ...]:
-        return tuple(p for p in (self.request.policy, self.request.cutoff, self.request.purification)
+        request = self.request
+        return tuple(p for p in (request.policy, request.cutoff, request.purification, request.application)
                      if p is not None)
+
+    @property
+    def receiver(self) -> Receiver:
+        """What the application measured (the destination's statistics)."""
+        return self.state["application"].receiver
+
+    @property
+    def holding(self) -> dict[str, str]:
+        """Destination: pair id -> slot kept until the sender's bits come."""
+        return self.state["application"].holding
 
 
 class LinkPort(NamedTuple):
@@ -478,36 +494,22 @@ class QNode(Actor):
             role.below_min += 1
         else:
             role.delivered.append((self.now, pair.fidelity_at(self.now), pair.pair_id))
-            if not self._use(role, pair) and channel is not None:
+            if not role.application.use(self, role, pair) and channel is not None:
                 role.holding[pair.pair_id] = channel  # the receiver's qubit waits for the sender's bits
                 channel = None
         if channel is not None:
             self._drop(channel, offer=role.status == "active")
         self._served(role)
 
-    def _use(self, role: _Role, pair: PairRecord) -> bool:
-        """Run the request's application on a delivered pair; False if this end must keep its qubit."""
-        request = role.request
-        if request.application == "record":
-            return True
-        if role.index == 0:
-            sender_use(self, request.application, pair, request.dest, max(1, request.latency(0, role.n)),
-                       request.request_id, request.bsm_visibility)
-            return True
-        return role.receiver.obtain(self, request.application, pair)
-
     @handler(TeleportBits, SiftBits)
-    def on_sender_bits(self, msg: TeleportBits | SiftBits, sender: str) -> None:
+    def _to_application(self, msg: Message, sender: str) -> None:
+        """The sender's bits, for the application part, whether or not the request is still running here."""
         role = self.roles.get(msg.request_id)
-        if role is None or role.request.source != sender or role.request.dest != self.id:
+        if role is None:
             self.ignored += 1
             return
-        role.receiver.resolve(self, msg)
-        channel = role.holding.pop(msg.pair_id, None)
-        if channel is not None:
-            self._drop(channel, offer=role.status == "active")
-            if role.status == "done" and self.owner.get(channel) == role.request.request_id:
-                del self.owner[channel]
+        part = role.application
+        part_handlers(part)[type(msg)](part, self, role, msg, sender)
 
     def _served(self, role: _Role) -> None:
         if len(role.delivered) < role.request.pairs:
@@ -669,6 +671,10 @@ def network_actors(net: Network) -> list[tuple[str, str, str]]:
 def _route(g: nx.Graph, request: Request, routing, latency: dict, capacity: dict, shared: dict,
            ids: set) -> Request:
     rid = request.request_id
+    if isinstance(request.application, Application):  # the part given: check its fields as the request's own
+        part = request.application
+        fields = {f: getattr(request, f) for f in Request._qactors_fields}
+        request = Request(**{**fields, "application": part.kind, "bsm_visibility": part.bsm_visibility})
     if type(rid) is not str or not rid or rid in ids:
         raise _fail("Request.request_id", rid, "a non-empty string, unique in the network", "request_id")
     ids.add(rid)

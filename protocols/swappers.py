@@ -342,7 +342,7 @@ class TreeSwapper(Swapper):
             role.below_min += 1
         else:
             role.delivered.append((node.now, pair.fidelity_at(node.now), pair.pair_id))
-            node._use(role, pair)  # tree policies measure at once (checked when the request was made)
+            role.application.use(node, role, pair)  # trees measure at once (checked when the request was made)
         if role.n == 1:  # no swapper to announce a restart: both ends heard the herald together
             node._offer_later(role, lane)
         node._served(role)

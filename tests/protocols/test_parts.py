@@ -158,3 +158,17 @@ def test_the_reservation_part_backs_off_by_its_own_round_trips():
     assert probe.actor.roles["r"].outcome == "rejected at 0: no free memory on the first link"
     with pytest.raises(qactors.ConfigurationError, match=r"HopByHop back-off = \(3, 2\) is not allowed"):
         quantum_network(line(3), [], physics=PHYS, reservation=HopByHop(3, 2))
+
+
+def test_the_application_is_a_part_too():
+    from qactors.protocols.applications import Application
+    assert with_parts(Request("r", "0", "1", application="teleport", bsm_visibility=0.6)).application == \
+        Application("teleport", 0.6)
+    digests = []
+    for app in ({"application": "teleport", "bsm_visibility": 0.6}, {"application": Application("teleport", 0.6)}):
+        net = quantum_network(line(3), [Request("r", "0", "2", pairs=20, **app)], physics=PHYS)
+        digests.append(qactors.run(net, until_ps=10 ** 13, seed=2, collect_states=True))
+    assert digests[0].digest == digests[1].digest
+    assert len(digests[1].states["2"]["roles"]["r"].receiver.teleport_fidelities) == 20
+    with pytest.raises(qactors.ConfigurationError, match=r"application = 'dance' is not allowed"):
+        quantum_network(line(3), [Request("r", "0", "2", application=Application("dance"))], physics=PHYS)
