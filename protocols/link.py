@@ -45,8 +45,12 @@ and the physics classes here.  One actor per link decides every attempt:
   the heralded absorber at node ``b``'s site, joined to ``b`` by
   :data:`RECEIVER_LOCAL_DELAY_PS` and to ``a`` by the fibre.
 
-Nodes never see the difference: each keeps a :class:`LinkSide` per link and
-receives only :class:`Go` and :class:`Herald`.  The round structure is:
+The link's actor is its *channel*: it runs the rounds of every memory slot
+pair of the link (``slots``), each independently.  Whoever holds a link end
+(a memory actor, :mod:`qactors.protocols.memory`, or a node with a single
+slot such as :class:`LinkEnd`) never sees the scheme: it keeps a
+:class:`LinkSide` per slot and receives only :class:`Go` and :class:`Herald`.
+The round structure is, per slot:
 
 1. a node whose memory slot for the link is free sends :class:`Ready` (with its
    memory's noise) to the link's actor;
@@ -56,8 +60,8 @@ receives only :class:`Go` and :class:`Herald`.  The round structure is:
    :class:`Herald` comes back, one attempt per period ``T``; in the
    ``geometric`` model it draws the number ``K`` of the successful attempt from
    the exact geometric distribution and the herald (kind and state) from the
-   same per-attempt physics, and sends the successful :class:`Herald` when
-   attempt ``K`` would have been decided.  Either way, without a cycle, the
+   same per-attempt physics, and sends the successful :class:`Herald` at once,
+   timed to arrive when the decision of attempt ``K`` would.  Either way, without a cycle, the
    herald of attempt ``K`` reaches a node ``K T`` after the round opened at
    that node.  The emitters never act sooner than ``cycle_ps`` after their
    previous attempt: a :class:`Go` or failed :class:`Herald` reaches them when
