@@ -25,18 +25,25 @@ from typing import Iterable
 import msgpack
 
 from .errors import PayloadError
-from .messages import Message, message_class
+from .messages import Message, _remember, message_class
 
 __all__ = ["encode_batch", "decode_batch", "canonical_bytes", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = 1
 _EXT_MESSAGE = 1
+_ENCODED: dict[int, tuple] = {}  # id -> (message, its encoding): nested frozen messages, encoded once
+_CANONICAL: dict[int, tuple] = {}  # id -> (message, its canonical form), for digests of state
 
 
 def _default(obj):
     if isinstance(obj, Message):
-        return msgpack.ExtType(_EXT_MESSAGE, msgpack.packb(
+        hit = _ENCODED.get(id(obj))
+        if hit is not None and hit[0] is obj:  # a frozen record seen before (pair records travel a lot)
+            return hit[1]
+        ext = msgpack.ExtType(_EXT_MESSAGE, msgpack.packb(
             [obj._qactors_name, obj._qactors_getter(obj)], default=_default))
+        _remember(_ENCODED, obj, (obj, ext))
+        return ext
     raise PayloadError(f"cannot encode a value of type {type(obj).__qualname__} in a message batch: {obj!r:.60}")
 
 
@@ -86,8 +93,13 @@ def _canon(obj):
         return [_canon(x) for x in obj]
     if t is dict:
         return ["__dict__", [[_canon(k), _canon(v)] for k, v in obj.items()]]
-    if isinstance(obj, Message):
-        return ["__msg__", obj._qactors_name, _canon(obj._qactors_getter(obj))]
+    if isinstance(obj, Message):  # frozen: shared records (memory noise, pair records) are mapped once
+        hit = _CANONICAL.get(id(obj))
+        if hit is not None and hit[0] is obj:
+            return hit[1]
+        out = ["__msg__", obj._qactors_name, _canon(obj._qactors_getter(obj))]
+        _remember(_CANONICAL, obj, (obj, out))
+        return out
     if isinstance(obj, enum.Enum):
         return ["__enum__", f"{t.__module__}.{t.__qualname__}", obj.name]
     if isinstance(obj, (set, frozenset)):

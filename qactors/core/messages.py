@@ -163,6 +163,19 @@ def _raise_field_problem(msg: Message) -> None:
                 message_type=type(msg).__name__, field=name)
 
 
+# Messages are frozen, so one found fit to travel stays fit: nested records (pair records, their ends and
+# noise) travel in many messages and are checked once.  Keyed by identity, holding the object so the id
+# cannot be reused while the entry lives; bounded, cleared when full.
+_CHECKED: dict[int, object] = {}
+_CACHE_LIMIT = 1 << 14
+
+
+def _remember(cache: dict, obj: object, value: object) -> None:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[id(obj)] = value
+
+
 def _find_problem(v: object) -> str | None:
     t = type(v)
     if t in _SCALARS:
@@ -176,10 +189,13 @@ def _find_problem(v: object) -> str | None:
                 return f"{p} inside a tuple"
         return None
     if isinstance(v, Message) and is_message_class(type(v)):
+        if _CHECKED.get(id(v)) is v:
+            return None
         for item in v._qactors_getter(v):
             p = _find_problem(item)
             if p is not None:
                 return f"{p} inside a nested {type(v).__name__}"
+        _remember(_CHECKED, v, v)
         return None
     hint = ""
     if t is list:
