@@ -4,8 +4,7 @@
   a repeater discards a link pair once its older qubit has been stored
   ``cutoff_ps``, and tells its link partner and both path ends
   (:class:`~qactors.protocols.requests.Discard`).  End nodes never cut: they
-  learn whether a pair is useful only when its records arrive.  The memory
-  cut-off of Rozpedek et al., PRA 99, 052330 (2019), applied per link pair.
+  learn whether a pair is useful only when its records arrive.
 * :class:`RestartOlderChild` (for
   :class:`~qactors.protocols.swappers.TreeSwapper`): when a swapper would join
   two spans and one of them was created more than ``cutoff_ps`` ago, it
