@@ -27,6 +27,7 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,7 +97,7 @@ def main(argv=None) -> int:
                    choices=["chain-asap", "chain-nested", "europe-backbone", "metro-30"])
     p.add_argument("--repeat", type=int, default=3)
     args = p.parse_args(argv)
-    neutral = Path("/") if Path("/").is_dir() else ROOT.parent  # not the tree: the baseline must not import it
+    neutral = Path(tempfile.gettempdir())  # not the tree: ``python -c`` puts the cwd first on the path
     out = {}
     for workload in args.workloads:
         sides: dict[str, list[dict]] = {"current": [], "baseline": []}

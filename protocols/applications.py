@@ -53,7 +53,7 @@ import math
 
 from typing import Any, ClassVar
 
-from qactors.core.actor import Actor, handler
+from qactors.core.actor import Actor, PlainData, handler
 from qactors.core.messages import Message, message
 from qactors.quantum.bell import PairRecord, measure_pair, measure_pair_xz
 from qactors.quantum.information import E91_ALICE, E91_ANGLES, E91_BOB, E91_CHSH_TERMS, E91_KEY_SETTINGS
@@ -123,7 +123,7 @@ def sender_use(actor: Actor, application: str, pair: PairRecord, receiver: str, 
         actor.send(receiver, SiftBits(pair.pair_id, setting, int(u_a < 0.5), actor.now, request_id), delay_ps=delay_ps)
 
 
-class Receiver:
+class Receiver(PlainData):
     """The receiving end's bookkeeping: pairs held until the sender's message arrives
     (teleportation) or measured at once (BBM92, E91), and the resulting statistics.
     Plain data, kept in the end node's state.
@@ -147,10 +147,6 @@ class Receiver:
         self.chsh_agree = {a + b: 0 for a, b, _ in E91_CHSH_TERMS}
         self.e91_unused = 0
 
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and vars(self) == vars(other)
-
-    __hash__ = None  # type: ignore[assignment]
 
     def obtain(self, actor, application: str, pair: PairRecord) -> bool:
         """A pair reached the receiver; return True if its memory slot is free again now."""

@@ -92,7 +92,7 @@ import dataclasses
 import math
 from typing import Any, ClassVar, NamedTuple, Protocol
 
-from qactors.core.actor import Actor, handler
+from qactors.core.actor import Actor, PlainData, handler
 from qactors.core.errors import ConfigurationError
 from qactors.core.messages import Message, message
 from qactors.core.network import Network
@@ -669,7 +669,7 @@ def _never_heralds(link: str, physics: Any) -> ConfigurationError:
                               f"({name} = {value}); allowed: a link that can succeed", field=name, value=value)
 
 
-class SlotRounds:
+class SlotRounds(PlainData):
     """The rounds of one slot pair of a link (one memory slot at each end), as its channel keeps them.
 
     Plain data in the channel actor's state: the round under way, the ends
@@ -688,10 +688,6 @@ class SlotRounds:
         self.purpose = ""       # shared memories: the request this round's pair goes to
         self.waiting = False    # shared memories: both ends ready, no request wants pairs yet
 
-    def __eq__(self, other: object) -> bool:  # plain data: equal when every field is
-        return type(other) is type(self) and vars(self) == vars(other)
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 class _LinkActor(Actor):
@@ -926,7 +922,7 @@ class ReceiverStation(_LinkActor):
         self.link_delay_ps, self.local_delay_ps = link_delay_ps, local_delay_ps
 
 
-class LinkSide:
+class LinkSide(PlainData):
     """One node's end of one link: the memory slot and the round/attempt bookkeeping.
 
     Plain data kept in the owning actor's state; the actor passes itself in to
@@ -952,10 +948,6 @@ class LinkSide:
         self.photons_detected = 0
         self.ignored = 0
 
-    def __eq__(self, other: object) -> bool:  # plain data: equal when every field is
-        return type(other) is type(self) and vars(self) == vars(other)
-
-    __hash__ = None  # type: ignore[assignment]
 
     def ready(self, actor: Actor) -> None:
         """Offer the (free) slot for the next round."""
@@ -1000,9 +992,9 @@ class LinkSide:
 
 
 class LinkNode(Actor):
-    """Base of nodes that hold link memories: ``self.sides`` maps link ids to their
-    :class:`LinkSide`; a message for a link the node is not on is counted in ``ignored``.
-    Handles :class:`Go`; subclasses handle :class:`Herald`."""
+    """Base of actors that hold link ends (nodes, memory banks): ``self.sides`` maps link or slot
+    ids to their :class:`LinkSide`; a message for one the actor does not hold is counted in
+    ``ignored``.  Handles :class:`Go`; subclasses handle :class:`Herald`."""
 
     sides: dict[str, LinkSide]
     ignored: int

@@ -34,13 +34,13 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from qactors.core.actor import Actor, handler
+from qactors.core.actor import handler
 from qactors.core.errors import ConfigurationError
 from qactors.core.messages import Message, message
 from qactors.hardware.memory import QuantumMemory
 from qactors.quantum.bell import PairRecord
 
-from .link import Go, Herald, LinkSideArgs
+from .link import Herald, LinkNode, LinkSideArgs
 
 __all__ = ["MemoryBank", "Stored", "FreeSlots", "ALLOCATIONS", "memory_id"]
 
@@ -69,7 +69,7 @@ class FreeSlots(Message):
     generate: bool
 
 
-class MemoryBank(Actor):
+class MemoryBank(LinkNode):
     """A node's memory slots on one link, as an actor (see the module docstring).
 
     Args:
@@ -100,8 +100,7 @@ class MemoryBank(Actor):
         noise = memory.noise()
         self.node, self.link, self.allocation = node, link, allocation
         self.access_ps = memory.access_time_ps
-        self.sides = {args.link: args.side(noise) for args in sides}
-        self.held: dict[str, PairRecord] = {}   # slot -> pair stored in it
+        self.sides = {args.link: args.side(noise) for args in sides}  # slot -> its LinkSide, which holds its pair
         self.generating: set[str] = set()       # slots with a generation round under way
         self.stored = 0
         self.ignored = 0
@@ -110,36 +109,29 @@ class MemoryBank(Actor):
     def shared(self) -> bool:
         return self.allocation == "shared"
 
+    @property
+    def held(self) -> dict[str, PairRecord]:
+        """Slot -> the pair stored in it."""
+        return {slot: side.pair for slot, side in self.sides.items() if side.pair is not None}
+
     def on_start(self) -> None:
         if self.shared:
             for slot in sorted(self.sides):
                 self._generate(slot)
 
     def _generate(self, slot: str) -> None:
-        if slot in self.generating or slot in self.held:
+        if slot in self.generating or self.sides[slot].pair is not None:
             return
         self.generating.add(slot)
         self.sides[slot].ready(self)
 
-    @handler(Go)
-    def on_go(self, msg: Go, sender: str) -> None:
-        side = self.sides.get(msg.link)
-        if side is None:
-            self.ignored += 1
-            return
-        side.go(self, msg)
-
     @handler(Herald)
     def on_herald(self, msg: Herald, sender: str) -> None:
-        side = self.sides.get(msg.link)
-        if side is None:
-            self.ignored += 1
-            return
-        pair = side.herald(self, msg)
+        side = self._side(msg.link)
+        pair = side.herald(self, msg) if side is not None else None
         if pair is None:
             return
         self.generating.discard(msg.link)
-        self.held[msg.link] = pair
         self.stored += 1
         self.send(self.node, Stored(msg.link, pair, msg.purpose), delay_ps=self.access_ps)
 
@@ -149,11 +141,10 @@ class MemoryBank(Actor):
             self.ignored += 1
             return
         for slot in msg.slots:
-            side = self.sides.get(slot)
+            side = self._side(slot)
             if side is None:
-                self.ignored += 1
                 continue
-            if self.held.pop(slot, None) is not None:
+            if side.pair is not None:
                 side.release(self, offer=False)
             if msg.generate or self.shared:
                 self._generate(slot)

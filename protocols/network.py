@@ -64,7 +64,7 @@ from typing import Callable, NamedTuple, Sequence
 
 import networkx as nx
 
-from qactors.core.actor import Actor, handler
+from qactors.core.actor import Actor, PlainData, handler
 from qactors.core.messages import Message
 from qactors.core.network import Network
 from qactors.hardware.memory import QuantumMemory
@@ -91,9 +91,12 @@ POLICIES = ("asap", "nested", "sequential")
 """Names of the built-in swappers (:mod:`qactors.protocols.swappers`) a request's ``policy`` may give."""
 
 
-def _swapper(name: str, selection: str) -> Swapper:
-    """The built-in swapper a policy name stands for."""
-    return AsapSwapper(selection) if name == "asap" else TreeSwapper(name)
+def _swapper_of(request: Request) -> Swapper:
+    """The request's swapper part: the one given, or the built-in one its policy name stands for."""
+    policy = request.policy
+    if isinstance(policy, Swapper):
+        return policy
+    return AsapSwapper(request.selection) if policy == "asap" else TreeSwapper(policy)
 
 
 def with_parts(request: Request) -> Request:
@@ -101,7 +104,7 @@ def with_parts(request: Request) -> Request:
     becomes :class:`AsapSwapper` with the request's ``selection``, or :class:`TreeSwapper`), ``cutoff``
     the swapper's own rule for ``cutoff_ps`` if no cut-off part is given.  Unchecked (the network
     builder checks requests first); :func:`quantum_network` applies it to every request."""
-    policy = request.policy if isinstance(request.policy, Swapper) else _swapper(request.policy, request.selection)
+    policy = _swapper_of(request)
     cutoff = request.cutoff
     if cutoff is None and request.cutoff_ps:
         cutoff = policy.default_cutoff(request.cutoff_ps)
@@ -120,7 +123,7 @@ def _oriented(pair: PairRecord, left: str) -> PairRecord:
     return PairRecord(pair.pair_id, pair.coefficients, pair.ref_ps, pair.b, pair.a)
 
 
-class _Role:
+class _Role(PlainData):
     """One request at one node: plain data in the node's state.  ``state`` holds each protocol part's
     own state (``state[part.key]``); the rest is what every request needs."""
 
@@ -144,10 +147,6 @@ class _Role:
         self.wants = False                    # shared link towards the destination: its channel was asked for pairs
         self.outcome = ""
 
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and vars(self) == vars(other)
-
-    __hash__ = None  # type: ignore[assignment]
 
     @property
     def n(self) -> int:
@@ -230,10 +229,9 @@ class QNode(Actor):
         if not (isinstance(swap_success_probability, (int, float)) and 0.0 < swap_success_probability <= 1.0):
             raise _fail("swap_success_probability", swap_success_probability, "a number in (0, 1]",
                         "swap_success_probability")
-        self.ports = {p.link: LinkPort(*p) for p in ports}
+        self.ports = {p.link: p for p in ports}
         self.port_of = {slot: p.link for p in ports for slot in p.slots}     # slot id -> link name
         self.port_to = {p.neighbour: p.link for p in ports}                  # neighbour -> link name
-        self.neighbour_of = {slot: p.neighbour for p in ports for slot in p.slots}  # slot id -> other end
         self.owner: dict[str, str] = {}       # reserved slot id -> request id holding it
         self.held: dict[str, PairRecord] = {}  # slot id -> pair in memory (oriented along its request's path)
         self.serving: dict[str, str] = {}      # slot id -> request id the held pair serves
@@ -299,13 +297,17 @@ class QNode(Actor):
 
     def _offer(self, channel: str) -> None:
         """Ask a reserved slot's memory to generate (a shared memory always does)."""
-        if channel in self.offered or channel in self.held:
-            return
+        if channel not in self.offered and channel not in self.held and not self._shared(channel):
+            self._reset(channel, True)
+
+    def _reset(self, channel: str, generate: bool) -> None:
+        """Tell the slot's memory its qubit is free, and whether to generate the next pair (a shared memory
+        always does, unasked)."""
         port = self.ports[self.port_of[channel]]
-        if port.shared:
-            return
-        self.offered.add(channel)
-        self.send(port.memory, FreeSlots((channel,), True), delay_ps=port.access_ps)
+        generate = generate and not port.shared
+        if generate:
+            self.offered.add(channel)
+        self.send(port.memory, FreeSlots((channel,), generate), delay_ps=port.access_ps)
 
     def _want(self, role: _Role, on: bool) -> None:
         """Tell the channel of the link towards the destination, if shared, whether this request wants its pairs
@@ -332,11 +334,7 @@ class QNode(Actor):
             if offer:
                 self._offer(channel)
             return
-        port = self.ports[self.port_of[channel]]
-        generate = offer and not port.shared
-        if generate:
-            self.offered.add(channel)
-        self.send(port.memory, FreeSlots((channel,), generate), delay_ps=port.access_ps)
+        self._reset(channel, offer)
 
     def _channel_of(self, role: _Role, pair_id: str) -> str | None:
         for channel in (*role.left, *role.right):
@@ -360,19 +358,18 @@ class QNode(Actor):
     def _unreserve(self, role: _Role) -> None:
         waiting = set(role.holding.values())  # qubits a teleportation still needs are freed when its bits come
         rid = role.request.request_id
-        freed: dict[str, list[str]] = {}  # memory -> the request's slots there: reset in one message each
+        freed: dict[str, list[str]] = {}  # link -> the request's reserved slots there: reset in one message each
         for c in (*role.left, *role.right):
             if c in waiting:
                 continue
             if self.owner.get(c) == rid:
                 del self.owner[c]
-                freed.setdefault(self.ports[self.port_of[c]].memory, []).append(c)
+                freed.setdefault(self.port_of[c], []).append(c)
             if c in self.held and self.serving.get(c) == rid:
                 self._drop(c, offer=False, tell=self._shared(c))
-        for link in sorted({self.port_of[c] for c in (*role.left, *role.right)}):
+        for link in sorted(freed):
             port = self.ports[link]
-            if port.memory in freed:
-                self.send(port.memory, FreeSlots(tuple(freed[port.memory]), False), delay_ps=port.access_ps)
+            self.send(port.memory, FreeSlots(tuple(freed[link]), False), delay_ps=port.access_ps)
         role.left = role.right = ()
 
     def _start_in_step(self, role: _Role, lane: int, l: int, r: int) -> None:
@@ -465,10 +462,7 @@ class QNode(Actor):
             # a round that outlived an earlier request, or a pool pair for a request not (or no longer) served
             # here: not this request's pair.  Both ends agree: a pair emitted after the start reaches each end
             # after its Activate did.
-            generate = role is not None and role.status == "active" and not port.shared
-            if generate:
-                self.offered.add(channel)
-            self.send(port.memory, FreeSlots((channel,), generate), delay_ps=port.access_ps)
+            self._reset(channel, role is not None and role.status == "active")
             return
         left = role.request.path[role.index - 1] if channel in role.left else self.id
         pair = _oriented(pair, left)
@@ -479,7 +473,7 @@ class QNode(Actor):
     # -- what parts use ----------------------------------------------------------------------
     def _discard(self, role: _Role, channel: str, partner_too: bool = True) -> None:
         """Drop a link pair and tell both path ends (and the partner, if it may still hold it)."""
-        partner = role.request.path.index(self.neighbour_of[channel])
+        partner = role.request.path.index(self.ports[self.port_of[channel]].neighbour)
         self._notify_drop(role, self.held[channel], (partner,) if partner_too else ())
         self._drop(channel, offer=True)
 
@@ -700,8 +694,7 @@ def _route(g: nx.Graph, request: Request, routing, latency: dict, capacity: dict
                     "policy")
     if request.selection not in SELECTIONS:
         raise _fail(f"request {rid!r} selection", request.selection, str(SELECTIONS), "selection")
-    if not isinstance(policy, Swapper):
-        policy = _swapper(policy, request.selection)
+    policy = _swapper_of(request)
     cutoff = request.cutoff
     if cutoff is not None:
         if not isinstance(cutoff, Cutoff):

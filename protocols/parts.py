@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, ClassVar
 
+from qactors.core.actor import PlainData
 from qactors.core.messages import Message
 
 __all__ = ["Part", "PartState", "part_handlers"]
@@ -39,13 +40,8 @@ __all__ = ["Part", "PartState", "part_handlers"]
 _HANDLERS: dict[type, dict[type, Callable]] = {}
 
 
-class PartState:
-    """Base of parts' per-request state: plain data, equal when every field is."""
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and vars(self) == vars(other)
-
-    __hash__ = None  # type: ignore[assignment]
+class PartState(PlainData):
+    """Base of parts' per-request state (plain data, as all actor state)."""
 
 
 class Part(Message):

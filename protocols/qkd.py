@@ -64,7 +64,7 @@ from typing import Callable, Mapping, NamedTuple, Sequence
 import networkx as nx
 import numpy as np
 
-from qactors.core.actor import Actor, handler
+from qactors.core.actor import Actor, PlainData, handler
 from qactors.core.errors import ConfigurationError
 from qactors.core.messages import Message, message
 from qactors.core.network import Network
@@ -289,7 +289,7 @@ class DecoyEstimate(NamedTuple):
     rate_per_signal_pulse: float
 
 
-class DecoyTally:
+class DecoyTally(PlainData):
     """Counts per intensity class (signal, decoy, vacuum): pulses sent, clicks, sifted clicks
     (equal bases) and errors among them.  Plain data; both ends of a link keep one."""
 
@@ -299,10 +299,6 @@ class DecoyTally:
         self.sifted = [0, 0, 0]
         self.errors = [0, 0, 0]
 
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and vars(self) == vars(other)
-
-    __hash__ = None  # type: ignore[assignment]
 
     def add(self, sent: Sequence[int], classes: np.ndarray, matched: np.ndarray, wrong: np.ndarray) -> None:
         """Add a block: pulses per class, and for each click its class, whether the bases

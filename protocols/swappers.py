@@ -29,6 +29,7 @@ from qactors.core.messages import message
 from qactors.quantum.bell import PairRecord, chain_record
 
 from .analysis import nested_tree, sequential_tree
+from .cutoffs import DiscardAfter, RestartOlderChild
 from .parts import Part, PartState
 from .requests import Activate, Discard, SpanDone, _fail
 from .swapping import EndTracker, SwapRecord
@@ -97,7 +98,6 @@ class AsapSwapper(Swapper):
             raise _fail(f"request {rid!r} selection", self.selection, str(SELECTIONS), "selection")
 
     def default_cutoff(self, cutoff_ps: int) -> Part:
-        from .cutoffs import DiscardAfter
         return DiscardAfter(cutoff_ps)
 
     def new_state(self, node: Any, role: Any) -> AsapState:
@@ -239,7 +239,6 @@ class TreeSwapper(Swapper):
                         f"({a}, {b}) is shared; a swap tree's lanes are reserved slots)", "policy")
 
     def default_cutoff(self, cutoff_ps: int) -> Part:
-        from .cutoffs import RestartOlderChild
         return RestartOlderChild(cutoff_ps)
 
     def new_state(self, node: Any, role: Any) -> TreeState:

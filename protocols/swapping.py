@@ -25,7 +25,7 @@ import math
 from typing import NamedTuple
 
 
-from qactors.core.actor import handler
+from qactors.core.actor import PlainData, handler
 from qactors.core.errors import ConfigurationError
 from qactors.core.messages import Message, message
 from qactors.core.network import Network
@@ -60,7 +60,7 @@ class Joined(NamedTuple):
     attempts: tuple       # attempts each repeater reported, in chain order
 
 
-class EndTracker:
+class EndTracker(PlainData):
     """An end node's view of the swaps along its path (plain data in the node's state).
 
     Keeps the :class:`SwapRecord`s that arrived, keyed by the link pair that
@@ -84,10 +84,6 @@ class EndTracker:
         self.dead: set[str] = set()
         self.gone: set[str] = set()  # keys of records, still to arrive, that belong to dead chains
 
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and vars(self) == vars(other)
-
-    __hash__ = None  # type: ignore[assignment]
 
     def add(self, record: SwapRecord) -> bool:
         """Keep ``record``; False if it is a duplicate."""

@@ -40,7 +40,7 @@ from .errors import PayloadError
 from .messages import Message, check_payload, message_class_problem
 from .rng import actor_generator, shared_generator
 
-__all__ = ["Actor", "handler", "TimerHandle"]
+__all__ = ["Actor", "PlainData", "handler", "TimerHandle"]
 
 TimerHandle = int
 
@@ -58,6 +58,16 @@ def handler(*message_types: type) -> Callable:
         fn._qactors_handles = getattr(fn, "_qactors_handles", ()) + message_types
         return fn
     return mark
+
+
+class PlainData:
+    """Base of the plain-data records actors keep in their state (protocol bookkeeping, statistics):
+    equal when every field is, so states compare across processes; unhashable, being mutable."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and vars(self) == vars(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 class Actor:

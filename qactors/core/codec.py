@@ -19,31 +19,29 @@ from __future__ import annotations
 import collections
 import enum
 import math
-import weakref
 from typing import Iterable
 
 import msgpack
 
 from .errors import PayloadError
-from .messages import Message, _remember, message_class
+from .messages import Message, _memo, message_class
 
 __all__ = ["encode_batch", "decode_batch", "canonical_bytes", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = 1
 _EXT_MESSAGE = 1
 _ENCODED: dict[int, tuple] = {}  # id -> (message, its encoding): nested frozen messages, encoded once
-_CANONICAL: dict[int, tuple] = {}  # id -> (message, its canonical form), for digests of state
+_CANONICAL: dict[int, tuple] = {}  # id -> (frozen record, its canonical form), for digests of state
+
+
+def _encode_message(obj: Message) -> msgpack.ExtType:
+    return msgpack.ExtType(_EXT_MESSAGE, msgpack.packb([obj._qactors_name, obj._qactors_getter(obj)],
+                                                       default=_default))
 
 
 def _default(obj):
-    if isinstance(obj, Message):
-        hit = _ENCODED.get(id(obj))
-        if hit is not None and hit[0] is obj:  # a frozen record seen before (pair records travel a lot)
-            return hit[1]
-        ext = msgpack.ExtType(_EXT_MESSAGE, msgpack.packb(
-            [obj._qactors_name, obj._qactors_getter(obj)], default=_default))
-        _remember(_ENCODED, obj, (obj, ext))
-        return ext
+    if isinstance(obj, Message):  # frozen: a record seen before (pair records travel a lot) is encoded once
+        return _memo(_ENCODED, obj, _encode_message)
     raise PayloadError(f"cannot encode a value of type {type(obj).__qualname__} in a message batch: {obj!r:.60}")
 
 
@@ -76,10 +74,6 @@ def decode_batch(data: bytes) -> tuple[int, list[tuple]]:
     return window, [(t, dst, src, seq, classes[ti](*fields)) for dst, t, src, seq, ti, fields in rows]
 
 
-_FROZEN: dict[int, tuple] = {}  # id -> (weak reference, encoding) of frozen dataclass instances
-_FROZEN_LIMIT = [4096]
-
-
 def _canon(obj):
     """Map ``obj`` onto msgpack-encodable values, deterministically across processes."""
     t = type(obj)
@@ -94,12 +88,7 @@ def _canon(obj):
     if t is dict:
         return ["__dict__", [[_canon(k), _canon(v)] for k, v in obj.items()]]
     if isinstance(obj, Message):  # frozen: shared records (memory noise, pair records) are mapped once
-        hit = _CANONICAL.get(id(obj))
-        if hit is not None and hit[0] is obj:
-            return hit[1]
-        out = ["__msg__", obj._qactors_name, _canon(obj._qactors_getter(obj))]
-        _remember(_CANONICAL, obj, (obj, out))
-        return out
+        return _memo(_CANONICAL, obj, _canon_message)
     if isinstance(obj, enum.Enum):
         return ["__enum__", f"{t.__module__}.{t.__qualname__}", obj.name]
     if isinstance(obj, (set, frozenset)):
@@ -122,24 +111,19 @@ def _canon(obj):
             return _canon(obj.item())
     if hasattr(obj, "__dict__") and not callable(obj):
         params = getattr(t, "__dataclass_params__", None)
-        if params is None or not params.frozen:
-            return ["__obj__", name, _canon(vars(obj))]
-        # a frozen record (link physics, hardware) is shared by many actors' states: encode it once
-        hit = _FROZEN.get(id(obj))
-        if hit is not None and hit[0]() is obj:
-            return hit[1]
-        out = ["__obj__", name, _canon(vars(obj))]
-        try:
-            ref = weakref.ref(obj)
-        except TypeError:
-            return out
-        if len(_FROZEN) > _FROZEN_LIMIT[0]:  # forget the dead; purge again only when it has doubled
-            for key in [k for k, (r, _) in _FROZEN.items() if r() is None]:
-                del _FROZEN[key]
-            _FROZEN_LIMIT[0] = max(4096, 2 * len(_FROZEN))
-        _FROZEN[id(obj)] = (ref, out)
-        return out
+        if params is not None and params.frozen:  # a frozen record (link physics) many states share
+            return _memo(_CANONICAL, obj, _canon_object)
+        return _canon_object(obj)
     raise PayloadError(f"cannot encode a value of type {name} for a digest: {obj!r:.60}", value_type=name)
+
+
+def _canon_message(obj: Message) -> list:
+    return ["__msg__", obj._qactors_name, _canon(obj._qactors_getter(obj))]
+
+
+def _canon_object(obj) -> list:
+    t = type(obj)
+    return ["__obj__", f"{t.__module__}.{t.__qualname__}", _canon(vars(obj))]
 
 
 def canonical_bytes(obj) -> bytes:

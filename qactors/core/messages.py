@@ -166,14 +166,28 @@ def _raise_field_problem(msg: Message) -> None:
 # Messages are frozen, so one found fit to travel stays fit: nested records (pair records, their ends and
 # noise) travel in many messages and are checked once.  Keyed by identity, holding the object so the id
 # cannot be reused while the entry lives; bounded, cleared when full.
-_CHECKED: dict[int, object] = {}
+_CHECKED: dict[int, tuple] = {}
 _CACHE_LIMIT = 1 << 14
 
 
-def _remember(cache: dict, obj: object, value: object) -> None:
+def _memo(cache: dict, obj: object, fn):
+    """``fn(obj)`` for an immutable ``obj``, computed once while ``cache`` remembers it."""
+    hit = cache.get(id(obj))
+    if hit is not None and hit[0] is obj:
+        return hit[1]
+    value = fn(obj)
     if len(cache) >= _CACHE_LIMIT:
         cache.clear()
-    cache[id(obj)] = value
+    cache[id(obj)] = (obj, value)
+    return value
+
+
+def _nested_problem(v: Message) -> str | None:
+    for item in v._qactors_getter(v):
+        p = _find_problem(item)
+        if p is not None:
+            return f"{p} inside a nested {type(v).__name__}"
+    return None
 
 
 def _find_problem(v: object) -> str | None:
@@ -189,14 +203,7 @@ def _find_problem(v: object) -> str | None:
                 return f"{p} inside a tuple"
         return None
     if isinstance(v, Message) and is_message_class(type(v)):
-        if _CHECKED.get(id(v)) is v:
-            return None
-        for item in v._qactors_getter(v):
-            p = _find_problem(item)
-            if p is not None:
-                return f"{p} inside a nested {type(v).__name__}"
-        _remember(_CHECKED, v, v)
-        return None
+        return _memo(_CHECKED, v, _nested_problem)
     hint = ""
     if t is list:
         hint = " (use a tuple)"
