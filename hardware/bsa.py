@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 from qactors.core.errors import ConfigurationError
 
-from . import _checks
-from ._checks import assign as _set
+from qactors.core import checks as _checks
+from qactors.core.checks import assign as _set
 from .detectors import Detector
 
 __all__ = ["LinearOpticsBSA", "DeterministicBSA"]

@@ -28,8 +28,8 @@ from typing import NamedTuple, Protocol, runtime_checkable
 from qactors.core.errors import ConfigurationError
 from qactors.core.time import to_ps
 
-from . import _checks
-from ._checks import assign as _set
+from qactors.core import checks as _checks
+from qactors.core.checks import assign as _set
 
 __all__ = [
     "SPEED_OF_LIGHT_M_PER_S",

@@ -19,8 +19,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from . import _checks
-from ._checks import assign as _set
+from qactors.core import checks as _checks
+from qactors.core.checks import assign as _set
 
 __all__ = ["Detector"]
 

@@ -32,7 +32,7 @@ from typing import NamedTuple
 
 from qactors.core.time import to_ps
 
-from . import _checks
+from qactors.core import checks as _checks
 from .channels import Fibre
 
 __all__ = [

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from qactors.quantum.bell import MemoryNoise
 from qactors.core.errors import ConfigurationError
 
-from . import _checks
-from ._checks import assign as _set
+from qactors.core import checks as _checks
+from qactors.core.checks import assign as _set
 
 __all__ = ["QuantumMemory", "AbsorptiveMemory", "MEMORY_DECAYS"]
 

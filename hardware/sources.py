@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from qactors.core.errors import ConfigurationError
 
-from . import _checks
-from ._checks import assign as _set
+from qactors.core import checks as _checks
+from qactors.core.checks import assign as _set
 from .channels import SPEED_OF_LIGHT_M_PER_S
 
 __all__ = ["SPDCSource", "QuantumDotSource", "EmitterNode", "EMITTER_KINDS"]

@@ -93,6 +93,7 @@ import math
 from typing import Any, ClassVar, NamedTuple, Protocol
 
 from qactors.core.actor import Actor, PlainData, handler
+from qactors.core import checks as _checks
 from qactors.core.errors import ConfigurationError
 from qactors.core.messages import Message, message
 from qactors.core.network import Network
@@ -120,12 +121,8 @@ _MAX_MEAN_PHOTON_NUMBER = 10.0
 
 
 def _check_probabilities(owner: object, names: tuple[str, ...]) -> None:
-    cls = type(owner).__name__
     for name in names:
-        v = getattr(owner, name)
-        if not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0):
-            raise ConfigurationError(f"{cls}.{name} = {v!r} is not allowed; allowed: a number in [0, 1]",
-                                     field=name, value=v)
+        _checks.probability(f"{type(owner).__name__}.{name}", getattr(owner, name), field=name)
 
 
 def _check_cycle(owner: object) -> None:

@@ -65,6 +65,7 @@ import networkx as nx
 import numpy as np
 
 from qactors.core.actor import Actor, PlainData, handler
+from qactors.core import checks as _checks
 from qactors.core.errors import ConfigurationError
 from qactors.core.messages import Message, message
 from qactors.core.network import Network
@@ -93,26 +94,14 @@ _E0 = 0.5            # error rate of a click from a dark count alone: a random b
 
 def _real(where: str, value: object, low: float = -math.inf, high: float = math.inf, *, low_open: bool = False,
           allowed: str | None = None) -> float:
-    ok = (not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
-          and low <= value <= high and not (low_open and value == low))
-    if not ok:
-        if allowed is None:
-            lo = f"{'>' if low_open else '>='} {low:g}" if low > -math.inf else ""
-            allowed = f"a finite number {lo}" + (f" and <= {high:g}" if high < math.inf else "")
-        raise ConfigurationError(f"{where} = {value!r} is not allowed; allowed: {allowed.strip()}",
-                                 field=where, value=value)
-    return float(value)
+    return _checks.real(where, value, low=low, high=high, low_open=low_open, allowed=allowed)
 
 
-def _probability(where: str, value: object) -> float:
-    return _real(where, value, 0.0, 1.0, allowed="a number in [0, 1]")
+_probability = _checks.probability
 
 
 def _count(where: str, value: object, low: int) -> int:
-    if type(value) is not int or value < low:
-        raise ConfigurationError(f"{where} = {value!r} is not allowed; allowed: an int >= {low}",
-                                 field=where, value=value)
-    return value
+    return _checks.integer(where, value, low=low)
 
 
 # =====================================================================================================

@@ -3,6 +3,7 @@ nodes of a path tell each other about them (see :mod:`qactors.protocols.network`
 
 from __future__ import annotations
 
+from qactors.core import checks
 from qactors.core.errors import ConfigurationError
 from qactors.core.messages import Message, message
 from qactors.quantum.bell import PairRecord
@@ -12,7 +13,7 @@ __all__ = ["Request", "Reserve", "Reject", "Confirm", "Activate", "Release", "Sp
 
 
 def _fail(what: str, value: object, allowed: str, field: str) -> ConfigurationError:
-    return ConfigurationError(f"{what} = {value!r} is not allowed; allowed: {allowed}", field=field, value=value)
+    return checks.fail(what, value, allowed, field=field)
 
 
 @message

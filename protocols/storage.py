@@ -68,7 +68,7 @@ from qactors.core.errors import ConfigurationError
 from qactors.core.messages import Message, message
 from qactors.core.network import Network
 from qactors.core.time import S
-from qactors.hardware import _checks
+from qactors.core import checks as _checks
 from qactors.hardware.channels import Fibre
 from qactors.hardware.detectors import Detector
 from qactors.hardware.memory import AbsorptiveMemory

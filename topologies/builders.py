@@ -44,8 +44,8 @@ import numpy as np
 
 from qactors.core.errors import ConfigurationError
 
-from . import _checks
-from ._checks import fail
+from qactors.core import checks as _checks
+from qactors.core.checks import fail
 
 __all__ = ["line", "ring", "star", "grid", "dumbbell", "random_graph", "waxman", "random_geometric"]
 

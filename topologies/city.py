@@ -29,8 +29,8 @@ import math
 import networkx as nx
 import numpy as np
 
-from . import _checks
-from ._checks import fail
+from qactors.core import checks as _checks
+from qactors.core.checks import fail
 
 __all__ = ["metro"]
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 
-from ._checks import fail, real
+from qactors.core.checks import fail, real
 
 __all__ = ["MEAN_EARTH_RADIUS_KM", "great_circle_km", "interpolate_great_circle"]
 

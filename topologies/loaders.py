@@ -57,7 +57,7 @@ import networkx as nx
 
 from qactors.core.errors import ConfigurationError
 
-from . import _checks
+from qactors.core import checks as _checks
 from .geo import great_circle_km
 
 __all__ = ["from_networkx", "load_graph", "load_gml", "load_graphml", "load_node_link_json", "load_topohub",

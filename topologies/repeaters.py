@@ -25,8 +25,8 @@ from typing import NamedTuple
 
 import networkx as nx
 
-from . import _checks
-from ._checks import fail
+from qactors.core import checks as _checks
+from qactors.core.checks import fail
 from .geo import interpolate_great_circle
 
 __all__ = ["RepeaterInsertion", "insert_repeaters"]

@@ -46,6 +46,7 @@ from typing import Sequence, Union
 
 import numpy as np
 
+from ..core import checks
 from ..core.errors import ConfigurationError
 from .bell import check_coefficients
 
@@ -105,18 +106,11 @@ BASES = MappingProxyType({
 
 # ---------------------------------------------------------------- validation
 
-def _fail(what: str, value, allowed: str) -> ConfigurationError:
-    return ConfigurationError(f"{what} must be {allowed}, got {value!r}", field=what, value=value)
+_fail = checks.fail
 
 
 def _probability(value, what: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise _fail(what, value, "a probability in [0, 1]") from None
-    if not 0.0 <= v <= 1.0:
-        raise _fail(what, value, "a probability in [0, 1]")
-    return v
+    return checks.probability(what, value)
 
 
 def _qubit_count(dim: int, what: str, shape) -> int:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+from ..core import checks
 from ..core.errors import ConfigurationError
 from .bell import PHI_PLUS, correlation, correlation_xz
 
@@ -84,10 +85,7 @@ def teleportation_fidelity(c: Sequence[float], target: int = PHI_PLUS) -> float:
 
 
 def _number(name: str, value: object, low: float, high: float, allowed: str, low_open: bool = False) -> float:
-    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high
-            or (low_open and value == low)):
-        raise ConfigurationError(f"{name} = {value!r} is not allowed; allowed: {allowed}", field=name, value=value)
-    return float(value)
+    return checks.real(name, value, low=low, high=high, low_open=low_open, allowed=allowed)
 
 
 def _probability(name: str, value: object) -> float:
