@@ -64,6 +64,7 @@ from typing import Callable, NamedTuple, Sequence
 
 import networkx as nx
 
+from qactors.core import checks
 from qactors.core.actor import Actor, PlainData, handler
 from qactors.core.messages import Message
 from qactors.core.network import Network
@@ -85,7 +86,7 @@ from .swapping import SwapRecord
 __all__ = ["Purification", "Request", "Reserve", "Reject", "Confirm", "Activate", "Release", "SpanDone",
            "Discard", "Purify", "PurifyReply", "Settled", "QNode", "LinkPort", "quantum_network", "network_actors",
            "shortest_path", "swap_tree", "request_report", "POLICIES", "SELECTIONS", "AsapSwapper", "TreeSwapper",
-           "DiscardAfter", "RestartOlderChild", "HopByHop", "with_parts"]
+           "DiscardAfter", "RestartOlderChild", "HopByHop", "with_parts", "check_request"]
 
 POLICIES = ("asap", "nested", "sequential")
 """Names of the built-in swappers (:mod:`qactors.protocols.swappers`) a request's ``policy`` may give."""
@@ -662,29 +663,33 @@ def network_actors(net: Network) -> list[tuple[str, str, str]]:
     return [(a.id, getattr(type(a), "kind", type(a).__name__), site) for a, site in zip(net.actors, net.sites)]
 
 
-def _route(g: nx.Graph, request: Request, routing, latency: dict, capacity: dict, shared: dict,
-           ids: set) -> Request:
+def check_request(request: Request) -> Request:
+    """``request`` with an application part replaced by its fields, if every rule a request obeys on
+    its own holds (those that need the graph are checked when it is routed).
+
+    Raises:
+        ConfigurationError: naming the request, the field (``err.field``, a field of
+            :class:`Request`), the value and what is allowed.
+    """
+    if not isinstance(request, Request):
+        raise _fail("request", request, "a Request", "requests")
     rid = request.request_id
     if isinstance(request.application, Application):  # the part given: check its fields as the request's own
         part = request.application
         fields = {f: getattr(request, f) for f in Request._qactors_fields}
         request = Request(**{**fields, "application": part.kind, "bsm_visibility": part.bsm_visibility})
-    if type(rid) is not str or not rid or rid in ids:
+    if type(rid) is not str:
         raise _fail("Request.request_id", rid, "a non-empty string, unique in the network", "request_id")
-    ids.add(rid)
+    checks.name("Request.request_id", rid, "a request id")
     for field in ("source", "dest"):
-        if str(getattr(request, field)) not in g:
-            raise _fail(f"request {rid!r} {field}", getattr(request, field), "a node of the graph", field)
+        checks.name(f"request {rid!r} {field}", str(getattr(request, field)), "a node id")
     if str(request.source) == str(request.dest):
         raise _fail(f"request {rid!r} dest", request.dest, "a node other than the source", "dest")
-    if type(request.pairs) is not int or request.pairs < 1:
-        raise _fail(f"request {rid!r} pairs", request.pairs, "an int >= 1", "pairs")
-    if not (isinstance(request.min_fidelity, (int, float)) and 0.0 <= request.min_fidelity <= 1.0):
-        raise _fail(f"request {rid!r} min_fidelity", request.min_fidelity, "a number in [0, 1]", "min_fidelity")
-    for field in ("deadline_ps", "start_ps", "cutoff_ps", "retries"):
-        value = getattr(request, field)
-        if type(value) is not int or value < 0:
-            raise _fail(f"request {rid!r} {field}", value, "an int >= 0", field)
+    checks.integer(f"request {rid!r} pairs", request.pairs, low=1, high=checks.MAX_COUNT, field="pairs")
+    checks.probability(f"request {rid!r} min_fidelity", request.min_fidelity, field="min_fidelity")
+    for field in ("deadline_ps", "start_ps", "cutoff_ps"):
+        checks.integer(f"request {rid!r} {field}", getattr(request, field), low=0, high=checks.MAX_PS, field=field)
+    checks.integer(f"request {rid!r} retries", request.retries, low=0, high=checks.MAX_COUNT, field="retries")
     if request.deadline_ps and request.deadline_ps <= request.start_ps:
         raise _fail(f"request {rid!r} deadline_ps", request.deadline_ps, "0 (none) or later than start_ps",
                     "deadline_ps")
@@ -704,8 +709,7 @@ def _route(g: nx.Graph, request: Request, routing, latency: dict, capacity: dict
             raise _fail(f"request {rid!r} cutoff_ps", request.cutoff_ps, f"0 when a cut-off part is given "
                         f"({type(cutoff).__name__} has its own cutoff_ps)", "cutoff_ps")
         cutoff.check(rid)
-    if type(request.channels) is not int or request.channels < 1:
-        raise _fail(f"request {rid!r} channels", request.channels, "an int >= 1", "channels")
+    checks.integer(f"request {rid!r} channels", request.channels, low=1, high=checks.MAX_MEMORIES, field="channels")
     if request.application not in APPLICATIONS:
         raise _fail(f"request {rid!r} application", request.application, str(APPLICATIONS), "application")
     if type(request.bsm_visibility) not in (int, float) or not 0.0 <= request.bsm_visibility <= 1.0:
@@ -725,6 +729,20 @@ def _route(g: nx.Graph, request: Request, routing, latency: dict, capacity: dict
         if request.channels < 2:
             raise _fail(f"request {rid!r} channels (with purification)", request.channels,
                         "an int >= 2: purification needs two pairs at once", "channels")
+    return request
+
+
+def _route(g: nx.Graph, request: Request, routing, latency: dict, capacity: dict, shared: dict,
+           ids: set) -> Request:
+    request = check_request(request)
+    rid = request.request_id
+    if rid in ids:
+        raise _fail("Request.request_id", rid, "a non-empty string, unique in the network", "request_id")
+    ids.add(rid)
+    for field in ("source", "dest"):
+        if str(getattr(request, field)) not in g:
+            raise _fail(f"request {rid!r} {field}", getattr(request, field), "a node of the graph", field)
+    policy = _swapper_of(request)
     try:
         path = [str(v) for v in routing(g, str(request.source), str(request.dest))]
     except nx.NetworkXNoPath:

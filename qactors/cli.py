@@ -69,7 +69,8 @@ def _parser() -> argparse.ArgumentParser:
                        description="Validate SCENARIO (a TOML file, see docs/scenario-format.md), run it with a "
                                    "progress bar in simulated time, print a summary per request and write "
                                    "summary.json, deliveries.csv and run.json to the output folder "
-                                   "(outputs.dir, default results/<scenario name>, relative to the current folder). "
+                                   "(--out, relative to the current folder; else outputs.dir, relative to the "
+                                   "scenario file; default results/<scenario name> in the current folder). "
                                    "Results already there are never replaced unless --overwrite is given.")
     r.add_argument("scenario", metavar="SCENARIO", help="the scenario file (.toml)")
     r.add_argument("--out", metavar="DIR", default=None, help="output folder (overrides outputs.dir)")
@@ -78,9 +79,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="local, ray, ray:K or ray-per-actor (overrides run.backend)")
     r.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
     r.add_argument("--overwrite", action="store_true",
-                   help="replace the result files of an earlier run in the output folder")
+                   help="replace the whole result set of an earlier run in the output folder")
     c = sub.add_parser("check", help="validate a scenario file without running it")
     c.add_argument("scenario", metavar="SCENARIO", help="the scenario file (.toml)")
+    for q in (r, c):
+        q.add_argument("--allow-outside-paths", action="store_true",
+                       help="let topology.file and outputs.dir in the scenario file be absolute or lead outside "
+                            "its folder (refused by default, so that a file cannot read or write elsewhere)")
     return p
 
 
@@ -122,13 +127,14 @@ def _demo(args) -> int:
 
 def _run_scenario(args) -> int:
     from .scenario import Scenario, format_summary, prepare_output_dir, run_scenario, write_outputs
-    scenario = Scenario.from_toml(args.scenario).with_overrides(
-        seed=args.seed, backend=args.backend, progress=False if args.no_progress else None, output_dir=args.out)
+    scenario = Scenario.from_toml(args.scenario, allow_outside=args.allow_outside_paths, output_dir=args.out)
+    scenario = scenario.with_overrides(seed=args.seed, backend=args.backend,
+                                       progress=False if args.no_progress else None)
     prepare_output_dir(scenario, overwrite=args.overwrite)  # refuse before running, not after
     print(f"{scenario.file}: {scenario.describe()}")
     run = run_scenario(scenario, progress=ProgressBar() if scenario.progress else None)
+    print(format_summary(run))  # first, so that the results are on screen whatever happens to the files
     written = write_outputs(run, overwrite=args.overwrite)
-    print(format_summary(run))
     print(f"wrote {', '.join(p.name for p in written)} to {scenario.output_dir}" if written else
           "wrote nothing (outputs.files is empty)")
     return 0
@@ -136,7 +142,7 @@ def _run_scenario(args) -> int:
 
 def _check_scenario(args) -> int:
     from .scenario import Scenario
-    scenario = Scenario.from_toml(args.scenario)
+    scenario = Scenario.from_toml(args.scenario, allow_outside=args.allow_outside_paths)
     print(f"{scenario.file}: valid; {scenario.describe()}")
     for note in scenario.notes:
         print(f"  note: {note}")

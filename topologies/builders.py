@@ -85,7 +85,7 @@ def line(n: int, *, length_km: float | Sequence[float] = 10.0, node_profile: str
     >>> [g.edges[e]["length_km"] for e in g.edges], g.nodes["n2"]["pos_km"]
     ([5.0, 7.5], (12.5, 0.0))
     """
-    n = _checks.integer("n", n, low=2)
+    n = _checks.integer("n", n, low=2, high=_checks.MAX_NODES)
     if isinstance(length_km, Real) and not isinstance(length_km, bool):
         lengths = [_checks.positive_km("length_km", length_km)] * (n - 1)
     elif isinstance(length_km, Sequence) and not isinstance(length_km, str):
@@ -120,7 +120,7 @@ def ring(n: int, *, length_km: float = 10.0, node_profile: str = _DEFAULT_NODE,
     Raises:
         ConfigurationError: ``n`` < 3 or a length that is not a finite number > 0.
     """
-    n = _checks.integer("n", n, low=3)
+    n = _checks.integer("n", n, low=3, high=_checks.MAX_NODES)
     length = _checks.positive_km("length_km", length_km)
     g, node_profile, link_profile = _start(f"ring(n={n}, length_km={length:g})", node_profile, link_profile)
     radius = length / (2.0 * math.sin(math.pi / n))
@@ -146,7 +146,7 @@ def star(leaves: int, *, length_km: float = 10.0, node_profile: str = _DEFAULT_N
     Raises:
         ConfigurationError: ``leaves`` < 1, a bad length or profile name.
     """
-    leaves = _checks.integer("leaves", leaves, low=1)
+    leaves = _checks.integer("leaves", leaves, low=1, high=_checks.MAX_NODES)
     length = _checks.positive_km("length_km", length_km)
     g, node_profile, link_profile = _start(f"star(leaves={leaves}, length_km={length:g})", node_profile,
                                            link_profile)
@@ -176,8 +176,8 @@ def grid(rows: int, cols: int, *, length_km: float = 10.0, node_profile: str = _
     >>> g.number_of_nodes(), g.number_of_edges(), g.nodes["n1_2"]["pos_km"]
     (6, 7, (20.0, 10.0))
     """
-    rows = _checks.integer("rows", rows, low=1)
-    cols = _checks.integer("cols", cols, low=1)
+    rows = _checks.integer("rows", rows, low=1, high=_checks.MAX_NODES)
+    cols = _checks.integer("cols", cols, low=1, high=_checks.MAX_NODES // rows)
     if rows * cols < 2:
         raise fail("rows * cols", rows * cols, "at least 2 nodes (a 1 x 1 grid has no link)", field="cols")
     length = _checks.positive_km("length_km", length_km)
@@ -216,8 +216,8 @@ def dumbbell(left: int, right: int | None = None, *, leaf_length_km: float = 1.0
     Raises:
         ConfigurationError: a count < 1, a bad length or profile name.
     """
-    left = _checks.integer("left", left, low=1)
-    right = left if right is None else _checks.integer("right", right, low=1)
+    left = _checks.integer("left", left, low=1, high=_checks.MAX_NODES)
+    right = left if right is None else _checks.integer("right", right, low=1, high=_checks.MAX_NODES)
     leaf = _checks.positive_km("leaf_length_km", leaf_length_km)
     bridge = _checks.positive_km("bridge_length_km", bridge_length_km)
     g, node_profile, link_profile = _start(f"dumbbell(left={left}, right={right}, leaf_length_km={leaf:g}, "
@@ -259,7 +259,7 @@ def _assemble(name: str, pos: np.ndarray, edges, lengths, node_profile: str, lin
 
 
 def _tries(value: object) -> int:
-    return _checks.integer("max_tries", value, low=1)
+    return _checks.integer("max_tries", value, low=1, high=_checks.MAX_COUNT)
 
 
 def _extra_pairs(rng: np.random.Generator, n: int, linked: set, count: int) -> list[tuple[int, int]]:
@@ -304,7 +304,7 @@ def random_graph(n: int, average_degree: float, *, side_km: float = 100.0, seed:
     Raises:
         ConfigurationError: any argument out of range.
     """
-    n = _checks.integer("n", n, low=2)
+    n = _checks.integer("n", n, low=2, high=_checks.MAX_NODES)
     low, high = 2.0 * (n - 1) / n, float(n - 1)
     k = _checks.real("average_degree", average_degree, low=0.0, low_open=True)
     m = round(n * k / 2.0)
@@ -373,7 +373,7 @@ def waxman(n: int, *, alpha: float = 0.4, beta: float = 0.4, side_km: float = 10
         ConfigurationError: an argument out of range, or no connected graph in
             ``max_tries`` draws.
     """
-    n = _checks.integer("n", n, low=2)
+    n = _checks.integer("n", n, low=2, high=_checks.MAX_NODES)
     alpha = _checks.real("alpha", alpha, low=0.0, low_open=True, high=1.0)
     beta = _checks.real("beta", beta, low=0.0, low_open=True, high=1.0)
     side, rng, tries, profiles = _plane_args(side_km, seed, max_tries, connected, node_profile, link_profile)
@@ -430,7 +430,7 @@ def random_geometric(n: int, radius_km: float, *, side_km: float = 100.0, seed: 
         ConfigurationError: an argument out of range, or no connected graph in
             ``max_tries`` draws.
     """
-    n = _checks.integer("n", n, low=2)
+    n = _checks.integer("n", n, low=2, high=_checks.MAX_NODES)
     radius = _checks.positive_km("radius_km", radius_km)
     side, rng, tries, profiles = _plane_args(side_km, seed, max_tries, connected, node_profile, link_profile)
     name = f"random_geometric(n={n}, radius_km={radius:g}, side_km={side:g}, seed={seed})"

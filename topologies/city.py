@@ -86,7 +86,7 @@ def metro(sites: int, area_km: float, *, detour: float = 1.3, degree: int = 3, s
     >>> nx.is_connected(g), min(d for _, d in g.degree) >= 3
     (True, True)
     """
-    sites = _checks.integer("sites", sites, low=2)
+    sites = _checks.integer("sites", sites, low=2, high=_checks.MAX_NODES)
     area = _checks.positive_km("area_km", area_km)
     detour = _checks.real("detour", detour, low=1.0)
     degree = _checks.integer("degree", degree, low=1, high=sites - 1)

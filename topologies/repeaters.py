@@ -86,6 +86,11 @@ def insert_repeaters(graph: nx.Graph, max_segment_km: float, *, profile: str = "
         raise fail("graph", type(graph).__name__, "an undirected networkx.Graph (not a multigraph or digraph)")
     max_km = _checks.positive_km("max_segment_km", max_segment_km)
     profile = _checks.profile("profile", profile)
+    needed = sum(_segments_needed(_checks.positive_km(f"edge ({u}, {v}) length_km", d.get("length_km")), max_km) - 1
+                 for u, v, d in graph.edges(data=True))
+    if graph.number_of_nodes() + needed > _checks.MAX_NODES:
+        raise fail("max_segment_km", max_segment_km, f"a segment length that keeps the network within "
+                   f"{_checks.MAX_NODES:,} nodes (this one would insert {needed:,} repeaters)")
     out = graph.copy()
     added = 0
     for u, v, data in sorted(graph.edges(data=True), key=lambda e: tuple(sorted((str(e[0]), str(e[1]))))):

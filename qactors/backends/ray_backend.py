@@ -29,6 +29,7 @@ import contextlib
 import gc
 import logging
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -427,3 +428,13 @@ class _CompiledCalls:
                 graph.teardown()
             finally:
                 log.setLevel(level)
+
+
+def cluster_cpus() -> int | None:
+    """The CPUs of the Ray cluster a run would use: the connected cluster's, or this machine's when a
+    run would start a local instance; None when ``RAY_ADDRESS`` names a cluster not yet connected."""
+    if ray.is_initialized():
+        return int(ray.cluster_resources().get("CPU", 0))
+    if os.environ.get("RAY_ADDRESS"):
+        return None
+    return os.cpu_count() or 1

@@ -25,15 +25,17 @@ from numbers import Integral, Real
 
 from qactors.core.errors import ConfigurationError
 
-__all__ = ["MAX_PS", "MAX_LENGTH_KM", "MAX_COUNT", "MAX_MEMORIES", "fail", "real", "probability", "integer",
+__all__ = ["MAX_PS", "MAX_LENGTH_KM", "MAX_COUNT", "MAX_NODES", "MAX_MEMORIES", "fail", "real", "probability", "integer",
            "flag", "name", "positive_km", "seed", "profile", "to_ps", "assign", "describe"]
 
 MAX_PS = 2 ** 63 - 1
 """The last instant of the kernel's clock (signed 64-bit picoseconds, about 106 days)."""
 MAX_LENGTH_KM = 1.0e6
 """The longest link or distance (km): beyond the Moon, past any channel the models describe."""
-MAX_COUNT = 10 ** 9
+MAX_COUNT = 10 ** 12
 """The most pairs, pulses, key bits or requests one run may ask for."""
+MAX_NODES = 10 ** 6
+"""The most nodes one network may have, repeaters included (each is an actor with its own state)."""
 MAX_MEMORIES = 10 ** 4
 """The most memories per link one node may have (each is an actor's slot, held in memory)."""
 

@@ -65,7 +65,7 @@ def test_profiles():
 
 
 @pytest.mark.parametrize("kwargs, field, fragment", [
-    (dict(sites=1), "sites", "an int >= 2"),
+    (dict(sites=1), "sites", "an int in [2, 1000000]"),
     (dict(area_km=0.0), "area_km", "> 0"),
     (dict(detour=0.9), "detour", "a finite number >= 1"),
     (dict(degree=0), "degree", "an int in [1, 9]"),
