@@ -10,10 +10,14 @@ from __future__ import annotations
 import csv
 import json
 import os
+import sys
 import tomllib
 from pathlib import Path
 
 import pytest
+
+# helper modules beside the tests (scenario_text.py) import as plain modules
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 @pytest.fixture(scope="session")

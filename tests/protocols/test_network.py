@@ -334,7 +334,10 @@ def test_messages_for_unknown_or_finished_requests_are_ignored():
 @pytest.mark.parametrize("req, match", [
     (Request("r", "0", "9"), r"request 'r' dest = '9' is not allowed; allowed: a node of the graph"),
     (Request("r", "0", "0"), "a node other than the source"),
-    (Request("r", "0", "2", pairs=0), r"pairs = 0 is not allowed; allowed: an int >= 1"),
+    (Request("r", "0", "2", pairs=0), r"pairs = 0 is not allowed; allowed: an int in \[1, 1000000000000\]"),
+    (Request("r", "0", "2", pairs=10 ** 30), r"pairs = 10{30} is not allowed"),
+    (Request("r", "0 ", "2"), r"source = '0 ' is not allowed; allowed: a node of the graph"),
+    (Request("r", " ", "2"), r"source = ' ' is not allowed; allowed: a node id"),
     (Request("r", "0", "2", min_fidelity=1.5), r"min_fidelity = 1.5 is not allowed"),
     (Request("r", "0", "2", policy="greedy"), r"policy = 'greedy' is not allowed; allowed: \('asap'"),
     (Request("r", "0", "2", deadline_ps=5, start_ps=10), "0 \\(none\\) or later than start_ps"),
