@@ -38,6 +38,7 @@ from typing import Sequence
 import msgpack
 import ray
 
+from ..core import checks
 from ..core.codec import decode_batch, encode_batch
 from ..core.errors import ConfigurationError, QactorsError
 from ..core.kernel import Kernel, combine_digests
@@ -204,12 +205,10 @@ class RayBackend:
     def __init__(self, shards: int = 2, *, per_actor: bool = False, address: str | None = None,
                  nodes: Sequence[str] | None = None, num_cpus_per_shard: float | None = None,
                  partitioner=partition, compiled: bool = False, start_timeout_s: float = 300.0):
-        if not per_actor and (type(shards) is not int or shards < 1):
-            raise ConfigurationError(f"shards must be an int >= 1, got {shards!r}", field="shards", value=shards)
-        if num_cpus_per_shard is not None and not (isinstance(num_cpus_per_shard, (int, float))
-                                                   and num_cpus_per_shard >= 0):
-            raise ConfigurationError(f"num_cpus_per_shard must be a number >= 0, got {num_cpus_per_shard!r}",
-                                     field="num_cpus_per_shard", value=num_cpus_per_shard)
+        if not per_actor:
+            checks.integer("shards", shards, low=1)
+        if num_cpus_per_shard is not None:
+            checks.real("num_cpus_per_shard", num_cpus_per_shard, low=0.0)
         self.shards = shards
         self.per_actor = per_actor
         self.address = address

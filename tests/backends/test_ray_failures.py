@@ -115,9 +115,10 @@ def test_a_backend_that_started_ray_shuts_it_down_after_a_failure(tmp_path):
 
 
 def test_bad_backend_settings():
-    with pytest.raises(qactors.ConfigurationError, match="shards must be an int >= 1"):
+    with pytest.raises(qactors.ConfigurationError, match="shards = 0 is not allowed; allowed: an int >= 1"):
         RayBackend(shards=0)
-    with pytest.raises(qactors.ConfigurationError, match="num_cpus_per_shard must be a number >= 0"):
+    with pytest.raises(qactors.ConfigurationError, match=r"num_cpus_per_shard = -1 is not allowed; allowed: a finite "
+                       r"number >= 0"):
         RayBackend(num_cpus_per_shard=-1)
 
 
