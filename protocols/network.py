@@ -640,8 +640,6 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
     checked = []
     ids: set[str] = set()
     for request in requests:
-        if not isinstance(request, Request):
-            raise _fail("request", request, "a Request", "requests")
         checked.append(_route(g, request, routing, latency, capacity, shared, ids))
     net = Network()
     for v in sorted(g.nodes):
@@ -678,11 +676,9 @@ def check_request(request: Request) -> Request:
         part = request.application
         fields = {f: getattr(request, f) for f in Request._qactors_fields}
         request = Request(**{**fields, "application": part.kind, "bsm_visibility": part.bsm_visibility})
-    if type(rid) is not str:
-        raise _fail("Request.request_id", rid, "a non-empty string, unique in the network", "request_id")
-    checks.name("Request.request_id", rid, "a request id")
+    checks.name("Request.request_id", rid, "a request id, unique in the network", field="request_id")
     for field in ("source", "dest"):
-        checks.name(f"request {rid!r} {field}", str(getattr(request, field)), "a node id")
+        checks.name(f"request {rid!r} {field}", str(getattr(request, field)), "a node id", field=field)
     if str(request.source) == str(request.dest):
         raise _fail(f"request {rid!r} dest", request.dest, "a node other than the source", "dest")
     checks.integer(f"request {rid!r} pairs", request.pairs, low=1, high=checks.MAX_COUNT, field="pairs")

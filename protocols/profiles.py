@@ -24,14 +24,15 @@ from qactors.hardware.channels import Fibre, FreeSpaceLink, SatelliteDownlink, d
 
 from .link import ALL_SCHEMES, SCHEMES, LinkPhysics, MidpointSourcePhysics, SenderReceiverPhysics
 
-__all__ = ["LinkProfile", "CHANNELS"]
+__all__ = ["LinkProfile", "CHANNELS", "NEEDED_ON"]
 
 CHANNELS = ("fibre", "free_space", "satellite")
 """What carries a link's photons."""
 _FREE_SPACE_OPTIONAL = ("extinction_db_per_km", "pointing_error_urad", "divergence_urad")
 _SATELLITE_OPTIONAL = ("zenith_atmospheric_transmission", "pointing_error_urad", "divergence_urad")
-_NEEDED = {"free_space": ("wavelength_nm", "tx_aperture_m", "rx_aperture_m"),
-           "satellite": ("altitude_km", "elevation_deg", "wavelength_nm", "tx_aperture_m", "rx_aperture_m")}
+NEEDED_ON = {"free_space": ("wavelength_nm", "tx_aperture_m", "rx_aperture_m"),
+             "satellite": ("altitude_km", "elevation_deg", "wavelength_nm", "tx_aperture_m", "rx_aperture_m")}
+"""The fields a channel needs."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,7 +95,7 @@ class LinkProfile:
                                                           self.attenuation_db_per_km, low=0.0,
                                                           field="attenuation_db_per_km"))
         assign(self, "cycle_ns", checks.real("LinkProfile.cycle_ns", self.cycle_ns, low=0.0, field="cycle_ns"))
-        for name in _NEEDED.get(self.channel, ()):
+        for name in NEEDED_ON.get(self.channel, ()):
             if getattr(self, name) is None:
                 raise checks.fail(f"LinkProfile.{name}", None, f"a number: channel {self.channel!r} needs it",
                                   field=name)

@@ -792,14 +792,13 @@ class KeyRelayRequest:
             value = getattr(self, name)
             if type(value) is not str or not value:
                 raise ConfigurationError(f"KeyRelayRequest.{name} = {value!r} is not allowed; allowed: a non-empty "
-                                         f"string", field=f"KeyRelayRequest.{name}", value=value)
+                                         f"string", field=name, value=value)
         where = f"KeyRelayRequest({self.request_id!r})"
-        _count(f"{where}.bits", self.bits, 1)
-        _count(f"{where}.start_ps", self.start_ps, 0)
-        _count(f"{where}.count", self.count, 1)
+        for field, low in (("bits", 1), ("start_ps", 0), ("count", 1)):
+            _checks.integer(f"{where}.{field}", getattr(self, field), low=low, field=field)
         if self.source == self.dest:
             raise ConfigurationError(f"{where}.dest = {self.dest!r} is not allowed; allowed: a node other than the "
-                                     f"source", field=f"{where}.dest", value=self.dest)
+                                     f"source", field="dest", value=self.dest)
 
     def key_ids(self) -> list[str]:
         """The names of the request's keys, in the order the source issues them."""

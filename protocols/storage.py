@@ -108,9 +108,8 @@ class StorageRequest:
             if not isinstance(getattr(self, field), str) or not getattr(self, field):
                 raise ConfigurationError(f"StorageRequest.{field} = {getattr(self, field)!r} is not allowed; "
                                          f"allowed: a non-empty string", field=field, value=getattr(self, field))
-        _checks.integer("StorageRequest.pulses", self.pulses, low=1)
-        _checks.integer("StorageRequest.storage_ps", self.storage_ps, low=1)
-        _checks.integer("StorageRequest.start_ps", self.start_ps, low=0)
+        for field, low in (("pulses", 1), ("storage_ps", 1), ("start_ps", 0)):
+            _checks.integer(f"StorageRequest.{field}", getattr(self, field), low=low, field=field)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,7 +26,7 @@ from numbers import Integral, Real
 from qactors.core.errors import ConfigurationError
 
 __all__ = ["MAX_PS", "MAX_LENGTH_KM", "MAX_COUNT", "MAX_NODES", "MAX_MEMORIES", "fail", "real", "probability", "integer",
-           "flag", "name", "positive_km", "seed", "profile", "to_ps", "assign", "describe"]
+           "flag", "name", "positive_km", "seed", "profile", "to_ps", "off_the_clock", "assign", "describe"]
 
 MAX_PS = 2 ** 63 - 1
 """The last instant of the kernel's clock (signed 64-bit picoseconds, about 106 days)."""
@@ -102,20 +102,18 @@ def flag(where: str, value: object) -> bool:
     return value
 
 
-def name(where: str, value: object, what: str = "a name") -> str:
+def name(where: str, value: object, what: str = "a name", *, field: str | None = None) -> str:
     """A non-blank string without control characters (node ids, request ids, profile names)."""
     if not isinstance(value, str) or not value.strip() or any(
             unicodedata.category(c).startswith("C") for c in value):
-        raise fail(where, value, f"{what}: a non-empty string of printable characters, not only spaces")
+        raise fail(where, value, f"{what}: a non-empty string of printable characters, not only spaces", field=field)
     return value
 
 
 def positive_km(where: str, value: object) -> float:
     """A length in km, finite, > 0 and at most :data:`MAX_LENGTH_KM`."""
-    try:
-        return real(where, value, low=0.0, low_open=True, high=MAX_LENGTH_KM, unit="km")
-    except ConfigurationError:
-        raise fail(where, value, f"a finite number > 0 (km), at most {MAX_LENGTH_KM:g}") from None
+    return real(where, value, low=0.0, low_open=True, high=MAX_LENGTH_KM,
+                allowed=f"a finite number > 0 (km), at most {MAX_LENGTH_KM:g}")
 
 
 def seed(value: object) -> int:
@@ -138,15 +136,22 @@ def to_ps(where: str, value: object, unit_ps: float, *, zero: bool = False, unit
     Refused: a time that overflows :data:`MAX_PS`, and, unless ``zero``, one
     that rounds to 0 ps (it would mean "never" or "at once" by accident)."""
     x = real(where, value, low=0.0, low_open=not zero, unit=unit)
-    ps = x * unit_ps
-    if ps > MAX_PS:
-        raise fail(where, value, f"at most {MAX_PS / unit_ps:.6g}{' ' + unit if unit else ''} (the 64-bit "
-                   f"picosecond clock ends at {MAX_PS} ps, about 106 days)")
-    out = round(ps)
-    if out == 0 and not zero:
-        raise fail(where, value, f"at least {0.5 / unit_ps:.3g}{' ' + unit if unit else ''} (it rounds to 0 ps; "
-                   f"the clock's resolution is 1 ps)")
-    return out
+    wrong = off_the_clock(x, unit_ps, zero=zero, unit=unit)
+    if wrong:
+        raise fail(where, value, wrong)
+    return round(x * unit_ps)
+
+
+def off_the_clock(x: float, unit_ps: float, *, zero: bool = False, unit: str = "") -> str:
+    """What is allowed instead of ``x`` units of ``unit_ps`` ps, if it overflows the clock or (unless
+    ``zero``) rounds to 0 ps; ``""`` if it fits."""
+    name = f" {unit}" if unit else ""
+    if x * unit_ps > MAX_PS:
+        return (f"at most {MAX_PS / unit_ps:.6g}{name} (the 64-bit picosecond clock ends at {MAX_PS} ps, about "
+                f"106 days)")
+    if round(x * unit_ps) == 0 and not zero:
+        return f"at least {0.5 / unit_ps:.3g}{name} (it rounds to 0 ps; the clock's resolution is 1 ps)"
+    return ""
 
 
 def assign(record: object, field: str, value: object) -> None:

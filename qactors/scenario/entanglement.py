@@ -12,7 +12,7 @@ decides what a request may be.  The network is
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any
 
 import networkx as nx
 
@@ -26,7 +26,7 @@ from ..protocols.link import ALL_SCHEMES, MODELS
 from ..protocols.memory import ALLOCATIONS
 from ..protocols.network import POLICIES, SELECTIONS, Purification, Request, check_request, quantum_network, \
     request_report
-from ..protocols.profiles import CHANNELS, LinkProfile
+from ..protocols.profiles import CHANNELS, NEEDED_ON, LinkProfile
 from .kinds import Kind, map_error, register
 from .schema import REQUIRED, Checker, Key, choice, num, show
 from .topology import NODE_ID
@@ -44,8 +44,6 @@ _OPTICS = ("wavelength_nm", "tx_aperture_m", "rx_aperture_m", "pointing_error_ur
 _ONLY_ON = {**{k: ("free_space", "satellite") for k in _OPTICS}, "extinction_db_per_km": ("free_space",),
             **{k: ("satellite",) for k in ("altitude_km", "elevation_deg", "zenith_atmospheric_transmission")},
             "attenuation_db_per_km": ("fibre",)}  # channel(s) a key belongs to
-_NEEDED_ON = {"free_space": ("wavelength_nm", "tx_aperture_m", "rx_aperture_m"),
-              "satellite": ("altitude_km", "elevation_deg", "wavelength_nm", "tx_aperture_m", "rx_aperture_m")}
 _RAMAN = ("raman_coefficient_per_km_per_nm", "filter_bandwidth_nm", "detection_window_ns", "quantum_wavelength_nm",
           "counter_propagating", "noise_detection_efficiency")
 _RAMAN_NEEDED = ("filter_bandwidth_nm", "detection_window_ns")
@@ -135,7 +133,7 @@ class Entanglement(Kind):
             if key in given and channel not in channels:
                 ck.add(f"{path}.{key}", given[key], f"{show(given[key])} is not used on channel {channel!r}; "
                        f"allowed: only with channel {' or '.join(repr(c) for c in channels)}")
-        for key in _NEEDED_ON.get(channel, ()):
+        for key in NEEDED_ON.get(channel, ()):
             if v[key] is None:
                 ck.add(f"{path}.{key}", None, f"is missing; required on channel {channel!r}: "
                        f"{self.link_keys[key].allowed()}")
@@ -176,18 +174,10 @@ class Entanglement(Kind):
                    f"{v['emission_probability']!r} cannot be combined with mean_photon_number > 0 (an SPDC source's "
                    f"pair statistics follow from its mean photon number); allowed: leave it out, or set "
                    f"mean_photon_number = 0 (single-pair source)")
-        if len(ck.problems) > n_before:
-            return None
-        out = {k: x for k, x in v.items() if x is not None}
-        try:
-            out["profile"] = LinkProfile(**out)
-        except ConfigurationError as err:  # pragma: no cover - the checks above refuse all it refuses
-            ck.add(f"{path}.{err.field}", getattr(err, "value", None), f"is refused by the link profile: {err}")
-            return None
-        return out
+        return {k: x for k, x in v.items() if x is not None} if len(ck.problems) == n_before else None
 
     # -- requests -------------------------------------------------------------------------------------
-    def request(self, ck: Checker, path: str, r: dict) -> Callable[[], tuple] | None:
+    def request(self, ck: Checker, path: str, r: dict) -> tuple | None:
         pur = None
         if isinstance(r["purification"], dict):
             pur = ck.table(f"{path}.purification", r["purification"], _PURIFICATION)
@@ -206,11 +196,12 @@ class Entanglement(Kind):
             return None
         table = {**{k: v for k, v in r.items() if v is not None and k != "purification"},
                  **({"purification": pur} if pur is not None else {})}
-        return lambda: (request, table)
+        return request, table
 
     # -- the network ----------------------------------------------------------------------------------
     def hardware(self, ck: Checker, g: nx.Graph, t: dict, profiles: dict, notes: list[str]) -> dict | None:
-        nodes, links = profiles["nodes"], profiles["links"]
+        nodes = profiles["nodes"]
+        links: dict[str, LinkProfile] = {}  # the profiles the links use (all of this kind's schemes)
         memories = {v: nodes[d["profile"]]["memories_per_link"] for v, d in g.nodes(data=True)}
         for v, d in g.nodes(data=True):  # each node's own memories and Bell-state measurement
             node = nodes[d["profile"]]
@@ -219,7 +210,9 @@ class Entanglement(Kind):
             d["swap_success_probability"] = node["swap_success_probability"]
         for u, v, d in g.edges(data=True):
             try:
-                d["physics"] = links[d["profile"]]["profile"].physics(d["length_km"])
+                if d["profile"] not in links:
+                    links[d["profile"]] = LinkProfile(**profiles["links"][d["profile"]])
+                d["physics"] = links[d["profile"]].physics(d["length_km"])
             except ConfigurationError as err:
                 ck.add(f"profiles.links.{d['profile']}", getattr(err, "value", None), f"gives an invalid link "
                        f"({u}, {v}) of {d['length_km']:g} km: {err}")

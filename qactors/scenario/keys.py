@@ -9,7 +9,7 @@ constructor; the network is :func:`~qactors.protocols.qkd.trusted_relay_network`
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import networkx as nx
 
@@ -86,14 +86,14 @@ class Keys(Kind):
             return None
         return out
 
-    def request(self, ck: Checker, path: str, r: dict) -> Callable[[], tuple] | None:
+    def request(self, ck: Checker, path: str, r: dict) -> tuple | None:
         try:
             request = KeyRelayRequest(r["id"], r["source"], r["dest"], bits=r["bits"],
                                       start_ps=round(r["start_ms"] * MS), count=r["count"])
         except ConfigurationError as err:
             map_error(ck, path, r, err, {"request_id": "id", "start_ps": "start_ms"}, "the key request's check")
             return None
-        return lambda: (request, r)
+        return request, r
 
     def hardware(self, ck: Checker, g: nx.Graph, t: dict, profiles: dict, notes: list[str]) -> dict | None:
         """Each edge's DecoyBB84 settings (or given key rate) and fibre loss; a note names links without key."""

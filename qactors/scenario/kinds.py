@@ -12,7 +12,7 @@ Adding a kind: a module with a :class:`Kind` subclass, and a line in
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import networkx as nx
 
@@ -52,9 +52,9 @@ class Kind:
         """A checked link profile of one of this kind's schemes."""
         return {k: v for k, v in values.items() if v is not None}
 
-    def request(self, ck: Checker, path: str, r: dict) -> Callable[[], tuple] | None:
-        """What is particular to one request table ``r`` (its keys checked, ids and ends too): None if it
-        has a problem, else a function making ``(request, resolved table)``."""
+    def request(self, ck: Checker, path: str, r: dict) -> tuple | None:
+        """What is particular to one request table ``r`` (its keys checked, ids and ends too):
+        ``(request, resolved table)``, or None if it has a problem (recorded in ``ck``)."""
         raise NotImplementedError
 
     def hardware(self, ck: Checker, g: nx.Graph, t: dict, profiles: dict, notes: list[str]) -> dict | None:
@@ -93,19 +93,21 @@ def all_schemes() -> tuple:
     return tuple(s for k in KINDS.values() for s in k.schemes)
 
 
-def _owners(key: str, tables: str, but: Kind) -> list[Kind]:
-    return [k for k in KINDS.values() if k is not but and key in getattr(k, tables)]
+def _foreign(tables: str, kind: Kind, message) -> dict[str, str]:
+    """The keys of the other kinds' ``tables`` that ``kind``'s lack, each with ``message(owners)``: what is
+    allowed instead."""
+    keys = {key for k in KINDS.values() if k is not kind for key in getattr(k, tables)} - set(getattr(kind, tables))
+    return {key: message([k for k in KINDS.values() if k is not kind and key in getattr(k, tables)])
+            for key in keys}
 
 
 def read_profiles(ck: Checker, data: dict, kind: Kind) -> dict | None:
     """``[profiles.nodes.*]`` read as ``kind`` reads them; each ``[profiles.links.*]`` as the kind of its scheme."""
     p = ck.table("profiles", data, {"nodes": Key("table", REQUIRED), "links": Key("table", REQUIRED)})
     out: dict[str, dict] = {"nodes": {}, "links": {}}
-    node_foreign = {key: (f"is not used here; allowed: only in a scenario with "
-                          f"{' or '.join(f'[[{o.section}]] ({o.node_use})' for o in owners)}; this scenario's node "
-                          f"profiles take {', '.join(kind.node_keys) or 'no keys'}")
-                    for other in KINDS.values() for key in other.node_keys
-                    if (owners := _owners(key, "node_keys", kind))}
+    node_foreign = _foreign("node_keys", kind, lambda owners: (
+        f"is not used here; allowed: only in a scenario with {' or '.join(f'[[{o.section}]] ({o.node_use})' for o in owners)}"
+        f"; this scenario's node profiles take {', '.join(kind.node_keys) or 'no keys'}"))
     scheme_key = choice(REQUIRED, all_schemes())
     for group in ("nodes", "links"):
         if p[group] is BAD:
@@ -128,17 +130,15 @@ def read_profiles(ck: Checker, data: dict, kind: Kind) -> dict | None:
             if scheme is BAD:
                 continue
             owner = kind_of_scheme(scheme)
-            foreign = {key: (f"is not used by scheme {scheme!r}; allowed: only with scheme "
-                             f"{' or '.join(repr(s) for o in owners for s in o.schemes)}")
-                       for other in KINDS.values() for key in other.link_keys
-                       if (owners := _owners(key, "link_keys", owner))}
+            foreign = _foreign("link_keys", owner, lambda owners: (
+                f"is not used by scheme {scheme!r}; allowed: only with scheme "
+                f"{' or '.join(repr(s) for o in owners for s in o.schemes)}"))
             values = ck.table(path, table, owner.link_keys, owner.link_unsupported, foreign)
             if good(*values.values()):
                 out["links"][name] = owner.link_profile(ck, path, values, table)
     if any(q.key.startswith("profiles") for q in ck.problems):
         return None
-    out["resolved"] = {k: {n: {key: x for key, x in v.items() if key != "profile"} for n, v in out[k].items()
-                          if v is not None} for k in ("nodes", "links")}
+    out["resolved"] = {k: {n: dict(v) for n, v in out[k].items() if v is not None} for k in ("nodes", "links")}
     return out
 
 
@@ -186,9 +186,9 @@ def read_requests(ck: Checker, kind: Kind, tables: list, run: dict | None) -> di
                    f"{duration:g})", "is out of range")
         if len(ck.problems) > n_before or not good(*r.values()):
             continue
-        make = kind.request(ck, path, r)
-        if make is not None and len(ck.problems) == n_before:
-            request, table = make()
+        made = kind.request(ck, path, r)
+        if made is not None:
+            request, table = made
             out.append(request)
             resolved.append(table)
     if any(p.key.startswith(section) for p in ck.problems):
@@ -201,9 +201,10 @@ def map_error(ck: Checker, path: str, r: dict, err: ConfigurationError, keys: di
     (``keys`` maps a field of the request to its key, where the names differ)."""
     field = str(getattr(err, "field", "") or "")
     key = keys.get(field, field)
-    head = key.split(".")[0]
-    if head in r:
-        value = r[head] if "." not in key else r[head].get(key.split(".", 1)[1]) if isinstance(r[head], dict) else None
-        ck.add(f"{path}.{key}", value, f"{show(value)} is refused by {layer}: {err}")
-    else:
+    if key.split(".")[0] not in r:
         ck.add(path, None, f"is refused by {layer}: {err}")
+        return
+    value: Any = r
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    ck.add(f"{path}.{key}", value, f"{show(value)} is refused by {layer}: {err}")

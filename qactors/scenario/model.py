@@ -37,12 +37,8 @@ KIND_MODULES = (entanglement, key_kind, storage)
 """The registry of scenario kinds: importing a kind's module registers it (a new kind is one more entry)."""
 
 
-def _sections() -> dict[str, str]:
-    return {k.name: k.section for k in KINDS.values()}
-
-
-SECTIONS = _sections()
-"""The kind of a scenario -> the array of tables that holds its requests (filled as the kinds register)."""
+SECTIONS = {k.name: k.section for k in KINDS.values()}
+"""The kind of a scenario -> the array of tables that holds its requests."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -210,12 +210,11 @@ class Checker:
                 if not (lo_ok and hi_ok):
                     self.bad(path, value, spec.allowed(), "is out of range")
                     return BAD
-                if spec.unit_ps:
-                    try:
-                        checks.to_ps(path, value, spec.unit_ps, zero=not spec.low_open, unit=spec.unit)
-                    except ConfigurationError as err:
-                        self.bad(path, value, str(err).split("; allowed: ", 1)[1], "is out of range")
-                        return BAD
+                wrong = spec.unit_ps and checks.off_the_clock(value, spec.unit_ps, zero=not spec.low_open,
+                                                              unit=spec.unit)
+                if wrong:
+                    self.bad(path, value, wrong, "is out of range")
+                    return BAD
                 return value if kind == "int" else float(value)
         if not ok:
             wrong_type = kind in ("int", "number", "pair", "seconds", "bool", "table", "tables", "strs") or not isinstance(

@@ -9,7 +9,7 @@ constructor; the network is :func:`~qactors.protocols.storage.storage_network`.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any
 
 import networkx as nx
 
@@ -75,17 +75,15 @@ class Storage(Kind):
                     ok = False
         return {k: x for k, x in v.items() if x is not None} if ok else None
 
-    def request(self, ck: Checker, path: str, r: dict) -> Callable[[], tuple] | None:
+    def request(self, ck: Checker, path: str, r: dict) -> tuple | None:
         try:
             request = StorageRequest(r["id"], r["source"], r["dest"], pulses=r["pulses"],
                                      storage_ps=round(r["storage_ns"] * 1e3), start_ps=round(r["start_ms"] * MS))
         except ConfigurationError as err:
-            field = str(getattr(err, "field", "")).removeprefix("StorageRequest.")
-            err.field = field
             map_error(ck, path, r, err, {"request_id": "id", "storage_ps": "storage_ns", "start_ps": "start_ms"},
                       "the storage request's check")
             return None
-        return lambda: (request, r)
+        return request, r
 
     def hardware(self, ck: Checker, g: nx.Graph, t: dict, profiles: dict, notes: list[str]) -> dict | None:
         """Sources and memories on the nodes whose profiles describe them, fibre loss on the links."""
