@@ -169,6 +169,11 @@ def _place(tmp: Path, out: Path, overwrite: bool) -> Path:
         try:
             os.rename(tmp, out)
         except OSError:
+            if not out.exists():  # not a race: put the old results back, report the error
+                if old.exists():
+                    os.rename(old, out)
+                raise
+            shutil.rmtree(old, ignore_errors=True)  # another run's set took the place of the one to replace
             return _aside(tmp, out)
         shutil.rmtree(old, ignore_errors=True)
         return out
