@@ -102,6 +102,8 @@ from qactors.hardware.links import double_click, single_click
 from qactors.hardware.memory import QuantumMemory
 from qactors.quantum.bell import MemoryNoise, PairEnd, PairRecord, PauliChannel, apply_channel, werner
 
+from .faults import DetectorDrop, LinkCut, LinkDown, LinkUp, _Fault
+
 __all__ = ["LinkPhysics", "MidpointSourcePhysics", "SenderReceiverPhysics", "AttemptPhysics",
            "Ready", "Go", "Photon", "Herald", "Want", "SlotRounds", "MidpointStation", "ReceiverStation", "LinkSide", "LinkEnd",
            "LinkSideArgs", "LinkComponents", "LinkTiming", "plan_link", "link_components", "link_timing",
@@ -731,7 +733,7 @@ class _LinkActor(Actor):
     def __init__(self, actor_id: str, link: str, node_a: str, node_b: str, physics: AttemptPhysics, model: str,
                  delays: dict[str, int], lags: dict[str, int], emitters: tuple[str, ...], *,
                  slots: tuple[str, ...] | None = None, speakers: dict[str, str] | None = None,
-                 shared: bool = False):
+                 shared: bool = False, faults: tuple = ()):
         super().__init__(actor_id)
         if model not in MODELS:
             raise ConfigurationError(f"link model {model!r} is not known; allowed: {MODELS}", field="model",
@@ -764,11 +766,50 @@ class _LinkActor(Actor):
         self.turn = 0               # shared: how many rounds have been given a purpose
         self.heralds = 0
         self.ignored = 0
+        self.faults = tuple(faults)  # LinkCut and DetectorDrop records for this link (protocols.faults)
+        self.cuts = sorted((f.at_ps, f.repair_ps or _checks.MAX_PS) for f in self.faults if isinstance(f, LinkCut))
+        self.down = False
+        self.lost_rounds = 0
+
+    def on_start(self) -> None:
+        for fault in self.faults:
+            self.set_timer(_Fault(fault, False), delay_ps=fault.at_ps)
+            if isinstance(fault, LinkCut) and fault.repair_ps:
+                self.set_timer(_Fault(fault, True), delay_ps=fault.repair_ps)
+
+    @handler(_Fault)
+    def on_fault(self, msg: _Fault, sender: str) -> None:
+        fault = msg.fault
+        if isinstance(fault, DetectorDrop):
+            field = self.physics._rate_fields[0]
+            self.physics = dataclasses.replace(self.physics, **{field: getattr(self.physics, field) * fault.factor})
+            return
+        if not msg.end and not self.down:  # the cut: every round under way dies, the ends hear of it
+            self.down = True
+            for slot in self.slots.values():
+                slot.ready, slot.photons, slot.waiting = {}, {}, False
+            for node in (self.node_a, self.node_b):
+                self.send(self.speakers[node], LinkDown(self.link, self.now), delay_ps=self.delays[node])
+        elif msg.end and self.down and not self._cut_at(self.now):
+            self.down = False
+            for slot in self.slots.values():
+                slot.round += 1  # rounds opened before the cut are over
+                slot.emitted_ps = None
+            rounds = tuple((sid, slot.round + 1) for sid, slot in self.slots.items())
+            for node in (self.node_a, self.node_b):
+                self.send(self.speakers[node], LinkUp(self.link, rounds), delay_ps=self.delays[node])
+
+    def _cut_at(self, t: int) -> bool:
+        """Whether the link is cut at simulated time ``t`` (from its fault schedule)."""
+        return any(start <= t < end for start, end in self.cuts)
 
     @handler(Ready)
     def on_ready(self, msg: Ready, sender: str) -> None:
         node = self.node_of.get(sender)
         slot = self.slots.get(msg.link)
+        if self.down:
+            self.ignored += 1
+            return
         if slot is None or node is None or msg.round != slot.round + 1 or node in slot.ready:
             self.ignored += 1
             return
@@ -789,7 +830,7 @@ class _LinkActor(Actor):
             return
         if msg.on:
             self.wants = sorted((*self.wants, msg.purpose))
-            if len(self.wants) == 1:  # rounds waiting for a purpose open now
+            if len(self.wants) == 1 and not self.down:  # rounds waiting for a purpose open now
                 for sid, slot in self.slots.items():
                     if slot.waiting:
                         self._open(sid, slot)
@@ -819,7 +860,14 @@ class _LinkActor(Actor):
             return
         k = int(self.rng.geometric(self.physics.success_probability()))
         kind, state = self.physics.draw_success(self.rng)
-        self._herald(sid, slot, k, kind, state, first + (k - 1) * self.period_ps)
+        after = first + (k - 1) * self.period_ps
+        if self.cuts and self._cut_between(self.now, self.now + after):
+            self.lost_rounds += 1  # the fibre is cut before this round's success: it never heralds
+            return
+        self._herald(sid, slot, k, kind, state, after)
+
+    def _cut_between(self, t0: int, t1: int) -> bool:
+        return any(start <= t1 and end > t0 for start, end in self.cuts)
 
     def _cycle_wait_ps(self, slot: SlotRounds) -> int:
         """How much later than the latency a message sent now that sets the emitters off must arrive, ps:
@@ -832,6 +880,8 @@ class _LinkActor(Actor):
     def on_attempt(self, msg: _Attempt, sender: str) -> None:
         # only this actor sets these timers, one at a time per slot, and none after the round's success
         slot = self.slots[msg.slot]
+        if self.down or msg.round != slot.round:
+            return  # the round died with a cut
         slot.attempt = msg.attempt
         physics = self.physics
         pairs = physics.source_pairs(self.rng)
@@ -846,7 +896,7 @@ class _LinkActor(Actor):
     def on_photon(self, msg: Photon, sender: str) -> None:
         node = self.node_of.get(sender)
         slot = self.slots.get(msg.link)
-        if (slot is None or msg.round != slot.round or msg.attempt != slot.attempt + 1
+        if (self.down or slot is None or msg.round != slot.round or msg.attempt != slot.attempt + 1
                 or node not in self.emitters or node in slot.photons
                 or self.model != "attempts" or self.physics.pipelined or len(slot.ready) < 2):
             self.ignored += 1  # late, duplicated, foreign or unasked-for photons never count
@@ -1139,7 +1189,7 @@ def plan_link(link: str, node_a: str, node_b: str, physics: AttemptPhysics, *, l
 def link_components(net: Network, link: str, node_a: str, node_b: str, physics: AttemptPhysics, *,
                     length_km: float, model: str = "geometric", refractive_index: float = 1.47,
                     station: str | None = None, site: str | None = None, slots: tuple[str, ...] | None = None,
-                    speakers: dict[str, str] | None = None, shared: bool = False) -> LinkComponents:
+                    speakers: dict[str, str] | None = None, shared: bool = False, faults: tuple = ()) -> LinkComponents:
     """Add the actor and connections of a link of any scheme between two nodes already in ``net``.
 
     Returns what :func:`plan_link` returns for the same arguments; the node
@@ -1162,6 +1212,7 @@ def link_components(net: Network, link: str, node_a: str, node_b: str, physics: 
             the link: its memory actor; it is joined to the channel actor by
             the same fibre as the node.  Default: the nodes themselves.
         shared: the memories lend their slots to any request (see :class:`Want`).
+        faults: :class:`~qactors.protocols.faults.LinkCut` and ``DetectorDrop`` records for this link.
 
     Raises:
         ConfigurationError: as :func:`plan_link`; an unknown model; a node not in
@@ -1193,7 +1244,7 @@ def link_components(net: Network, link: str, node_a: str, node_b: str, physics: 
             raise ConfigurationError(f"speakers of link {link!r} = {speakers!r} are not allowed; allowed: a map from "
                                      f"{node_a!r} or {node_b!r} to an actor already in the network (its memory)",
                                      field="speakers", value=speakers)
-    kw = dict(slots=slots, speakers=speakers, shared=shared)
+    kw = dict(slots=slots, speakers=speakers, shared=shared, faults=tuple(faults))
     if physics.layout == "midpoint":
         arm = plan.a.arm_delay_ps
         actor: _LinkActor = MidpointStation(plan.station, link, node_a, node_b, physics, model, arm, **kw)

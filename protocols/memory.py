@@ -32,15 +32,17 @@ Allocation (``allocation``):
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Sequence
 
 from qactors.core.actor import handler
 from qactors.core.errors import ConfigurationError
 from qactors.core.messages import Message, message
 from qactors.hardware.memory import QuantumMemory
-from qactors.quantum.bell import PairRecord
+from qactors.quantum.bell import MemoryNoise, PairRecord
 
-from .link import Herald, LinkNode, LinkSideArgs
+from .faults import DetectorDrop, LinkDown, LinkFailed, LinkRestored, LinkUp, MemoryDegradation, _Fault
+from .link import Go, Herald, LinkNode, LinkSideArgs
 
 __all__ = ["MemoryBank", "Stored", "FreeSlots", "ALLOCATIONS", "memory_id"]
 
@@ -87,7 +89,7 @@ class MemoryBank(LinkNode):
     kind = "memory"
 
     def __init__(self, actor_id: str, node: str, link: str, sides: Sequence[LinkSideArgs], memory: QuantumMemory,
-                 *, allocation: str = "reserved"):
+                 *, allocation: str = "reserved", faults: tuple = ()):
         super().__init__(actor_id)
         if allocation not in ALLOCATIONS:
             raise ConfigurationError(f"allocation of memory {actor_id!r} = {allocation!r} is not allowed; allowed: "
@@ -104,6 +106,10 @@ class MemoryBank(LinkNode):
         self.generating: set[str] = set()       # slots with a generation round under way
         self.stored = 0
         self.ignored = 0
+        self.t1_s = memory.t1_s
+        self.faults = tuple(faults)  # MemoryDegradation records for this bank (protocols.faults)
+        self.down = False            # the link is cut: nothing is generated, heralds are not believed
+        self.lost = 0                # pairs lost to cuts
 
     @property
     def shared(self) -> bool:
@@ -115,9 +121,59 @@ class MemoryBank(LinkNode):
         return {slot: side.pair for slot, side in self.sides.items() if side.pair is not None}
 
     def on_start(self) -> None:
+        for fault in self.faults:
+            self.set_timer(_Fault(fault, False), delay_ps=fault.at_ps)
         if self.shared:
             for slot in sorted(self.sides):
                 self._generate(slot)
+
+    @handler(_Fault)
+    def on_fault(self, msg: _Fault, sender: str) -> None:
+        fault = msg.fault
+        if isinstance(fault, MemoryDegradation):  # qubits stored from now on decohere faster
+            noise = MemoryNoise(t1_s=self.t1_s, t2_s=min(fault.t2_s, 2.0 * self.t1_s))
+            for side in self.sides.values():
+                side.noise = noise
+        elif isinstance(fault, DetectorDrop):  # the ends' own part of each attempt sees the drop too
+            for side in self.sides.values():
+                field = side.physics._rate_fields[0]
+                side.physics = dataclasses.replace(side.physics, **{field: getattr(side.physics, field) * fault.factor})
+
+    @handler(LinkDown)
+    def on_link_down(self, msg: LinkDown, sender: str) -> None:
+        if msg.link != self.link or self.down:
+            self.ignored += 1
+            return
+        self.down = True
+        lost = tuple(sorted(slot for slot, side in self.sides.items() if side.pair is not None))
+        for side in self.sides.values():
+            side.pair = None
+            side.attempt = 0
+        self.lost += len(lost)
+        self.generating.clear()
+        self.send(self.node, LinkFailed(self.link, lost), delay_ps=self.access_ps)
+
+    @handler(LinkUp)
+    def on_link_up(self, msg: LinkUp, sender: str) -> None:
+        if msg.link != self.link or not self.down:
+            self.ignored += 1
+            return
+        self.down = False
+        for slot, round_ in msg.rounds:
+            side = self.sides.get(slot)
+            if side is not None:
+                side.round, side.attempt = round_, 0
+        self.send(self.node, LinkRestored(self.link), delay_ps=self.access_ps)
+        if self.shared:
+            for slot in sorted(self.sides):
+                self._generate(slot)
+
+    @handler(Go)
+    def on_go(self, msg: Go, sender: str) -> None:
+        if self.down:
+            self.ignored += 1
+            return
+        super().on_go(msg, sender)
 
     def _generate(self, slot: str) -> None:
         if slot in self.generating or self.sides[slot].pair is not None:
@@ -127,6 +183,9 @@ class MemoryBank(LinkNode):
 
     @handler(Herald)
     def on_herald(self, msg: Herald, sender: str) -> None:
+        if self.down:
+            self.ignored += 1
+            return
         side = self._side(msg.link)
         pair = side.herald(self, msg) if side is not None else None
         if pair is None:
@@ -146,5 +205,5 @@ class MemoryBank(LinkNode):
                 continue
             if side.pair is not None:
                 side.release(self, offer=False)
-            if msg.generate or self.shared:
+            if (msg.generate or self.shared) and not self.down:
                 self._generate(slot)

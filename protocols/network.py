@@ -66,20 +66,24 @@ import networkx as nx
 
 from qactors.core import checks
 from qactors.core.actor import Actor, PlainData, handler
-from qactors.core.messages import Message
+from qactors.core.errors import ConfigurationError
+from qactors.core.messages import Message, message
 from qactors.core.network import Network
 from qactors.hardware.memory import QuantumMemory
 from qactors.quantum.bell import PairRecord
 
 from .applications import APPLICATIONS, Application, Receiver, SiftBits, TeleportBits
 from .cutoffs import Cutoff, DiscardAfter, RestartOlderChild
+from .faults import FAULTS, DetectorDrop, LinkCut, LinkFailed, LinkRestored, MemoryDegradation, NodeFailure, _Fault, \
+    link_name
 from .link import AttemptPhysics, Want, link_components, plan_link
 from .memory import ALLOCATIONS, FreeSlots, MemoryBank, Stored, memory_id
 from .parts import Part, part_handlers
 from .purification import Purification
 from .reservation import HopByHop
-from .requests import (Activate, Confirm, Discard, Purify, PurifyReply, Reject, Release, Request, Reserve, Settled,
-                       SpanDone, _Cutoff, _Deadline, _fail, _Offer, _Start)
+from .requests import (Activate, Confirm, Discard, PathFailed, Purify, PurifyReply, Reject, Release, Request, Reserve,
+                       Settled, SpanDone, _Cutoff, _Deadline, _fail, _Offer, _Start)
+from .routing import LinkState, MapLink, MapNode, NetworkMap, Router, RouteView, ShortestPath
 from .swappers import SELECTIONS, AsapSwapper, Swapper, TreeSwapper, swap_tree
 from .swapping import SwapRecord
 
@@ -147,6 +151,7 @@ class _Role(PlainData):
         self.failed_purifications = 0
         self.wants = False                    # shared link towards the destination: its channel was asked for pairs
         self.outcome = ""
+        self.counted = False                  # source: the path's links are in the node's count of routed requests
 
 
     @property
@@ -190,6 +195,18 @@ class _Role(PlainData):
         return self.state["application"].holding
 
 
+@message
+class _Advertise(Message):
+    """Node timer: advertise its links if they changed."""
+
+
+class _WhileDown(dict):
+    """A failed node's handler table: every message but its recovery is ignored."""
+
+    def get(self, key, default=None):
+        return dict.get(self, key, QNode._while_down)
+
+
 class LinkPort(NamedTuple):
     """What a node knows of one of its links: the link's name, the node at the other end, the slot
     ids of its memory bank there, the bank's actor id and access time, the link's channel actor and
@@ -225,7 +242,9 @@ class QNode(Actor):
     kind = "node"
 
     def __init__(self, actor_id: str, ports: Sequence[LinkPort], requests: Sequence[Request] = (),
-                 swap_success_probability: float = 1.0, reservation: HopByHop | None = None):
+                 swap_success_probability: float = 1.0, reservation: HopByHop | None = None, *,
+                 nmap: NetworkMap | None = None, router: Router | None = None, listeners: Sequence[str] = (),
+                 faults: Sequence = ()):
         super().__init__(actor_id)
         if not (isinstance(swap_success_probability, (int, float)) and 0.0 < swap_success_probability <= 1.0):
             raise _fail("swap_success_probability", swap_success_probability, "a number in (0, 1]",
@@ -237,15 +256,35 @@ class QNode(Actor):
         self.held: dict[str, PairRecord] = {}  # slot id -> pair in memory (oriented along its request's path)
         self.serving: dict[str, str] = {}      # slot id -> request id the held pair serves
         self.offered: set[str] = set()         # slots asked to generate, not heard from since
-        self.pending = [r for r in requests if r.source == actor_id]
+        self.pending = {r.request_id: r for r in requests if r.source == actor_id}  # as given (legs added later)
         self.roles: dict[str, _Role] = {}
         self.swap_success_probability = swap_success_probability
         self.reservation = (reservation or HopByHop()).check()
         self.ignored = 0
+        self._map = nmap  # the static map every node is given (routing.NetworkMap): configuration, not state
+        self.router = (router or ShortestPath()).check()
+        self.listeners = tuple(sorted(set(listeners) - {actor_id})) if self.router.advert_ps else ()
+        self.known: dict[str, tuple] = {}    # link -> (load, up, as of ps), from other nodes' advertisements
+        self.heard: dict[str, int] = {}      # node -> seq of its latest advertisement here
+        self.routed: dict[str, int] = {}     # link -> running requests this node routed over it
+        self.avoid: dict[str, set] = {}      # original request id -> links that failed it
+        self.legs: dict[str, int] = {}       # original request id -> paths started after failures
+        self.down_links: set[str] = set()    # this node's links known to be cut
+        self.faults = tuple(faults)          # NodeFailure records for this node
+        self.down = False
+        self.advert_seq = 0
+        self.advertised: tuple | None = None  # what this node last advertised
+        self.advert_at = -1                   # when (ps); -1: never
+        self.advert_due = False               # an advertisement timer is set
+        self._part_dispatch = None            # while down: the handler table to restore
 
     def on_start(self) -> None:
-        for request in self.pending:
+        for request in self.pending.values():
             self.set_timer(_Start(request.request_id, 0), delay_ps=request.start_ps)
+        for fault in self.faults:
+            self.set_timer(_Fault(fault, False), delay_ps=fault.at_ps)
+            if fault.recover_ps:
+                self.set_timer(_Fault(fault, True), delay_ps=fault.recover_ps)
 
     # -- roles and their parts ----------------------------------------------------------
     def _new_role(self, request: Request, index: int) -> _Role:
@@ -289,6 +328,8 @@ class QNode(Actor):
 
     def _free_channels(self, link_to: str, count: int) -> list[str]:
         port = self.ports[self.port_to[link_to]]
+        if port.link in self.down_links:
+            return []
         if port.shared:  # a shared bank lends every slot to every request: nothing to reserve
             return list(port.slots)
         return sorted(c for c in port.slots if c not in self.owner)[:count]
@@ -355,6 +396,7 @@ class QNode(Actor):
         for c in channels:
             if not self._shared(c):
                 self.owner[c] = role.request.request_id
+        self._touched()
 
     def _unreserve(self, role: _Role) -> None:
         waiting = set(role.holding.values())  # qubits a teleportation still needs are freed when its bits come
@@ -372,6 +414,7 @@ class QNode(Actor):
             port = self.ports[link]
             self.send(port.memory, FreeSlots(tuple(freed[link]), False), delay_ps=port.access_ps)
         role.left = role.right = ()
+        self._touched()
 
     def _start_in_step(self, role: _Role, lane: int, l: int, r: int) -> None:
         """(Re)start ``lane`` (-1: all) on path span ``[l, r]``: tell every node in it a start
@@ -429,6 +472,7 @@ class QNode(Actor):
         role.status = "done"
         if not role.outcome:
             role.outcome = reason
+        self._uncount(role)
         self._unreserve(role)
 
     @handler(_Deadline)
@@ -470,6 +514,199 @@ class QNode(Actor):
         self.held[channel] = pair
         self.serving[channel] = rid
         role.swapper.link_pair(self, role, channel, pair)
+
+    # -- routing ---------------------------------------------------------------------------
+    def _routed(self, request: Request, busy: tuple = ()) -> tuple[Request | None, str]:
+        """``request`` with the path the router chooses now (a path given with the request is kept), or None
+        and why not.  ``busy``: links that rejected the previous attempt, avoided if the router reroutes and
+        some other path exists."""
+        if request.path:
+            return request, ""
+        origin = request.leg_of or request.request_id
+        failed = frozenset(self.avoid.get(origin, ()))
+        known = self._known_now()
+        tries = [failed | set(busy), failed] if busy and self.router.reroute else [failed]
+        path = None
+        for avoid in tries:
+            path = self.router.route(RouteView(self.id, self.now, request, self._map, known, avoid, self.routed))
+            if path is not None:
+                break
+        if path is None:
+            return None, "no usable path"
+        return route_on(self._map, request, path, type(self.router).__name__)
+
+    def _known_now(self) -> dict:
+        """Link -> (load, up, as of ps): this node's own links live, the others from advertisements."""
+        known = {}
+        for link, ends in self.known.items():
+            known[link] = (max(e[0] for e in ends.values()), all(e[1] for e in ends.values()),
+                           min(e[2] for e in ends.values()))
+        for link, load, up in self._link_loads():
+            known[link] = (load, up, self.now)
+        return known
+
+    def _count(self, role: _Role) -> None:
+        for a, b in zip(role.request.path, role.request.path[1:]):
+            link = link_name(a, b)
+            self.routed[link] = self.routed.get(link, 0) + 1
+        role.counted = True
+
+    def _uncount(self, role: _Role) -> None:
+        if not role.counted:
+            return
+        role.counted = False
+        for a, b in zip(role.request.path, role.request.path[1:]):
+            link = link_name(a, b)
+            self.routed[link] -= 1
+            if not self.routed[link]:
+                del self.routed[link]
+
+    def _round_trip_ps(self, request: Request) -> int:
+        """A classical round trip between the request's ends (its path's, or the fastest fibre's)."""
+        if request.offsets_ps:
+            return max(1, 2 * request.offsets_ps[-1])
+        return max(1, 2 * self._map.latency_ps(request.source, request.dest)) if self._map is not None else 1
+
+    # -- advertisements ------------------------------------------------------------------------
+    def _link_loads(self) -> tuple:
+        """``(link, load, up)`` of each of this node's links (see routing.LinkState)."""
+        users: dict[str, set] = {}
+        for rid, role in self.roles.items():
+            if role.status != "done":
+                for c in (*role.left, *role.right):
+                    users.setdefault(self.port_of[c], set()).add(rid)
+        out = []
+        for link in sorted(self.ports):
+            port = self.ports[link]
+            if port.shared:
+                load = len(users.get(link, ())) / len(port.slots)
+            else:
+                load = sum(1 for c in port.slots if c in self.owner) / len(port.slots)
+            out.append((link, load, link not in self.down_links))
+        return tuple(out)
+
+    def _touched(self) -> None:
+        """Something this node advertises may have changed: advertise it as soon as the hold-down allows."""
+        if not self.listeners or self.advert_due:
+            return
+        self.advert_due = True
+        wait = 0 if self.advert_at < 0 else max(0, self.advert_at + self.router.advert_ps - self.now)
+        self.set_timer(_Advertise(), delay_ps=wait)
+
+    @handler(_Advertise)
+    def on_advertise(self, msg: _Advertise, sender: str) -> None:
+        self.advert_due = False
+        links = self._link_loads()
+        if links == self.advertised or self.down:
+            return
+        self.advertised, self.advert_at = links, self.now
+        self.advert_seq += 1
+        state = LinkState(self.id, self.advert_seq, self.now, links)
+        for node in self.listeners:
+            self.send(node, state, delay_ps=max(1, self._map.latency_ps(self.id, node)))
+
+    @handler(LinkState)
+    def on_link_state(self, msg: LinkState, sender: str) -> None:
+        if msg.seq <= self.heard.get(msg.node, 0):
+            self.ignored += 1  # older than what this node already heard from there
+            return
+        self.heard[msg.node] = msg.seq
+        for link, load, up in msg.links:
+            self.known.setdefault(link, {})[msg.node] = (load, up, msg.at_ps)
+
+    # -- faults ----------------------------------------------------------------------------------
+    def _path_links(self, role: _Role) -> list[str]:
+        """The links of ``role``'s path at this node."""
+        path, i = role.request.path, role.index
+        return [self.port_to[path[j]] for j in (i - 1, i + 1) if 0 <= j < len(path)]
+
+    @handler(LinkFailed)
+    def on_link_failed(self, msg: LinkFailed, sender: str) -> None:
+        port = self.ports.get(msg.link)
+        if port is None or sender != port.memory or self.down:
+            self.ignored += 1
+            return
+        self.down_links.add(msg.link)
+        for slot in port.slots:
+            self.offered.discard(slot)
+            pair = self.held.get(slot)
+            if pair is None:
+                continue
+            role = self.roles.get(self.serving.get(slot, ""))
+            if role is not None and role.status != "done":
+                self._notify_drop(role, pair)
+            self._drop(slot, offer=False, tell=False)  # the memory lost it already
+        for rid in sorted(self.roles):
+            role = self.roles[rid]
+            if role.status == "done" or msg.link not in self._path_links(role):
+                continue
+            if role.index == 0:
+                self._failover(role, msg.link, self.id)
+            else:
+                self._to(role, 0, PathFailed(rid, msg.link, self.id))
+        self._touched()
+
+    @handler(LinkRestored)
+    def on_link_restored(self, msg: LinkRestored, sender: str) -> None:
+        port = self.ports.get(msg.link)
+        if port is None or sender != port.memory or self.down:
+            self.ignored += 1
+            return
+        self.down_links.discard(msg.link)
+        self._touched()
+
+    @handler(PathFailed)
+    def on_path_failed(self, msg: PathFailed, sender: str) -> None:
+        role = self.roles.get(msg.request_id)
+        if role is None or role.status == "done" or role.index != 0:
+            self.ignored += 1  # the path was ended already (both ends of a cut link report it)
+            return
+        self._failover(role, msg.link, msg.at_node)
+
+    def _failover(self, role: _Role, link: str, at_node: str) -> None:
+        """Source: ``link`` of the request's path failed.  End the path and, if the router may route again
+        and the retry budget allows, serve the rest of the request as a new leg over another path."""
+        request = role.request
+        origin = request.leg_of or request.request_id
+        self._close(role, f"failed: link {link} down (told by {at_node})")
+        given = self.pending[origin]
+        left = request.retries - role.attempt - 1
+        if given.path or left < 0 or (request.deadline_ps and request.deadline_ps <= self.now):
+            return
+        if self.router.reroute:
+            self.avoid.setdefault(origin, set()).add(link)
+        k = self.legs[origin] = self.legs.get(origin, 0) + 1
+        fields = {f: getattr(request, f) for f in Request._qactors_fields}
+        fields.update(request_id=f"{origin}~{k}", leg_of=origin, pairs=request.pairs - len(role.delivered),
+                      retries=left, start_ps=self.now, path=(), offsets_ps=(), shared=())
+        leg = Request(**fields)
+        self.pending[leg.request_id] = leg
+        self.set_timer(_Start(leg.request_id, 0), delay_ps=0)
+
+    @handler(_Fault)
+    def on_fault(self, msg: _Fault, sender: str) -> None:
+        if msg.end:  # recovered: empty, as after a restart
+            self.down = False
+            self._dispatch = self._part_dispatch
+            self._touched()
+            return
+        self.down = True
+        for rid in sorted(self.roles):
+            role = self.roles[rid]
+            if role.status != "done":
+                role.status = "done"
+                role.outcome = role.outcome or f"failed: node {self.id} down"
+                role.counted = False
+        self.routed.clear()
+        self.owner.clear()
+        self.held.clear()
+        self.serving.clear()
+        self.offered.clear()
+        self._part_dispatch = self._dispatch
+        self._dispatch = _WhileDown({_Fault: QNode.on_fault})
+
+    def _while_down(self, msg: Message, sender: str) -> None:
+        self.ignored += 1
 
     # -- what parts use ----------------------------------------------------------------------
     def _discard(self, role: _Role, channel: str, partner_too: bool = True) -> None:
@@ -531,18 +768,31 @@ def request_report(states: dict, request_id: str) -> dict:
         known = sorted({r for st in states.values() if isinstance(st, dict) for r in st.get("roles", {})})
         raise _fail("request_id", request_id, f"one of the run's requests {known}", "request_id")
     request = next(iter(roles.values())).request
-    src, dst = roles[request.source], roles.get(request.dest)  # a rejected request may never reach it
-    delivered = dst.delivered if dst is not None else []
+    source = states[request.source]["roles"]
+    legs = [request_id] + sorted((r for r in source if source[r].request.leg_of == request_id),
+                                 key=lambda r: int(r.rpartition("~")[2]))
+    ends = []  # per leg: (source role, destination role or None: a rejected request may never reach it)
+    for rid in legs:
+        src = source[rid]
+        dst = states.get(src.request.dest, {}).get("roles", {}).get(rid) if src.request.path else None
+        ends.append((src, dst))
+    src, last = ends[0][0], ends[-1][0]
+    delivered = sorted(d for _, dst in ends if dst is not None for d in dst.delivered)
     elapsed = (delivered[-1][0] - src.active_from) if delivered and src.active_from >= 0 else 0
-    out = {"outcome": src.outcome or "running", "path": list(request.path), "pairs": len(delivered),
+    out = {"outcome": last.outcome or "running", "path": list(last.request.path), "pairs": len(delivered),
            "rate_hz": len(delivered) / (elapsed * 1e-12) if elapsed > 0 else 0.0,
            "mean_fidelity": sum(d[1] for d in delivered) / len(delivered) if delivered else math.nan,
-           "below_min": dst.below_min if dst is not None else 0}
-    if dst is None:
+           "below_min": sum(dst.below_min for _, dst in ends if dst is not None)}
+    if len(legs) > 1:
+        out["paths"] = [list(s.request.path) for s, _ in ends]
+    receivers = [dst for _, dst in ends if dst is not None]
+    if not receivers:
         return out
-    receiver = dst.receiver
-    if receiver.teleport_fidelities:
-        out["teleport_fidelity"] = sum(receiver.teleport_fidelities) / len(receiver.teleport_fidelities)
+    fidelities = [f for dst in receivers for f in dst.receiver.teleport_fidelities]
+    if fidelities:
+        out["teleport_fidelity"] = sum(fidelities) / len(fidelities)
+    # key: from the leg that delivered most (the key of several paths is not pooled)
+    receiver = max(receivers, key=lambda dst: len(dst.delivered)).receiver
     if elapsed > 0 and sum(receiver.sifted.values()):
         out["key"] = KeyRate.from_bbm92(receiver, elapsed)
     elif elapsed > 0 and sum(receiver.e91_sifted.values()):
@@ -558,8 +808,9 @@ def shortest_path(graph: nx.Graph, source: str, dest: str) -> list[str]:
 def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: AttemptPhysics,
                     model: str = "geometric", memory: QuantumMemory | None = None, channels_per_link: int = 1,
                     swap_success_probability: float = 1.0, refractive_index: float = 1.47,
-                    routing: Callable[[nx.Graph, str, str], list] = shortest_path,
-                    allocation: str = "reserved", reservation: HopByHop | None = None) -> Network:
+                    routing: Callable[[nx.Graph, str, str], list] | None = None,
+                    allocation: str = "reserved", reservation: HopByHop | None = None,
+                    router: Router | None = None, faults: Sequence = ()) -> Network:
     """Actors for ``graph``: a :class:`QNode` per node (id ``str(node)``), a
     :class:`~qactors.protocols.memory.MemoryBank` per node and link
     (:func:`~qactors.protocols.memory.memory_id`, placed with its node), and one channel actor per
@@ -576,9 +827,18 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
     Node attributes (optional): ``memory`` (a :class:`~qactors.hardware.memory.QuantumMemory`,
     default ``memory``: the decay of the node's qubits and the access time of its memory banks)
     and ``swap_success_probability`` (default the argument).  Each request's path is
-    ``routing(graph, source, dest)``; requests are checked before anything is built.  ``reservation``:
-    the nodes' reservation part (default :class:`~qactors.protocols.reservation.HopByHop`)."""
+    chosen by the source's ``router`` (:mod:`qactors.protocols.routing`, default
+    :class:`~qactors.protocols.routing.ShortestPath`) when the request starts, and again on every retry;
+    a request's own ``path``, or ``routing(graph, source, dest)`` if that function is given, pins it
+    instead.  Requests are checked, and routed once on the map as it is at the start, before anything
+    is built.  ``reservation``: the nodes' reservation part (default
+    :class:`~qactors.protocols.reservation.HopByHop`).  ``faults``: records of
+    :mod:`qactors.protocols.faults` (link cuts, node failures, memory and detector degradation)."""
     memory = memory or QuantumMemory(num_qubits=2)
+    router = ShortestPath() if router is None else router
+    if not isinstance(router, Router):
+        raise _fail("router", router, "a router (qactors.protocols.routing, e.g. RateAware())", "router")
+    router.check()
     if reservation is not None and not isinstance(reservation, HopByHop):
         raise _fail("reservation", reservation, "None or a reservation part (qactors.protocols.reservation)",
                     "reservation")
@@ -602,6 +862,7 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
     capacity: dict[tuple[str, str], int] = {}
     shared: dict[tuple[str, str], bool] = {}
     link_names: dict[str, tuple[str, str]] = {}
+    map_links: list[MapLink] = []
     for u, v, data in sorted(g.edges(data=True), key=lambda e: tuple(sorted(e[:2]))):
         a, b = sorted((u, v))
         length = data.get("length_km")
@@ -628,6 +889,9 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
         plan = plan_link(link, a, b, link_physics, length_km=length, refractive_index=refractive_index,
                          station=station)
         latency[(a, b)] = latency[(b, a)] = plan.node_delay_ps
+        map_links.append(MapLink(link, a, b, float(length), plan.node_delay_ps, count, link_allocation == "shared",
+                                 link_physics.success_probability(), plan.attempt_ps,
+                                 link_physics.reference_fidelity()))
         capacity[(a, b)] = capacity[(b, a)] = count
         shared[(a, b)] = shared[(b, a)] = link_allocation == "shared"
         links.append((link, a, b, link_physics, length, station, slots, link_allocation == "shared"))
@@ -637,22 +901,80 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
             banks.append(bank)
             ports[node].append(LinkPort(link, other, slots, bank.id, bank.access_ps, station, args.arm_delay_ps,
                                         link_allocation == "shared"))
+    nmap = NetworkMap([MapNode(v, float(g.nodes[v].get("swap_success_probability", swap_success_probability)),
+                               memories[v].t2_s, _position(g.nodes[v])) for v in g.nodes], map_links)
     checked = []
     ids: set[str] = set()
     for request in requests:
-        checked.append(_route(g, request, routing, latency, capacity, shared, ids))
+        checked.append(_route(g, nmap, request, routing, router, ids))
+    struck = _strikes(g, link_names, faults)
+    for bank in banks:
+        bank.faults = tuple(f for f in struck.get(bank.node, ()) if isinstance(f, MemoryDegradation)
+                            and f.link in ("", bank.link)) + tuple(
+            f for f in struck.get(bank.link, ()) if isinstance(f, DetectorDrop))
+    listeners = sorted({r.source for r in checked})
     net = Network()
     for v in sorted(g.nodes):
-        net.add_actor(QNode(v, ports[v], checked, g.nodes[v].get("swap_success_probability",
-                                                                swap_success_probability), reservation), site=v)
+        net.add_actor(QNode(v, ports[v], checked, g.nodes[v].get("swap_success_probability", swap_success_probability),
+                            reservation, nmap=nmap, router=router, listeners=listeners,
+                            faults=tuple(f for f in struck.get(v, ()) if isinstance(f, NodeFailure))), site=v)
     for bank in banks:
         net.add_actor(bank, site=bank.node)
         net.connect(bank.node, bank.id, latency_ps=bank.access_ps)
     for link, a, b, link_physics, length, station, slots, is_shared in links:
         link_components(net, link, a, b, link_physics, length_km=length, model=model,
                         refractive_index=refractive_index, station=station, slots=slots,
-                        speakers={a: memory_id(a, link), b: memory_id(b, link)}, shared=is_shared)
+                        speakers={a: memory_id(a, link), b: memory_id(b, link)}, shared=is_shared,
+                        faults=tuple(f for f in struck.get(link, ()) if isinstance(f, (LinkCut, DetectorDrop))))
     return net
+
+
+def _position(data: dict) -> tuple | None:
+    pos = data.get("pos_km")
+    return (float(pos[0]), float(pos[1])) if pos is not None else None
+
+
+def _strikes(g: nx.Graph, links: dict, faults: Sequence) -> dict[str, list]:
+    """Checked faults by the node or link they strike; a node failure also cuts the node's links."""
+    out: dict[str, list] = {}
+    for i, fault in enumerate(faults):
+        where = f"faults[{i}]"
+        if not isinstance(fault, FAULTS):
+            raise _fail(where, fault, "LinkCut, NodeFailure, MemoryDegradation or DetectorDrop "
+                        "(qactors.protocols.faults)", "faults")
+        checks.integer(f"{where}.at_ps", fault.at_ps, low=0, high=checks.MAX_PS, field="at_ps")
+        end = getattr(fault, "repair_ps", getattr(fault, "recover_ps", None))
+        if end is not None:
+            name = "repair_ps" if isinstance(fault, LinkCut) else "recover_ps"
+            checks.integer(f"{where}.{name}", end, low=0, high=checks.MAX_PS, field=name)
+            if end and end <= fault.at_ps:
+                raise _fail(f"{where}.{name}", end, f"0 (never) or later than at_ps = {fault.at_ps}", name)
+        if isinstance(fault, (LinkCut, DetectorDrop)):
+            if fault.link not in links:
+                raise _fail(f"{where}.link", fault.link, f"a link of the network, named 'a-b' with a < b "
+                            f"(e.g. {next(iter(sorted(links)), '?')!r})", "link")
+            if isinstance(fault, DetectorDrop):
+                checks.real(f"{where}.factor", fault.factor, low=0.0, low_open=True, high=1.0, field="factor")
+            out.setdefault(fault.link, []).append(fault)
+            continue
+        if fault.node not in g:
+            raise _fail(f"{where}.node", fault.node, "a node of the network", "node")
+        if isinstance(fault, MemoryDegradation):
+            checks.real(f"{where}.t2_s", fault.t2_s, low=0.0, low_open=True, field="t2_s")
+            if fault.link and fault.link not in links:
+                raise _fail(f"{where}.link", fault.link, "'' (every memory) or a link of the node", "link")
+        out.setdefault(fault.node, []).append(fault)
+        if isinstance(fault, NodeFailure):
+            for other in sorted(g.neighbors(fault.node)):
+                link = link_name(fault.node, other)
+                out.setdefault(link, []).append(LinkCut(link, fault.at_ps, fault.recover_ps))
+    for link in sorted(k for k in out if k in links):
+        cuts = sorted((f.at_ps, f.repair_ps or checks.MAX_PS) for f in out[link] if isinstance(f, LinkCut))
+        for (s0, e0), (s1, _) in zip(cuts, cuts[1:]):
+            if s1 < e0:
+                raise _fail(f"faults on link {link!r}", (s1,), f"cuts that do not overlap (one at {s0} ps lasts "
+                            f"until {e0} ps)", "faults")
+    return out
 
 
 def network_actors(net: Network) -> list[tuple[str, str, str]]:
@@ -728,35 +1050,83 @@ def check_request(request: Request) -> Request:
     return request
 
 
-def _route(g: nx.Graph, request: Request, routing, latency: dict, capacity: dict, shared: dict,
-           ids: set) -> Request:
+def route_on(nmap: NetworkMap, request: Request, path, who: str = "routing", *,
+             strict: bool = False) -> tuple[Request | None, str]:
+    """``request`` routed over ``path``: its ``path``, ``offsets_ps`` and ``shared`` set, or None and why the
+    request cannot use that path (its swapper cannot serve it, or a link has too few memories).
+
+    Raises:
+        ConfigurationError: ``path`` is not a simple path of the map's links from the request's source to
+            its destination (a fault of the router ``who``); with ``strict``, the request cannot use it.
+    """
+    rid = request.request_id
+    path = tuple(str(v) for v in path)
+    adj = nmap.adj
+    if (len(path) < 2 or path[0] != request.source or path[-1] != request.dest or len(set(path)) != len(path)
+            or any(b not in adj.get(a, ()) for a, b in zip(path, path[1:]))):
+        raise _fail(f"request {rid!r} route from {who}", path, "a simple path of graph edges from source to dest",
+                    "routing")
+    links = nmap.path_links(path)
+    hops = tuple(link.shared for link in links)
+    try:
+        _swapper_of(request).check_path(rid, path, hops)
+    except ConfigurationError as e:
+        if strict:
+            raise
+        return None, f"its swapper cannot use path {'-'.join(path)}: {e}"
+    for link in links:
+        if not link.shared and link.channels < request.channels:
+            if strict:
+                raise _fail(f"request {rid!r} channels", request.channels, f"at most {link.channels}, the memories "
+                            f"per end of link ({link.a}, {link.b}) on its path", "channels")
+            return None, (f"channels = {request.channels} is more than the {link.channels} memories per end of link "
+                          f"({link.a}, {link.b}) on path {'-'.join(path)}")
+    fields = {f: getattr(request, f) for f in Request._qactors_fields}
+    fields.update(path=path, offsets_ps=nmap.offsets_ps(path), shared=hops)
+    return Request(**fields), ""
+
+
+def _route(g: nx.Graph, nmap: NetworkMap, request: Request, routing, router: Router, ids: set) -> Request:
+    """A checked request with its parts; with its path if ``routing`` (a function of the graph) pins it,
+    else routable by ``router`` on the map as it is at the start (errors raised now, not at run time)."""
     request = check_request(request)
     rid = request.request_id
     if rid in ids:
         raise _fail("Request.request_id", rid, "a non-empty string, unique in the network", "request_id")
+    if "~" in rid:
+        raise _fail("Request.request_id", rid, "an id without '~' (it names the new paths of a rerouted request)",
+                    "request_id")
     ids.add(rid)
     for field in ("source", "dest"):
         if str(getattr(request, field)) not in g:
             raise _fail(f"request {rid!r} {field}", getattr(request, field), "a node of the graph", field)
-    policy = _swapper_of(request)
-    try:
-        path = [str(v) for v in routing(g, str(request.source), str(request.dest))]
-    except nx.NetworkXNoPath:
-        raise _fail(f"request {rid!r} route from {request.source!r} to", request.dest,
-                    "a destination connected to the source", "dest") from None
-    if path[0] != str(request.source) or path[-1] != str(request.dest) or len(set(path)) != len(path) or any(
-            (a, b) not in latency for a, b in zip(path, path[1:])):
-        raise _fail(f"request {rid!r} route", path, "a simple path of graph edges from source to dest", "routing")
-    hops = tuple(shared[(a, b)] for a, b in zip(path, path[1:]))
-    policy.check_path(rid, tuple(path), hops)
-    for a, b in zip(path, path[1:]):
-        if not shared[(a, b)] and capacity[(a, b)] < request.channels:
-            raise _fail(f"request {rid!r} channels", request.channels, f"at most {capacity[(a, b)]}, the memories "
-                        f"per end of link ({a}, {b}) on its path", "channels")
-    offsets = [0]
-    for a, b in zip(path, path[1:]):
-        offsets.append(offsets[-1] + latency[(a, b)])
     fields = {f: getattr(request, f) for f in Request._qactors_fields}
-    fields.update(source=str(request.source), dest=str(request.dest), path=tuple(path), offsets_ps=tuple(offsets),
-                  shared=hops)
-    return with_parts(Request(**fields))
+    fields.update(source=str(request.source), dest=str(request.dest))
+    request = Request(**fields)
+    if not nx.has_path(g, request.source, request.dest):
+        raise _fail(f"request {rid!r} route from {request.source!r} to", request.dest,
+                    "a destination connected to the source", "dest")
+    if request.path or routing is not None:
+        if request.path:
+            path = request.path
+        else:
+            try:
+                path = routing(g, request.source, request.dest)
+            except nx.NetworkXNoPath:
+                raise _fail(f"request {rid!r} route from {request.source!r} to", request.dest,
+                            "a destination connected to the source", "dest") from None
+        routed, _ = route_on(nmap, request, path, strict=True)
+    else:
+        path = None
+        for capacity in (True, False):  # without a path, find one that names the link with too few memories
+            path = router.route(RouteView(request.source, request.start_ps, request, nmap, {}, frozenset(), {},
+                                          capacity=capacity))
+            if path is not None:
+                break
+        if path is None:
+            raise _fail(f"request {rid!r} route by {type(router).__name__} from {request.source!r} to",
+                        request.dest, "a destination it can route to (the links on the way have too few "
+                        "memories for the request's channels, or the router finds no path)", "routing")
+        route_on(nmap, request, path, type(router).__name__, strict=True)
+        routed = request
+    return with_parts(routed)

@@ -9,7 +9,7 @@ from qactors.core.messages import Message, message
 from qactors.quantum.bell import PairRecord
 
 __all__ = ["Request", "Reserve", "Reject", "Confirm", "Activate", "Release", "SpanDone", "Discard", "Purify",
-           "PurifyReply", "Settled"]
+           "PurifyReply", "Settled", "PathFailed"]
 
 
 def _fail(what: str, value: object, allowed: str, field: str) -> ConfigurationError:
@@ -20,7 +20,8 @@ def _fail(what: str, value: object, allowed: str, field: str) -> ConfigurationEr
 class Request(Message):
     """An end-to-end request, as it travels along its path.
 
-    ``path`` is the node sequence; ``offsets_ps`` the cumulative classical
+    ``path`` is the node sequence (empty until the source's router chooses
+    it; a path given here is kept); ``offsets_ps`` the cumulative classical
     latency along it (node ``i`` to node ``j`` takes ``|offsets_ps[i] -
     offsets_ps[j]|``).  ``deadline_ps`` of 0 means none.
 
@@ -52,6 +53,7 @@ class Request(Message):
     path: tuple = ()
     offsets_ps: tuple = ()
     shared: tuple = ()  # per hop of the path: its link's memories are shared between requests
+    leg_of: str = ""  # a request started again over a new path after its first failed: the original's id
 
     def latency(self, i: int, j: int) -> int:
         return abs(self.offsets_ps[i] - self.offsets_ps[j])
@@ -72,6 +74,7 @@ class Reject(Message):
     attempt: int
     at_node: str
     reason: str
+    link: str = ""    # the link that could not be reserved
 
 
 @message
@@ -155,9 +158,18 @@ class Settled(Message):
 
 
 @message
+class PathFailed(Message):
+    """A node of the path tells the source that ``link`` of the request's path failed (cut, or a node down)."""
+    request_id: str
+    link: str
+    at_node: str
+
+
+@message
 class _Start(Message):
     request_id: str
     attempt: int
+    busy: tuple = ()  # links that rejected the previous attempt
 
 
 @message

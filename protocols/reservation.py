@@ -27,6 +27,14 @@ from qactors.core.messages import message
 from .parts import Part
 from .requests import Confirm, Reject, Reserve, _Deadline, _fail, _Start
 
+
+def _unrouted_role(node: Any, request: Any) -> Any:
+    """A role for a request no path was found for: no parts, nothing reserved."""
+    from .network import _Role
+    role = _Role(request, 0)
+    role.state["application"] = request.application.new_state(node, role)
+    return role
+
 __all__ = ["HopByHop"]
 
 
@@ -47,17 +55,25 @@ class HopByHop(Part):
 
     @handler(_Start)
     def on_start(self, node: Any, msg: _Start, sender: str) -> None:
-        request = next(r for r in node.pending if r.request_id == msg.request_id)
-        role = node.roles.get(request.request_id) or node._new_role(request, 0)
-        node.roles[request.request_id] = role
-        if role.status == "done":
-            return
-        if msg.attempt == 0 and request.deadline_ps:
-            node.set_timer(_Deadline(request.request_id), delay_ps=max(0, request.deadline_ps - node.now))
+        given = node.pending[msg.request_id]
+        old = node.roles.get(msg.request_id)
+        if old is not None and old.status != "reserving":
+            return  # ended (its deadline passed while it waited to retry), or active
+        if msg.attempt == 0 and given.deadline_ps:
+            node.set_timer(_Deadline(given.request_id), delay_ps=max(0, given.deadline_ps - node.now))
+        request, why = node._routed(given, msg.busy)
+        role = node._new_role(request, 0) if request is not None else _unrouted_role(node, given)
+        node.roles[given.request_id] = role
         role.attempt = msg.attempt
+        if request is None:
+            self._rejected(node, role, node.id, why)
+            return
+        node._count(role)
+        link = node.port_to[request.path[1]]
         channels = node._free_channels(request.path[1], request.channels)
         if len(channels) < request.channels:
-            self._rejected(node, role, node.id, "no free memory on the first link")
+            self._rejected(node, role, node.id, "link is down" if link in node.down_links else
+                           "no free memory on the first link", link)
             return
         node._reserve(role, channels)
         role.right = tuple(channels)
@@ -72,17 +88,19 @@ class HopByHop(Part):
             return
         role = role or node._new_role(request, msg.hop)
         role.attempt = msg.attempt
+        incoming = node.port_to[request.path[msg.hop - 1]]
         busy = [c for c in msg.channels if c in node.owner and node.owner[c] != request.request_id]
-        if busy:
-            node._to(role, msg.hop - 1, Reject(request.request_id, msg.hop - 1, msg.attempt, node.id,
-                                               f"memory {busy[0]} is in use"))
+        if busy or incoming in node.down_links:
+            why = "link is down" if incoming in node.down_links else f"memory {busy[0]} is in use"
+            node._to(role, msg.hop - 1, Reject(request.request_id, msg.hop - 1, msg.attempt, node.id, why, incoming))
             return
         out: list[str] = []
         if msg.hop < len(request.path) - 1:
             out = node._free_channels(request.path[msg.hop + 1], request.channels)
             if len(out) < request.channels:
-                node._to(role, msg.hop - 1, Reject(request.request_id, msg.hop - 1, msg.attempt, node.id,
-                                                   "no free memory on the next link"))
+                link = node.port_to[request.path[msg.hop + 1]]
+                why = "link is down" if link in node.down_links else "no free memory on the next link"
+                node._to(role, msg.hop - 1, Reject(request.request_id, msg.hop - 1, msg.attempt, node.id, why, link))
                 return
         node.roles[request.request_id] = role
         node._reserve(role, (*msg.channels, *out))
@@ -102,17 +120,21 @@ class HopByHop(Part):
         if role.index > 0:
             del node.roles[msg.request_id]
             node._to(role, role.index - 1, Reject(msg.request_id, role.index - 1, msg.attempt, msg.at_node,
-                                                  msg.reason))
+                                                  msg.reason, msg.link))
             return
-        self._rejected(node, role, msg.at_node, msg.reason)
+        self._rejected(node, role, msg.at_node, msg.reason, msg.link)
 
-    def _rejected(self, node: Any, role: Any, at_node: str, reason: str) -> None:
+    def _rejected(self, node: Any, role: Any, at_node: str, reason: str, link: str = "") -> None:
+        """Source: this attempt failed; retry after a back-off (routing again, avoiding ``link`` if the
+        router reroutes), up to the request's ``retries``."""
         request = role.request
+        node._uncount(role)
         if role.attempt < request.retries:
             round_trips = int(node.rng.integers(self.min_backoff, self.max_backoff + 1))
-            backoff = round_trips * max(1, 2 * request.offsets_ps[-1])
+            backoff = round_trips * node._round_trip_ps(request)
             if not request.deadline_ps or node.now + backoff < request.deadline_ps:
-                node.set_timer(_Start(request.request_id, role.attempt + 1), delay_ps=backoff)
+                busy = (link,) if link else ()
+                node.set_timer(_Start(request.request_id, role.attempt + 1, busy), delay_ps=backoff)
                 return
         role.status = "done"
         role.outcome = f"rejected at {at_node}: {reason}"

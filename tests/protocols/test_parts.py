@@ -153,7 +153,7 @@ def test_the_reservation_part_backs_off_by_its_own_round_trips():
                        peers=["1", "2", "0/memory:0-1", "0-1/station"])
     (start,) = probe.start()
     (retry,) = probe.deliver(start.msg, "0", 0)  # one slot where two are asked for: rejected at once
-    assert retry.msg == _Start("r", 1) and retry.delay_ps == 2 * (2 * 400)  # two path round trips
+    assert retry.msg == _Start("r", 1, ("0-1",)) and retry.delay_ps == 2 * (2 * 400)  # two round trips; the link named
     assert probe.deliver(retry.msg, "0", retry.delay_ps) == []
     assert probe.actor.roles["r"].outcome == "rejected at 0: no free memory on the first link"
     with pytest.raises(qactors.ConfigurationError, match=r"HopByHop back-off = \(3, 2\) is not allowed"):

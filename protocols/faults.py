@@ -1,0 +1,106 @@
+"""Faults injected at given simulated times, and how the network hears of them.
+
+Give them to :func:`~qactors.protocols.network.quantum_network` (``faults=[...]``)
+or in a scenario's ``[[faults]]`` tables:
+
+* :class:`LinkCut`: the link's fibre is cut at ``at_ps`` (and repaired at
+  ``repair_ps``, if not 0).  Its channel actor opens no round and decides no
+  attempt while it is cut; the pairs its memories hold are lost, and each
+  memory hears of it after the fibre's latency from the channel (the light
+  stops arriving), tells its node (access time), and the node tells the source
+  of every request whose path uses the link
+  (:class:`~qactors.protocols.requests.PathFailed`), which ends that path and,
+  within its retry budget, routes the rest of the request over another.
+* :class:`NodeFailure`: the node stops at ``at_ps``: it forgets its requests,
+  its reservations and its pairs, ignores every message until ``recover_ps``
+  (if not 0), and all its links are cut for as long (their far ends hear of
+  it as of any cut).
+* :class:`MemoryDegradation`: from ``at_ps`` on, qubits stored in the node's
+  memories (on ``link``, or on all its links) decohere with T2 ``t2_s``
+  (pairs already stored keep the noise they were stored with).
+* :class:`DetectorDrop`: from ``at_ps`` on, the link's per-attempt efficiency
+  (``eta_arm``, or ``eta_link`` of a sender-receiver link) is multiplied by
+  ``factor``.
+
+The faults are timers of the actors they strike, set when the run starts, so
+they are part of the deterministic schedule like any other event.
+"""
+
+from __future__ import annotations
+
+from qactors.core.messages import Message, message
+
+__all__ = ["LinkCut", "NodeFailure", "MemoryDegradation", "DetectorDrop", "FAULTS", "LinkDown", "LinkUp",
+           "LinkFailed", "LinkRestored", "link_name"]
+
+
+def link_name(a: str, b: str) -> str:
+    """The name of the link between nodes ``a`` and ``b``: ``"<lower id>-<higher id>"``."""
+    a, b = sorted((str(a), str(b)))
+    return f"{a}-{b}"
+
+
+@message
+class LinkCut(Message):
+    link: str
+    at_ps: int
+    repair_ps: int = 0  # 0: never repaired
+
+
+@message
+class NodeFailure(Message):
+    node: str
+    at_ps: int
+    recover_ps: int = 0  # 0: never recovers
+
+
+@message
+class MemoryDegradation(Message):
+    node: str
+    at_ps: int
+    t2_s: float
+    link: str = ""  # "": every memory of the node
+
+
+@message
+class DetectorDrop(Message):
+    link: str
+    at_ps: int
+    factor: float
+
+
+FAULTS = (LinkCut, NodeFailure, MemoryDegradation, DetectorDrop)
+
+
+@message
+class _Fault(Message):
+    """Timer of the actor a fault strikes: ``fault`` begins (``end`` False) or ends."""
+    fault: Message
+    end: bool
+
+
+@message
+class LinkDown(Message):
+    """Channel -> memory: the link was cut at ``at_ps``; the pairs it holds are lost."""
+    link: str
+    at_ps: int
+
+
+@message
+class LinkUp(Message):
+    """Channel -> memory: the link works again; ``rounds`` gives, per slot, the round to be ready for."""
+    link: str
+    rounds: tuple  # ((slot, round), ...)
+
+
+@message
+class LinkFailed(Message):
+    """Memory -> node: its link is cut; the pairs in ``slots`` are lost."""
+    link: str
+    slots: tuple
+
+
+@message
+class LinkRestored(Message):
+    """Memory -> node: its link works again."""
+    link: str
