@@ -269,6 +269,7 @@ class QNode(Actor):
         self.routed: dict[str, int] = {}     # link -> running requests this node routed over it
         self.avoid: dict[str, set] = {}      # original request id -> links that failed it
         self.legs: dict[str, int] = {}       # original request id -> paths started after failures
+        self.paths: dict[str, tuple] = {}    # original request id -> the first path its router chose
         self.down_links: set[str] = set()    # this node's links known to be cut
         self.faults = tuple(faults)          # NodeFailure records for this node
         self.down = False
@@ -523,6 +524,8 @@ class QNode(Actor):
         if request.path:
             return request, ""
         origin = request.leg_of or request.request_id
+        if not self.router.reroute and origin in self.paths:  # a router that does not reroute keeps its first path
+            return route_on(self._map, request, self.paths[origin], type(self.router).__name__)
         failed = frozenset(self.avoid.get(origin, ()))
         known = self._known_now()
         tries = [failed | set(busy), failed] if busy and self.router.reroute else [failed]
@@ -533,6 +536,7 @@ class QNode(Actor):
                 break
         if path is None:
             return None, "no usable path"
+        self.paths.setdefault(origin, tuple(path))
         return route_on(self._map, request, path, type(self.router).__name__)
 
     def _known_now(self) -> dict:

@@ -6,8 +6,8 @@ The source of a request calls :meth:`Router.route` with a
 :class:`~qactors.protocols.routing.map.RouteView` (the static map, its own
 links live, other links as their advertisements last told it) when the
 request starts, and again for every retry after a rejection or a failure,
-with the links that rejected or failed it in ``view.avoid`` if the router
-``reroute``\\ s.  ``advert_ps`` > 0 makes every node advertise its links'
+with the links that rejected or failed it in ``view.avoid``, if the router
+reroutes (``reroute=False`` keeps the first path).  ``advert_ps`` > 0 makes every node advertise its links'
 load (:class:`~qactors.protocols.routing.map.LinkState`) to the nodes that
 route requests, at most once per ``advert_ps`` and only when it changed.
 
@@ -42,7 +42,9 @@ def register_router(name: str):
 @message
 class Router(Part):
     """Base of routers.  ``advert_ps``: how often, at most, nodes advertise their links' load to the
-    sources (0: never); ``reroute``: retries avoid the links that rejected or failed the request."""
+    sources (0: never); ``reroute``: every retry is routed again, avoiding the links that rejected or
+    failed the request (False: the first path chosen is kept for every retry, as with paths fixed
+    in advance)."""
 
     key: ClassVar[str] = "routing"
     name: ClassVar[str] = ""

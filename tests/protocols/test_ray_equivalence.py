@@ -61,8 +61,23 @@ def storage():
     return storage_network(g, [StorageRequest("r", "QD", "M", pulses=3_000_000, storage_ps=700)])
 
 
+def routed_with_faults():
+    """Congestion-aware routing on advertisements, a link cut and repaired, a node failure, a rerouted request."""
+    from qactors.protocols.faults import DetectorDrop, LinkCut, NodeFailure
+    from qactors.protocols.routing import CongestionAware
+    g = nx.cycle_graph(6)
+    g.add_edge(0, 3)
+    nx.set_edge_attributes(g, 10.0, "length_km")
+    reqs = [Request(f"q{i}", str(i % 3), str(3 + i % 3), pairs=40, start_ps=i * 3 * MS, retries=20) for i in range(6)]
+    faults = [LinkCut("0-1", 8 * MS, 30 * MS), NodeFailure("4", 12 * MS, 40 * MS), DetectorDrop("2-3", 5 * MS, 0.5)]
+    return quantum_network(g, reqs, physics=LinkPhysics("double_click", eta_arm=0.5), router=CongestionAware(
+        advert_ps=MS // 10), faults=faults)
+
+
 CASES["photon storage"] = storage
-UNTIL = {"decoy BB84": 100 * MS, "trusted relays": 2000 * MS, "photon storage": 200 * MS}
+CASES["routing and faults"] = routed_with_faults
+UNTIL = {"decoy BB84": 100 * MS, "trusted relays": 2000 * MS, "photon storage": 200 * MS,
+         "routing and faults": 300 * MS}
 
 
 @pytest.mark.ray

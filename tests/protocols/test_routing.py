@@ -1,0 +1,179 @@
+"""Routing policies on small graphs whose answer is known, link-state advertisements, and faults."""
+
+from __future__ import annotations
+
+import statistics
+
+import networkx as nx
+import pytest
+
+import qactors
+from qactors.core.errors import ConfigurationError
+from qactors.hardware.memory import QuantumMemory
+from qactors.protocols.faults import DetectorDrop, LinkCut, MemoryDegradation, NodeFailure
+from qactors.protocols.link import LinkPhysics
+from qactors.protocols.network import Request, quantum_network, request_report
+from qactors.protocols.routing import (CongestionAware, FidelityAware, KShortest, RateAware, ShortestPath,
+                                       estimated_fidelity, router_named)
+
+MS = 10 ** 9
+GOOD = LinkPhysics("double_click", eta_arm=0.5, visibility=0.95)
+
+
+def graph(edges) -> nx.Graph:
+    g = nx.Graph()
+    for a, b, km, *physics in edges:
+        g.add_edge(a, b, length_km=km, **({"physics": physics[0]} if physics else {}))
+    return g
+
+
+def run(g, requests, *, until_ms=2000, seed=1, **kw):
+    kw.setdefault("physics", GOOD)
+    net = quantum_network(g, requests, **kw)
+    return qactors.run(net, until_ps=until_ms * MS, seed=seed, collect_states=True)
+
+
+def test_the_rate_aware_router_avoids_a_short_lossy_link_for_a_longer_good_one():
+    lossy = LinkPhysics("double_click", eta_arm=0.03, visibility=0.95)  # p = eta^2 / 2: 4.5e-4 per attempt
+    g = graph([("a", "b", 5.0, lossy), ("a", "c", 20.0), ("c", "b", 20.0)])
+    reqs = [Request("r", "a", "b", pairs=20)]
+    short = run(g, reqs, router=ShortestPath())
+    rate = run(g, reqs, router=RateAware())
+    slow, fast = request_report(short.states, "r"), request_report(rate.states, "r")
+    assert slow["path"] == ["a", "b"] and fast["path"] == ["a", "c", "b"]
+    # the closed forms agree: -ln(4.5e-4) = 7.7 against 2 x -ln(0.125) = 4.2
+    assert fast["outcome"] == slow["outcome"] == "served: 20 pairs"
+    assert fast["rate_hz"] > 3 * slow["rate_hz"]
+
+
+def test_k_shortest_spreads_concurrent_requests_over_two_disjoint_paths():
+    g = graph([("s", "x", 10.0), ("x", "d", 10.0), ("s", "y", 11.0), ("y", "d", 11.0)])
+    reqs = [Request("r1", "s", "d", pairs=40, retries=100), Request("r2", "s", "d", pairs=40, retries=100)]
+    one = run(g, reqs, router=ShortestPath(reroute=False))  # the second waits for the first's path
+    two = run(g, reqs, router=KShortest(k=2))
+    paths = {rid: request_report(two.states, rid)["path"] for rid in ("r1", "r2")}
+    assert sorted(paths.values()) == [["s", "x", "d"], ["s", "y", "d"]]
+    assert {tuple(request_report(one.states, r)["path"]) for r in ("r1", "r2")} == {("s", "x", "d")}
+    # on one path the second request waits for the first: served later than on its own path
+    done = {name: max(request_report(res.states, r)["pairs"] for r in ("r1", "r2")) for name, res in
+            (("one", one), ("two", two))}
+    assert done == {"one": 40, "two": 40}
+    last = {name: max(res.states["d"]["roles"][r].delivered[-1][0] for r in ("r1", "r2"))
+            for name, res in (("one", one), ("two", two))}
+    assert last["two"] < 0.75 * last["one"]
+
+
+def _contended(advert_ms: float, seed: int) -> float:
+    """Two sources whose requests share the links into d, routed once each; mean time from a request's
+    start to its last pair (ms)."""
+    g = graph([("s1", "a", 10.0), ("s1", "b", 10.5), ("s2", "a", 10.0), ("s2", "b", 10.5),
+               ("a", "d", 10.0), ("b", "d", 10.5)])
+    reqs = [Request(f"q{i}", "s1" if i % 2 else "s2", "d", pairs=15, start_ps=i * 8 * MS, retries=200)
+            for i in range(16)]
+    router = CongestionAware(advert_ps=int(advert_ms * MS), reroute=False)  # only what was advertised steers it
+    res = run(g, reqs, until_ms=5000, seed=seed, router=router)
+    times = []
+    for r in reqs:  # a request not served (its retries spent) counts as lasting the whole run: a lower bound
+        src = res.states[r.source]["roles"][r.request_id]
+        end = src.delivered[-1][0] if src.outcome.startswith("served") else 5000 * MS
+        times.append((end - r.start_ps) / MS)
+    return statistics.mean(times)
+
+
+@pytest.mark.slow
+def test_congestion_aware_routing_is_worse_with_stale_advertisements_than_with_fresh_ones():
+    fresh = [_contended(0.01, seed) for seed in (1, 2, 3)]
+    stale = [_contended(200.0, seed) for seed in (1, 2, 3)]
+    assert sum(stale) > 1.1 * sum(fresh), (fresh, stale)
+
+
+def test_the_fidelity_estimate_is_the_werner_product_along_the_path():
+    g = graph([("a", "b", 10.0), ("b", "c", 10.0)])
+    net = quantum_network(g, [Request("r", "a", "c")], physics=GOOD)
+    nmap = net.actors[0]._map
+    w = (4 * 0.975 - 1) / 3  # double click with V = 0.95: F = (1 + V)/2
+    assert estimated_fidelity(nmap, ("a", "b", "c")) == pytest.approx((1 + 3 * w * w) / 4, rel=1e-9)
+    # the fidelity-aware router prefers two good links to one noisy one
+    noisy = LinkPhysics("double_click", eta_arm=0.5, visibility=0.5)
+    g2 = graph([("a", "c", 5.0, noisy), ("a", "b", 10.0), ("b", "c", 10.0)])
+    res = run(g2, [Request("r", "a", "c", pairs=5)], router=FidelityAware())
+    assert request_report(res.states, "r")["path"] == ["a", "b", "c"]
+
+
+def test_routers_by_name_and_their_bad_parameters():
+    assert router_named("rate-aware") == RateAware()
+    assert router_named("k-shortest", k=3).k == 3
+    with pytest.raises(ConfigurationError, match="one of"):
+        router_named("teleporting")
+    with pytest.raises(ConfigurationError, match="'width'"):
+        router_named("k-shortest", width=2)
+    with pytest.raises(ConfigurationError, match="KShortest.k"):
+        router_named("k-shortest", k=0)
+
+
+# -- faults ----------------------------------------------------------------------------------
+
+def _cut_network(router, cut_ms=100):
+    # the short way 0-1-2 and a longer one 0-3-2
+    g = graph([("0", "1", 10.0), ("1", "2", 10.0), ("0", "3", 15.0), ("3", "2", 15.0)])
+    return run(g, [Request("r", "0", "2", pairs=1000, retries=3)], until_ms=3000, router=router,
+               faults=[LinkCut("0-1", cut_ms * MS)])
+
+
+def test_after_a_cut_no_pair_comes_over_the_cut_link_and_a_rerouting_policy_recovers():
+    res = _cut_network(ShortestPath())
+    cut = 100 * MS
+    first = res.states["2"]["roles"]["r"]
+    latency = first.request.offsets_ps[-1]
+    assert first.request.path == ("0", "1", "2")
+    assert first.delivered and max(d[0] for d in first.delivered) <= cut + latency
+    report = request_report(res.states, "r")
+    assert report["paths"] == [["0", "1", "2"], ["0", "3", "2"]]
+    assert report["outcome"].startswith("served") and report["pairs"] == 1000
+    # the memories at both ends of the cut lost their pairs and heard of the cut after the fibre's latency
+    assert res.states["0-1/station"]["down"] and res.states["0/memory:0-1"]["down"]
+    assert "0-1" in res.states["0"]["down_links"] and "0-1" in res.states["1"]["down_links"]
+
+
+def test_a_policy_that_does_not_reroute_does_not_recover():
+    res = _cut_network(ShortestPath(reroute=False))
+    report = request_report(res.states, "r")
+    assert report["pairs"] < 1000 and not report["outcome"].startswith("served")
+    cut = 100 * MS
+    assert all(t <= cut + 2 * 10 ** 8 for legs in [res.states["2"]["roles"].values()] for role in legs
+               for t, *_ in role.delivered)
+
+
+def test_a_repaired_link_serves_again_and_a_failed_node_is_routed_around():
+    g = graph([("0", "1", 10.0), ("1", "2", 10.0), ("0", "3", 15.0), ("3", "2", 15.0)])
+    reqs = [Request("late", "0", "2", pairs=20, start_ps=800 * MS)]
+    res = run(g, reqs, router=ShortestPath(), faults=[LinkCut("0-1", 100 * MS, repair_ps=500 * MS)])
+    assert request_report(res.states, "late")["path"] == ["0", "1", "2"]  # the repair was heard of
+    assert request_report(res.states, "late")["outcome"] == "served: 20 pairs"
+    res = run(g, [Request("r", "0", "2", pairs=1000)], router=ShortestPath(), until_ms=3000,
+              faults=[NodeFailure("1", 200 * MS, recover_ps=2000 * MS)])
+    report = request_report(res.states, "r")
+    assert report["paths"][-1] == ["0", "3", "2"] and report["pairs"] == 1000
+    assert res.states["1"]["roles"]["r"].outcome == "failed: node 1 down"
+
+
+def test_memory_and_detector_degradation_change_what_is_stored_from_then_on():
+    g = graph([("0", "1", 10.0)])
+    mem = QuantumMemory(2, t1_s=10.0, t2_s=1.0)
+    res = run(g, [Request("r", "0", "1", pairs=5)], memory=mem, until_ms=200,
+              faults=[MemoryDegradation("0", 10 * MS, 0.01), DetectorDrop("0-1", 10 * MS, 0.5)])
+    bank = res.states["0/memory:0-1"]
+    assert {side.noise.t2_s for side in bank["sides"].values()} == {0.01}
+    assert res.states["0-1/station"]["physics"].eta_arm == pytest.approx(0.25)
+
+
+def test_bad_faults_are_refused_before_anything_runs():
+    g = graph([("0", "1", 10.0)])
+    for fault, needle in ((LinkCut("1-0", 5), "a link of the network"), (NodeFailure("9", 5), "a node of"),
+                          (LinkCut("0-1", 10, repair_ps=5), "later than at_ps"),
+                          (DetectorDrop("0-1", 5, 0.0), "factor"), ("cut", "LinkCut, NodeFailure")):
+        with pytest.raises(ConfigurationError, match=needle):
+            quantum_network(g, [Request("r", "0", "1")], physics=GOOD, faults=[fault])
+    with pytest.raises(ConfigurationError, match="overlap"):
+        quantum_network(g, [Request("r", "0", "1")], physics=GOOD,
+                        faults=[LinkCut("0-1", 5, 50), LinkCut("0-1", 20, 60)])
