@@ -682,3 +682,20 @@ def test_storage_roles_and_keys_in_other_scenarios(tmp_path):
          "profiles.nodes.node.memory_efficiency", 0.5, "only in a scenario with [[storage_requests]]")
     three = KEYS + '\n[[requests]]\nid = "e"\nsource = "a"\ndest = "b"\n' + STORAGE[STORAGE.index("[[storage_"):]
     only(problems(tmp_path, three), "requests", None, "requests, key_requests, storage_requests are all given")
+
+
+def test_the_router_is_chosen_by_name_with_its_parameters_and_bad_ones_are_named(tmp_path):
+    from qactors.protocols.routing import KShortest
+    routed = edit("seed = 4", 'seed = 4\nrouting = "k-shortest"\nrouting_params = { k = 3, advert_ms = 0.5 }')
+    scenario = Scenario.from_toml(write(tmp_path, routed, "routed.toml"))
+    node = next(a for a in scenario.network.actors if a.id == "a")
+    assert node.router == KShortest(k=3, advert_ps=500_000_000)
+    assert scenario.resolved["run"]["routing"] == "k-shortest"
+    only(problems(tmp_path, edit("seed = 4", 'seed = 4\nrouting = "teleporting"')), "run.routing", "teleporting",
+         "'rate-aware'")
+    only(problems(tmp_path, edit("seed = 4", 'seed = 4\nrouting = "k-shortest"\nrouting_params = { width = 2 }')),
+         "run.routing_params.width", "width", "'k'")
+    only(problems(tmp_path, edit("seed = 4", 'seed = 4\nrouting = "k-shortest"\nrouting_params = { k = 0 }')),
+         "run.routing_params.k", 0, "an int in [1, 1000]")
+    only(problems(tmp_path, edit("seed = 4", 'seed = 4\nrouting_params = { advert_ms = -1 }')),
+         "run.routing_params.advert_ms", -1, ">= 0")

@@ -27,6 +27,7 @@ from ..protocols.memory import ALLOCATIONS
 from ..protocols.network import POLICIES, SELECTIONS, Purification, Request, check_request, quantum_network, \
     request_report
 from ..protocols.profiles import CHANNELS, NEEDED_ON, LinkProfile
+from ..protocols.routing import ROUTERS, router_named
 from .kinds import Kind, map_error, register
 from .schema import REQUIRED, Checker, Key, choice, num, show
 from .topology import NODE_ID
@@ -65,7 +66,8 @@ class Entanglement(Kind):
     scheme_use = (f"one of {', '.join(repr(x) for x in ALL_SCHEMES)} (a scenario with [[requests]] runs "
                   f"entanglement links; 'decoy_bb84' links serve [[key_requests]], 'transmission' links "
                   f"[[storage_requests]])")
-    run_keys = {"link_model": choice("geometric", MODELS)}
+    run_keys = {"link_model": choice("geometric", MODELS), "routing": choice("shortest", sorted(ROUTERS)),
+                "routing_params": Key("table", {})}
     node_use = "a node's qubit memories and swap"
     node_keys = {"t1_s": Key("seconds", math.inf, low=0, low_open=True),
                  "t2_s": Key("seconds", math.inf, low=0, low_open=True),
@@ -230,8 +232,12 @@ class Entanglement(Kind):
 
     def network(self, ck: Checker, g: nx.Graph, requests: list, args: dict, run: dict) -> Network | None:
         first = next(iter(g.edges(data=True)))
+        router = self.router(ck, run)
+        if router is None:
+            return None
         try:
-            net = quantum_network(g, requests, physics=first[2]["physics"], model=run["link_model"], **args)
+            net = quantum_network(g, requests, physics=first[2]["physics"], model=run["link_model"], router=router,
+                                  **args)
             net.check()
         except ConfigurationError as err:
             text = str(err)
@@ -243,15 +249,41 @@ class Entanglement(Kind):
             return None
         return net
 
+    @staticmethod
+    def router(ck: Checker, run: dict) -> Any:
+        """The router ``run.routing`` names, with ``run.routing_params`` (``advert_ms`` for its ``advert_ps``)."""
+        given = dict(run.get("routing_params") or {})
+        name = run.get("routing", "shortest")
+        if "advert_ps" in given:
+            ck.bad("run.routing_params.advert_ps", given["advert_ps"], "advert_ms (milliseconds)", "is not a key here")
+            return None
+        params = dict(given)
+        if "advert_ms" in params:
+            try:
+                params["advert_ps"] = checks.to_ps("run.routing_params.advert_ms", params.pop("advert_ms"), MS,
+                                                   zero=True, unit="ms")
+            except ConfigurationError as err:
+                ck.add("run.routing_params.advert_ms", given["advert_ms"], str(err))
+                return None
+        try:
+            return router_named(name, **params)
+        except ConfigurationError as err:
+            field = getattr(err, "field", None) or ""
+            ck.add(f"run.routing_params.{'advert_ms' if field == 'advert_ps' else field}",
+                   getattr(err, "value", None), str(err))
+            return None
+
     # -- results --------------------------------------------------------------------------------------
     def results(self, result: Any, requests: tuple) -> tuple[dict, list]:
         reports = {r.request_id: request_report(result.states, r.request_id) for r in requests}
         rows = []
         for r in requests:
             for end in (r.source, r.dest):
-                role = result.states[end].get("roles", {}).get(r.request_id)
-                for t, fidelity, pair_id in (role.delivered if role is not None else ()):
-                    rows.append((r.request_id, end, t, fidelity, pair_id))
+                roles = result.states[end].get("roles", {})
+                legs = [rid for rid, role in roles.items() if rid == r.request_id or role.request.leg_of == r.request_id]
+                for rid in sorted(legs, key=lambda x: (len(x), x)):  # the request, then its rerouted legs in order
+                    for t, fidelity, pair_id in roles[rid].delivered:
+                        rows.append((r.request_id, end, t, fidelity, pair_id))
         return reports, rows
 
     def csv_row(self, row: tuple) -> tuple:

@@ -177,3 +177,20 @@ def test_bad_faults_are_refused_before_anything_runs():
     with pytest.raises(ConfigurationError, match="overlap"):
         quantum_network(g, [Request("r", "0", "1")], physics=GOOD,
                         faults=[LinkCut("0-1", 5, 50), LinkCut("0-1", 20, 60)])
+
+
+def test_the_router_written_in_the_docs_runs():
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[2] / "docs" / "routing.md").read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    import sys
+    import types
+    module = types.ModuleType("docs_routing")  # a module of its own, as the user's file would be
+    sys.modules[module.__name__] = module
+    exec(compile(code, "docs/routing.md", "exec"), module.__dict__)
+    scope = module.__dict__
+    g = graph([("a", "b", 20.0), ("a", "c", 12.0), ("c", "b", 12.0)])
+    res = run(g, [Request("r", "a", "b", pairs=5)], router=scope["NoLongLinks"](max_km=15.0))
+    assert request_report(res.states, "r")["path"] == ["a", "c", "b"]
+    res = run(g, [Request("r", "a", "b", pairs=5)], router=scope["NoLongLinks"](max_km=40.0))
+    assert request_report(res.states, "r")["path"] == ["a", "b"]
