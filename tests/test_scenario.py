@@ -699,3 +699,31 @@ def test_the_router_is_chosen_by_name_with_its_parameters_and_bad_ones_are_named
          "run.routing_params.k", 0, "an int in [1, 1000]")
     only(problems(tmp_path, edit("seed = 4", 'seed = 4\nrouting_params = { advert_ms = -1 }')),
          "run.routing_params.advert_ms", -1, ">= 0")
+
+
+def test_traffic_and_faults_sections_draw_requests_and_cut_links(tmp_path):
+    loaded = BASE.split("[[requests]]")[0] + (
+        '\n[traffic]\nrate_hz = 200\npairs = 2\nretries = 10\nchannels = 1\n'
+        '\n[[faults]]\nkind = "link_cut"\nlink = "a-r"\nat_ms = 50\nrepair_ms = 70\n')
+    scenario = Scenario.from_toml(write(tmp_path, loaded, "loaded.toml"))
+    assert scenario.requests and all(r.request_id.startswith("t") and r.pairs == 2 for r in scenario.requests)
+    assert {(r.source, r.dest) for r in scenario.requests} <= {("a", "r"), ("r", "a"), ("a", "b"), ("b", "a"),
+                                                               ("r", "b"), ("b", "r"), ("c", "d"), ("d", "c")}
+    again = Scenario.from_toml(write(tmp_path, loaded, "again.toml"))
+    assert again.requests == scenario.requests  # drawn from run.seed
+    station = next(a for a in scenario.network.actors if a.id == "a-r/station")
+    assert station.faults[0].at_ps == 50 * 10 ** 9
+    assert scenario.resolved["traffic"]["rate_hz"] == 200
+    run = run_scenario(scenario.with_overrides(progress=False))
+    assert sum(rep["pairs"] for rep in run.reports.values()) > 0
+    only(problems(tmp_path, loaded.replace("rate_hz = 200", "rate_hz = -1")), "traffic.rate_hz", -1, "[0, 1e+12]")
+    only(problems(tmp_path, loaded.replace('link = "a-r"', 'link = "r-a"')), "faults[0].link", "r-a",
+         "a link of the network")
+    only(problems(tmp_path, loaded.replace('at_ms = 50', 'at_ms = 50\nfactor = 0.5')), "faults[0].factor", 0.5,
+         "only the keys kind, link, at_ms, repair_ms")
+    only(problems(tmp_path, loaded.replace("pairs = 2", "pairs = 2\nmin_hops = 9")), "traffic.min_hops", (9, 0),
+         "bounds some pair")
+    swept = Scenario.from_toml(write(tmp_path, loaded + '\n[sweep]\nkey = "traffic.rate_hz"\nvalues = [50, 400]\n',
+                                     "swept.toml"))
+    counts = [len(point.requests) for _, point in swept.sweep]
+    assert counts[1] > 3 * counts[0]  # the load is swept: eight times the rate, many more requests

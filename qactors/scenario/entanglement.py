@@ -244,7 +244,8 @@ class Entanglement(Kind):
             index = next((i for i, r in enumerate(requests) if text.startswith(f"request {r.request_id!r}")), None)
             field = getattr(err, "field", None)
             key = (f"requests[{index}].{_KEY_OF.get(field, field)}" if index is not None and field else
-                   "requests" if text.startswith("request") else "topology")
+                   "requests" if text.startswith("request") else
+                   text.split(" ")[0] if text.startswith("faults[") else "topology")
             ck.add(key, getattr(err, "value", None), f"the network layer refused it: {text}")
             return None
         return net

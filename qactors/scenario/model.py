@@ -19,6 +19,7 @@ from ..core.network import Network
 from ..core.time import MS, format_ps
 from . import entanglement, keys as key_kind, storage
 from .kinds import KINDS, Kind, check_link_schemes, read_profiles, read_requests
+from .load import read_faults, read_traffic, traffic_requests
 from .schema import BAD, REQUIRED, Checker, Key, ScenarioError, count, good, jsonable, num, read_toml, \
     toml_type
 from .topology import TopologyReader, contained_path
@@ -184,9 +185,12 @@ class Builder:
         top = ck.table("", data, {"scenario": Key("table", REQUIRED), "run": Key("table", REQUIRED),
                                   "topology": Key("table", REQUIRED), "profiles": Key("table", REQUIRED),
                                   **{s: Key("tables") for s in sections}, "outputs": Key("table", {}),
-                                  "sweep": Key("table")})
+                                  "sweep": Key("table"), "traffic": Key("table"), "faults": Key("tables")})
         get = (lambda name: top[name] if isinstance(top[name], dict) else {})
         given = [sections[s] for s in sections if s in data]
+        loaded = "traffic" in data or "faults" in data  # a network under load: entanglement requests
+        if loaded and not given:
+            given = [sections["requests"]]
         # with several kinds of request given (a mistake, reported below) the profiles are read as for the
         # first, and no network is built
         kind = given[0] if given else sections["requests"]
@@ -203,13 +207,31 @@ class Builder:
             requests = None
         elif top[kind.section] is BAD:
             requests = None
+        elif kind.section not in data:  # [traffic] alone
+            requests = {"requests": [], "resolved": []}
         else:
             requests = read_requests(ck, kind, top[kind.section], run)
+        if loaded and kind is not sections["requests"]:
+            ck.add("traffic" if "traffic" in data else "faults", None, f"is only for a scenario with [[requests]] "
+                   f"(entanglement), not with [[{kind.section}]]")
+        traffic = faults = None
+        if "traffic" in data and top["traffic"] is not BAD and kind is sections["requests"]:
+            traffic = read_traffic(ck, top["traffic"], kind, run)
+        elif kind.section not in data and "traffic" not in data and loaded:
+            ck.add("requests", None, "is missing; required: [[requests]] or [traffic] (faults need requests)")
+        if "faults" in data and top["faults"] is not BAD and kind is sections["requests"]:
+            faults = read_faults(ck, top["faults"])
         outputs = ck.table("outputs", get("outputs"), _OUTPUTS) if top["outputs"] is not BAD else None
         graph = reader.graph(topo) if topo is not None else None
+        if graph is not None and traffic is not None and requests is not None and run is not None and good(run["seed"]):
+            drawn = traffic_requests(ck, traffic["traffic"], graph, run["seed"],
+                                     {r.request_id for r in requests["requests"]})
+            requests = {**requests, "requests": requests["requests"] + drawn} if drawn is not None else None
         network = None
         if graph is not None and profiles is not None and len(given) == 1:
             args = self._hardware(reader, graph, topo, profiles, kind)
+            if args is not None and faults:
+                args = {**args, "faults": faults}
             if requests is not None and args is not None and self._routes(reader, graph, requests["requests"], kind) \
                     and not ck.problems:
                 network = kind.network(ck, graph, requests["requests"], args, run)
@@ -222,9 +244,13 @@ class Builder:
             raise ScenarioError(ck.problems)
         name = scenario["name"]
         out_dir = out_dir if out_dir is not None else Path("results") / name
-        resolved = jsonable({"scenario": scenario, "run": run, "topology": topo["resolved"],
-                             "profiles": profiles["resolved"], kind.section: requests["resolved"],
-                             "outputs": {"dir": str(out_dir), "files": list(outputs["files"])}})
+        tables = {"scenario": scenario, "run": run, "topology": topo["resolved"], "profiles": profiles["resolved"],
+                  kind.section: requests["resolved"], "outputs": {"dir": str(out_dir), "files": list(outputs["files"])}}
+        if traffic is not None:
+            tables["traffic"] = traffic["resolved"]
+        if faults:
+            tables["faults"] = [dict(t) for t in top["faults"]]
+        resolved = jsonable(tables)
         return Scenario(file=ck.file, name=name, description=scenario["description"],
                         sources=tuple(scenario["sources"]), duration_ps=round(run["duration_ms"] * MS),
                         seed=run["seed"], backend=run["backend"], link_model=run.get("link_model", "geometric"),
