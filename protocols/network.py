@@ -253,6 +253,7 @@ class QNode(Actor):
         self.port_of = {slot: p.link for p in ports for slot in p.slots}     # slot id -> link name
         self.port_to = {p.neighbour: p.link for p in ports}                  # neighbour -> link name
         self.owner: dict[str, str] = {}       # reserved slot id -> request id holding it
+        self.using: set[str] = set()           # requests that hold slots (reserved or shared) here
         self.held: dict[str, PairRecord] = {}  # slot id -> pair in memory (oriented along its request's path)
         self.serving: dict[str, str] = {}      # slot id -> request id the held pair serves
         self.offered: set[str] = set()         # slots asked to generate, not heard from since
@@ -397,6 +398,7 @@ class QNode(Actor):
         for c in channels:
             if not self._shared(c):
                 self.owner[c] = role.request.request_id
+        self.using.add(role.request.request_id)
         self._touched()
 
     def _unreserve(self, role: _Role) -> None:
@@ -415,6 +417,7 @@ class QNode(Actor):
             port = self.ports[link]
             self.send(port.memory, FreeSlots(tuple(freed[link]), False), delay_ps=port.access_ps)
         role.left = role.right = ()
+        self.using.discard(rid)
         self._touched()
 
     def _start_in_step(self, role: _Role, lane: int, l: int, r: int) -> None:
@@ -575,8 +578,9 @@ class QNode(Actor):
     def _link_loads(self) -> tuple:
         """``(link, load, up)`` of each of this node's links (see routing.LinkState)."""
         users: dict[str, set] = {}
-        for rid, role in self.roles.items():
-            if role.status != "done":
+        for rid in self.using:
+            role = self.roles.get(rid)
+            if role is not None:
                 for c in (*role.left, *role.right):
                     users.setdefault(self.port_of[c], set()).add(rid)
         out = []
@@ -702,6 +706,7 @@ class QNode(Actor):
                 role.outcome = role.outcome or f"failed: node {self.id} down"
                 role.counted = False
         self.routed.clear()
+        self.using.clear()
         self.owner.clear()
         self.held.clear()
         self.serving.clear()
