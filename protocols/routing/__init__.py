@@ -11,12 +11,12 @@
 
 from .base import ROUTERS, Router, register_router
 from .map import LinkState, MapLink, MapNode, NetworkMap, RouteView
-from .policies import (CongestionAware, FewestHops, FidelityAware, KShortest, RateAware, ShortestPath,
-                       estimated_fidelity)
+from .policies import (CongestionAware, FewestHops, FidelityAware, GreedyGeographic, KShortest, RateAware,
+                       ShortestPath, estimated_fidelity)
 
 __all__ = ["Router", "ROUTERS", "register_router", "NetworkMap", "MapLink", "MapNode", "LinkState", "RouteView",
            "ShortestPath", "FewestHops", "RateAware", "FidelityAware", "KShortest", "CongestionAware",
-           "estimated_fidelity", "router_named"]
+           "GreedyGeographic", "estimated_fidelity", "router_named"]
 
 
 def router_named(name: str, **params) -> Router:

@@ -15,6 +15,9 @@
   each link, so concurrent requests spread over the alternatives.
 * :class:`CongestionAware` (``"congestion-aware"``): shortest path with each
   link's cost raised by its advertised occupancy, ``base x (1 + alpha x load)``.
+* :class:`GreedyGeographic` (``"greedy-geographic"``): no global path; each
+  hop goes to the neighbour nearest the destination (greedy geographic
+  forwarding, e.g. Karp & Kung, MobiCom 2000, without its perimeter mode).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from .base import Router, register_router
 from .map import MapLink, RouteView
 
 __all__ = ["ShortestPath", "FewestHops", "RateAware", "FidelityAware", "KShortest", "CongestionAware",
-           "estimated_fidelity"]
+           "GreedyGeographic", "estimated_fidelity"]
 
 _BY = ("length", "hops")
 
@@ -179,3 +182,43 @@ class CongestionAware(Router):
     def route(self, view: RouteView) -> tuple | None:
         base, alpha = _base(self.by), self.alpha
         return view.shortest(lambda link: base(link) * (1.0 + alpha * view.load(link.name)))
+
+
+def _distance(a: tuple, b: tuple) -> float:
+    return ((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2) ** 0.5
+
+
+@register_router("greedy-geographic")
+@message
+class GreedyGeographic(Router):
+    """Distributed greedy forwarding: every node of the path hands the request to its neighbour nearest
+    (straight line, ``pos_km``) to the destination, over a usable link, never revisiting a node; a
+    node with no neighbour nearer than itself still takes its nearest unvisited one (so a dead end
+    is left rather than looped in).  Each step needs only the node's own links and the positions of
+    its neighbours and of the destination, never a global path: the source computes the same
+    sequence of local decisions the nodes would make from the same static information.  None if
+    the walk reaches a node with no unvisited usable neighbour, or after ``max_hops`` steps."""
+
+    max_hops: int = 64
+
+    def check_fields(self) -> None:
+        checks.integer(f"{type(self).__name__}.max_hops", self.max_hops, low=1, high=checks.MAX_NODES,
+                       field="max_hops")
+
+    def route(self, view: RouteView) -> tuple | None:
+        nodes, adj = view.map.nodes, view.map.adj
+        dest = view.request.dest
+        target = nodes[dest].pos_km
+        if target is None or any(n.pos_km is None for n in nodes.values()):
+            raise checks.fail("GreedyGeographic", "a node without pos_km", "a topology whose nodes all have "
+                              "positions (pos_km), as the builders and topohub loaders give", field="routing")
+        path, seen = [view.request.source], {view.request.source}
+        while path[-1] != dest and len(path) <= self.max_hops:
+            options = [(_distance(nodes[w].pos_km, target), w) for w, link in sorted(adj[path[-1]].items())
+                       if w not in seen and view.usable(link)]
+            if not options:
+                return None
+            nxt = min(options)[1]
+            path.append(nxt)
+            seen.add(nxt)
+        return tuple(path) if path[-1] == dest else None
