@@ -28,10 +28,13 @@ they are part of the deterministic schedule like any other event.
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
+from qactors.core import checks
 from qactors.core.messages import Message, message
 
 __all__ = ["LinkCut", "NodeFailure", "MemoryDegradation", "DetectorDrop", "FAULTS", "LinkDown", "LinkUp",
-           "LinkFailed", "LinkRestored", "link_name"]
+           "LinkFailed", "LinkRestored", "link_name", "strikes"]
 
 
 def link_name(a: str, b: str) -> str:
@@ -104,3 +107,51 @@ class LinkFailed(Message):
 class LinkRestored(Message):
     """Memory -> node: its link works again."""
     link: str
+
+
+def strikes(g: Any, links: Any, faults: Sequence) -> dict[str, list]:
+    """The ``faults`` checked, by the node or link they strike (``g``: the network's graph, node ids as
+    strings; ``links``: its link names); a node failure also cuts the node's links.
+
+    Raises:
+        ConfigurationError: naming the fault (``faults[i]``), its field, the value and what is allowed.
+    """
+    out: dict[str, list] = {}
+    for i, fault in enumerate(faults):
+        where = f"faults[{i}]"
+        if not isinstance(fault, FAULTS):
+            raise checks.fail(where, fault, "LinkCut, NodeFailure, MemoryDegradation or DetectorDrop "
+                        "(qactors.protocols.faults)", field="faults")
+        checks.integer(f"{where}.at_ps", fault.at_ps, low=0, high=checks.MAX_PS, field="at_ps")
+        end = getattr(fault, "repair_ps", getattr(fault, "recover_ps", None))
+        if end is not None:
+            name = "repair_ps" if isinstance(fault, LinkCut) else "recover_ps"
+            checks.integer(f"{where}.{name}", end, low=0, high=checks.MAX_PS, field=name)
+            if end and end <= fault.at_ps:
+                raise checks.fail(f"{where}.{name}", end, f"0 (never) or later than at_ps = {fault.at_ps}", field=name)
+        if isinstance(fault, (LinkCut, DetectorDrop)):
+            if fault.link not in links:
+                raise checks.fail(f"{where}.link", fault.link, f"a link of the network, named 'a-b' with a < b "
+                            f"(e.g. {next(iter(sorted(links)), '?')!r})", field="link")
+            if isinstance(fault, DetectorDrop):
+                checks.real(f"{where}.factor", fault.factor, low=0.0, low_open=True, high=1.0, field="factor")
+            out.setdefault(fault.link, []).append(fault)
+            continue
+        if fault.node not in g:
+            raise checks.fail(f"{where}.node", fault.node, "a node of the network", field="node")
+        if isinstance(fault, MemoryDegradation):
+            checks.real(f"{where}.t2_s", fault.t2_s, low=0.0, low_open=True, field="t2_s")
+            if fault.link and fault.link not in links:
+                raise checks.fail(f"{where}.link", fault.link, "'' (every memory) or a link of the node", field="link")
+        out.setdefault(fault.node, []).append(fault)
+        if isinstance(fault, NodeFailure):
+            for other in sorted(g.neighbors(fault.node)):
+                link = link_name(fault.node, other)
+                out.setdefault(link, []).append(LinkCut(link, fault.at_ps, fault.recover_ps))
+    for link in sorted(k for k in out if k in links):
+        cuts = sorted((f.at_ps, f.repair_ps or checks.MAX_PS) for f in out[link] if isinstance(f, LinkCut))
+        for (s0, e0), (s1, _) in zip(cuts, cuts[1:]):
+            if s1 < e0:
+                raise checks.fail(f"faults on link {link!r}", (s1,), f"cuts that do not overlap (one at {s0} ps lasts "
+                            f"until {e0} ps)", field="faults")
+    return out

@@ -660,6 +660,13 @@ class _Attempt(Message):
     attempt: int
 
 
+def scaled_efficiency(physics: Any, factor: float) -> Any:
+    """``physics`` with its per-attempt efficiency (its first rate field: ``eta_arm`` or ``eta_link``)
+    multiplied by ``factor``: a detector or channel that lost that share of its light."""
+    field = physics._rate_fields[0]
+    return dataclasses.replace(physics, **{field: getattr(physics, field) * factor})
+
+
 def _never_heralds(link: str, physics: Any) -> ConfigurationError:
     fields = getattr(physics, "_rate_fields", ())
     name = next((f for f in fields if getattr(physics, f) == 0), fields[0] if fields else "physics")
@@ -767,7 +774,8 @@ class _LinkActor(Actor):
         self.heralds = 0
         self.ignored = 0
         self.faults = tuple(faults)  # LinkCut and DetectorDrop records for this link (protocols.faults)
-        self.cuts = sorted((f.at_ps, f.repair_ps or _checks.MAX_PS) for f in self.faults if isinstance(f, LinkCut))
+        # derived from the faults, for the check at every round's opening: (from, until) of each cut
+        self._cuts = sorted((f.at_ps, f.repair_ps or _checks.MAX_PS) for f in self.faults if isinstance(f, LinkCut))
         self.down = False
         self.lost_rounds = 0
 
@@ -781,8 +789,7 @@ class _LinkActor(Actor):
     def on_fault(self, msg: _Fault, sender: str) -> None:
         fault = msg.fault
         if isinstance(fault, DetectorDrop):
-            field = self.physics._rate_fields[0]
-            self.physics = dataclasses.replace(self.physics, **{field: getattr(self.physics, field) * fault.factor})
+            self.physics = scaled_efficiency(self.physics, fault.factor)
             return
         if not msg.end and not self.down:  # the cut: every round under way dies, the ends hear of it
             self.down = True
@@ -790,7 +797,7 @@ class _LinkActor(Actor):
                 slot.ready, slot.photons, slot.waiting = {}, {}, False
             for node in (self.node_a, self.node_b):
                 self.send(self.speakers[node], LinkDown(self.link, self.now), delay_ps=self.delays[node])
-        elif msg.end and self.down and not self._cut_at(self.now):
+        elif msg.end and self.down:  # (cuts of one link never overlap: the builder refuses them)
             self.down = False
             for slot in self.slots.values():
                 slot.round += 1  # rounds opened before the cut are over
@@ -798,10 +805,6 @@ class _LinkActor(Actor):
             rounds = tuple((sid, slot.round + 1) for sid, slot in self.slots.items())
             for node in (self.node_a, self.node_b):
                 self.send(self.speakers[node], LinkUp(self.link, rounds), delay_ps=self.delays[node])
-
-    def _cut_at(self, t: int) -> bool:
-        """Whether the link is cut at simulated time ``t`` (from its fault schedule)."""
-        return any(start <= t < end for start, end in self.cuts)
 
     @handler(Ready)
     def on_ready(self, msg: Ready, sender: str) -> None:
@@ -861,13 +864,13 @@ class _LinkActor(Actor):
         k = int(self.rng.geometric(self.physics.success_probability()))
         kind, state = self.physics.draw_success(self.rng)
         after = first + (k - 1) * self.period_ps
-        if self.cuts and self._cut_between(self.now, self.now + after):
+        if self._cuts and self._cut_between(self.now, self.now + after):
             self.lost_rounds += 1  # the fibre is cut before this round's success: it never heralds
             return
         self._herald(sid, slot, k, kind, state, after)
 
     def _cut_between(self, t0: int, t1: int) -> bool:
-        return any(start <= t1 and end > t0 for start, end in self.cuts)
+        return any(start <= t1 and end > t0 for start, end in self._cuts)
 
     def _cycle_wait_ps(self, slot: SlotRounds) -> int:
         """How much later than the latency a message sent now that sets the emitters off must arrive, ps:

@@ -32,7 +32,6 @@ Allocation (``allocation``):
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Sequence
 
 from qactors.core.actor import handler
@@ -42,7 +41,7 @@ from qactors.hardware.memory import QuantumMemory
 from qactors.quantum.bell import MemoryNoise, PairRecord
 
 from .faults import DetectorDrop, LinkDown, LinkFailed, LinkRestored, LinkUp, MemoryDegradation, _Fault
-from .link import Go, Herald, LinkNode, LinkSideArgs
+from .link import Go, Herald, LinkNode, LinkSideArgs, scaled_efficiency
 
 __all__ = ["MemoryBank", "Stored", "FreeSlots", "ALLOCATIONS", "memory_id"]
 
@@ -136,8 +135,7 @@ class MemoryBank(LinkNode):
                 side.noise = noise
         elif isinstance(fault, DetectorDrop):  # the ends' own part of each attempt sees the drop too
             for side in self.sides.values():
-                field = side.physics._rate_fields[0]
-                side.physics = dataclasses.replace(side.physics, **{field: getattr(side.physics, field) * fault.factor})
+                side.physics = scaled_efficiency(side.physics, fault.factor)
 
     @handler(LinkDown)
     def on_link_down(self, msg: LinkDown, sender: str) -> None:

@@ -74,8 +74,8 @@ from qactors.quantum.bell import PairRecord
 
 from .applications import APPLICATIONS, Application, Receiver, SiftBits, TeleportBits
 from .cutoffs import Cutoff, DiscardAfter, RestartOlderChild
-from .faults import FAULTS, DetectorDrop, LinkCut, LinkFailed, LinkRestored, MemoryDegradation, NodeFailure, _Fault, \
-    link_name
+from .faults import DetectorDrop, LinkCut, LinkFailed, LinkRestored, MemoryDegradation, NodeFailure, _Fault, link_name, \
+    strikes
 from .link import AttemptPhysics, Want, link_components, plan_link
 from .memory import ALLOCATIONS, FreeSlots, MemoryBank, Stored, memory_id
 from .parts import Part, part_handlers
@@ -528,7 +528,7 @@ class QNode(Actor):
             return request, ""
         origin = request.leg_of or request.request_id
         if not self.router.reroute and origin in self.paths:  # a router that does not reroute keeps its first path
-            return route_on(self._map, request, self.paths[origin], type(self.router).__name__)
+            return self._route_on(request, self.paths[origin])
         failed = frozenset(self.avoid.get(origin, ()))
         known = self._known_now()
         tries = [failed | set(busy), failed] if busy and self.router.reroute else [failed]
@@ -540,8 +540,23 @@ class QNode(Actor):
         if path is None:
             return None, "no usable path"
         self.paths.setdefault(origin, tuple(path))
-        return route_on(self._map, request, path, type(self.router).__name__)
+        return self._route_on(request, path)
 
+    def _route_on(self, request: Request, path) -> tuple[Request | None, str]:
+        """:func:`route_on`, with a path the request cannot use as a reason instead of an error (a router's
+        invalid path is still an error: the router is at fault)."""
+        try:
+            return route_on(self._map, request, path, type(self.router).__name__), ""
+        except ConfigurationError as err:
+            if getattr(err, "field", None) == "routing":
+                raise
+            return None, f"path {'-'.join(map(str, path))} cannot be used: {err}"
+
+    def _unrouted_role(self, request: Request) -> _Role:
+        """A role for a request no path was found for: no swapper or other parts, nothing reserved."""
+        role = _Role(request, 0)
+        role.state["application"] = request.application.new_state(self, role)
+        return role
     def _known_now(self) -> dict:
         """Link -> (load, up, as of ps): this node's own links live, the others from advertisements."""
         known = {}
@@ -553,7 +568,8 @@ class QNode(Actor):
         return known
 
     def _count(self, role: _Role) -> None:
-        for a, b in zip(role.request.path, role.request.path[1:]):
+        path = role.request.path
+        for a, b in zip(path, path[1:]):  # link names, not the map: a node may run without one (pinned paths)
             link = link_name(a, b)
             self.routed[link] = self.routed.get(link, 0) + 1
         role.counted = True
@@ -562,7 +578,8 @@ class QNode(Actor):
         if not role.counted:
             return
         role.counted = False
-        for a, b in zip(role.request.path, role.request.path[1:]):
+        path = role.request.path
+        for a, b in zip(path, path[1:]):
             link = link_name(a, b)
             self.routed[link] -= 1
             if not self.routed[link]:
@@ -628,11 +645,18 @@ class QNode(Actor):
         path, i = role.request.path, role.index
         return [self.port_to[path[j]] for j in (i - 1, i + 1) if 0 <= j < len(path)]
 
+    def _port_reporting(self, link: str, sender: str) -> LinkPort | None:
+        """The port of ``link`` if ``sender`` is its memory (else the report is counted as ignored)."""
+        port = self.ports.get(link)
+        if port is None or sender != port.memory:
+            self.ignored += 1
+            return None
+        return port
+
     @handler(LinkFailed)
     def on_link_failed(self, msg: LinkFailed, sender: str) -> None:
-        port = self.ports.get(msg.link)
-        if port is None or sender != port.memory or self.down:
-            self.ignored += 1
+        port = self._port_reporting(msg.link, sender)
+        if port is None:
             return
         self.down_links.add(msg.link)
         for slot in port.slots:
@@ -656,9 +680,7 @@ class QNode(Actor):
 
     @handler(LinkRestored)
     def on_link_restored(self, msg: LinkRestored, sender: str) -> None:
-        port = self.ports.get(msg.link)
-        if port is None or sender != port.memory or self.down:
-            self.ignored += 1
+        if self._port_reporting(msg.link, sender) is None:
             return
         self.down_links.discard(msg.link)
         self._touched()
@@ -778,8 +800,7 @@ def request_report(states: dict, request_id: str) -> dict:
         raise _fail("request_id", request_id, f"one of the run's requests {known}", "request_id")
     request = next(iter(roles.values())).request
     source = states[request.source]["roles"]
-    legs = [request_id] + sorted((r for r in source if source[r].request.leg_of == request_id),
-                                 key=lambda r: int(r.rpartition("~")[2]))
+    legs = legs_of(source, request_id)
     ends = []  # per leg: (source role, destination role or None: a rejected request may never reach it)
     for rid in legs:
         src = source[rid]
@@ -807,6 +828,13 @@ def request_report(states: dict, request_id: str) -> dict:
     elif elapsed > 0 and sum(receiver.e91_sifted.values()):
         out["key"] = KeyRate.from_e91(receiver, elapsed)
     return out
+
+
+def legs_of(roles: dict, request_id: str) -> list[str]:
+    """The ids among a node's ``roles`` that serve request ``request_id``: itself, then the legs it was
+    rerouted over (``"<id>~1"``, ``"<id>~2"``, ...), in order."""
+    legs = [r for r, role in roles.items() if role.request.leg_of == request_id]
+    return ([request_id] if request_id in roles else []) + sorted(legs, key=lambda r: int(r.rpartition("~")[2]))
 
 
 def shortest_path(graph: nx.Graph, source: str, dest: str) -> list[str]:
@@ -867,9 +895,6 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
     ports: dict[str, list[LinkPort]] = {v: [] for v in g.nodes}
     banks: list[MemoryBank] = []
     links = []
-    latency: dict[tuple[str, str], int] = {}
-    capacity: dict[tuple[str, str], int] = {}
-    shared: dict[tuple[str, str], bool] = {}
     link_names: dict[str, tuple[str, str]] = {}
     map_links: list[MapLink] = []
     for u, v, data in sorted(g.edges(data=True), key=lambda e: tuple(sorted(e[:2]))):
@@ -897,12 +922,9 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
         station = f"{link}/{'receiver' if link_physics.layout != 'midpoint' else 'station'}"
         plan = plan_link(link, a, b, link_physics, length_km=length, refractive_index=refractive_index,
                          station=station)
-        latency[(a, b)] = latency[(b, a)] = plan.node_delay_ps
         map_links.append(MapLink(link, a, b, float(length), plan.node_delay_ps, count, link_allocation == "shared",
                                  link_physics.success_probability(), plan.attempt_ps,
                                  link_physics.reference_fidelity()))
-        capacity[(a, b)] = capacity[(b, a)] = count
-        shared[(a, b)] = shared[(b, a)] = link_allocation == "shared"
         links.append((link, a, b, link_physics, length, station, slots, link_allocation == "shared"))
         for node, other, args in ((a, b, plan.a), (b, a, plan.b)):
             bank = MemoryBank(memory_id(node, link), node, link, [args._replace(link=slot) for slot in slots],
@@ -916,7 +938,7 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
     ids: set[str] = set()
     for request in requests:
         checked.append(_route(g, nmap, request, routing, router, ids))
-    struck = _strikes(g, link_names, faults)
+    struck = strikes(g, link_names, faults)
     for bank in banks:
         bank.faults = tuple(f for f in struck.get(bank.node, ()) if isinstance(f, MemoryDegradation)
                             and f.link in ("", bank.link)) + tuple(
@@ -941,49 +963,6 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
 def _position(data: dict) -> tuple | None:
     pos = data.get("pos_km")
     return (float(pos[0]), float(pos[1])) if pos is not None else None
-
-
-def _strikes(g: nx.Graph, links: dict, faults: Sequence) -> dict[str, list]:
-    """Checked faults by the node or link they strike; a node failure also cuts the node's links."""
-    out: dict[str, list] = {}
-    for i, fault in enumerate(faults):
-        where = f"faults[{i}]"
-        if not isinstance(fault, FAULTS):
-            raise _fail(where, fault, "LinkCut, NodeFailure, MemoryDegradation or DetectorDrop "
-                        "(qactors.protocols.faults)", "faults")
-        checks.integer(f"{where}.at_ps", fault.at_ps, low=0, high=checks.MAX_PS, field="at_ps")
-        end = getattr(fault, "repair_ps", getattr(fault, "recover_ps", None))
-        if end is not None:
-            name = "repair_ps" if isinstance(fault, LinkCut) else "recover_ps"
-            checks.integer(f"{where}.{name}", end, low=0, high=checks.MAX_PS, field=name)
-            if end and end <= fault.at_ps:
-                raise _fail(f"{where}.{name}", end, f"0 (never) or later than at_ps = {fault.at_ps}", name)
-        if isinstance(fault, (LinkCut, DetectorDrop)):
-            if fault.link not in links:
-                raise _fail(f"{where}.link", fault.link, f"a link of the network, named 'a-b' with a < b "
-                            f"(e.g. {next(iter(sorted(links)), '?')!r})", "link")
-            if isinstance(fault, DetectorDrop):
-                checks.real(f"{where}.factor", fault.factor, low=0.0, low_open=True, high=1.0, field="factor")
-            out.setdefault(fault.link, []).append(fault)
-            continue
-        if fault.node not in g:
-            raise _fail(f"{where}.node", fault.node, "a node of the network", "node")
-        if isinstance(fault, MemoryDegradation):
-            checks.real(f"{where}.t2_s", fault.t2_s, low=0.0, low_open=True, field="t2_s")
-            if fault.link and fault.link not in links:
-                raise _fail(f"{where}.link", fault.link, "'' (every memory) or a link of the node", "link")
-        out.setdefault(fault.node, []).append(fault)
-        if isinstance(fault, NodeFailure):
-            for other in sorted(g.neighbors(fault.node)):
-                link = link_name(fault.node, other)
-                out.setdefault(link, []).append(LinkCut(link, fault.at_ps, fault.recover_ps))
-    for link in sorted(k for k in out if k in links):
-        cuts = sorted((f.at_ps, f.repair_ps or checks.MAX_PS) for f in out[link] if isinstance(f, LinkCut))
-        for (s0, e0), (s1, _) in zip(cuts, cuts[1:]):
-            if s1 < e0:
-                raise _fail(f"faults on link {link!r}", (s1,), f"cuts that do not overlap (one at {s0} ps lasts "
-                            f"until {e0} ps)", "faults")
-    return out
 
 
 def network_actors(net: Network) -> list[tuple[str, str, str]]:
@@ -1059,14 +1038,14 @@ def check_request(request: Request) -> Request:
     return request
 
 
-def route_on(nmap: NetworkMap, request: Request, path, who: str = "routing", *,
-             strict: bool = False) -> tuple[Request | None, str]:
-    """``request`` routed over ``path``: its ``path``, ``offsets_ps`` and ``shared`` set, or None and why the
-    request cannot use that path (its swapper cannot serve it, or a link has too few memories).
+def route_on(nmap: NetworkMap, request: Request, path, who: str = "routing") -> Request:
+    """``request`` routed over ``path``: its ``path``, ``offsets_ps`` and ``shared`` set.
 
     Raises:
         ConfigurationError: ``path`` is not a simple path of the map's links from the request's source to
-            its destination (a fault of the router ``who``); with ``strict``, the request cannot use it.
+            its destination (``err.field == "routing"``: a fault of the router ``who``), or the request
+            cannot use it (``"policy"``: its swapper cannot serve the path; ``"channels"``: a link has too
+            few memories).
     """
     rid = request.request_id
     path = tuple(str(v) for v in path)
@@ -1077,22 +1056,14 @@ def route_on(nmap: NetworkMap, request: Request, path, who: str = "routing", *,
                     "routing")
     links = nmap.path_links(path)
     hops = tuple(link.shared for link in links)
-    try:
-        _swapper_of(request).check_path(rid, path, hops)
-    except ConfigurationError as e:
-        if strict:
-            raise
-        return None, f"its swapper cannot use path {'-'.join(path)}: {e}"
+    _swapper_of(request).check_path(rid, path, hops)
     for link in links:
         if not link.shared and link.channels < request.channels:
-            if strict:
-                raise _fail(f"request {rid!r} channels", request.channels, f"at most {link.channels}, the memories "
-                            f"per end of link ({link.a}, {link.b}) on its path", "channels")
-            return None, (f"channels = {request.channels} is more than the {link.channels} memories per end of link "
-                          f"({link.a}, {link.b}) on path {'-'.join(path)}")
+            raise _fail(f"request {rid!r} channels", request.channels, f"at most {link.channels}, the memories "
+                        f"per end of link ({link.a}, {link.b}) on its path", "channels")
     fields = {f: getattr(request, f) for f in Request._qactors_fields}
     fields.update(path=path, offsets_ps=nmap.offsets_ps(path), shared=hops)
-    return Request(**fields), ""
+    return Request(**fields)
 
 
 def _route(g: nx.Graph, nmap: NetworkMap, request: Request, routing, router: Router, ids: set) -> Request:
@@ -1124,7 +1095,7 @@ def _route(g: nx.Graph, nmap: NetworkMap, request: Request, routing, router: Rou
             except nx.NetworkXNoPath:
                 raise _fail(f"request {rid!r} route from {request.source!r} to", request.dest,
                             "a destination connected to the source", "dest") from None
-        routed, _ = route_on(nmap, request, path, strict=True)
+        routed = route_on(nmap, request, path)
     else:
         path = None
         for capacity in (True, False):  # without a path, find one that names the link with too few memories
@@ -1136,6 +1107,6 @@ def _route(g: nx.Graph, nmap: NetworkMap, request: Request, routing, router: Rou
             raise _fail(f"request {rid!r} route by {type(router).__name__} from {request.source!r} to",
                         request.dest, "a destination it can route to (the links on the way have too few "
                         "memories for the request's channels, or the router finds no path)", "routing")
-        route_on(nmap, request, path, type(router).__name__, strict=True)
+        route_on(nmap, request, path, type(router).__name__)  # raises now what the run would refuse
         routed = request
     return with_parts(routed)

@@ -28,14 +28,12 @@ from .parts import Part
 from .requests import Confirm, Reject, Reserve, _Deadline, _fail, _Start
 
 
-def _unrouted_role(node: Any, request: Any) -> Any:
-    """A role for a request no path was found for: no parts, nothing reserved."""
-    from .network import _Role
-    role = _Role(request, 0)
-    role.state["application"] = request.application.new_state(node, role)
-    return role
-
 __all__ = ["HopByHop"]
+
+
+def _refusal(node: Any, link: str, otherwise: str) -> str:
+    """Why ``link`` cannot be reserved: it is down, or ``otherwise``."""
+    return "link is down" if link in node.down_links else otherwise
 
 
 @message
@@ -62,7 +60,7 @@ class HopByHop(Part):
         if msg.attempt == 0 and given.deadline_ps:
             node.set_timer(_Deadline(given.request_id), delay_ps=max(0, given.deadline_ps - node.now))
         request, why = node._routed(given, msg.busy)
-        role = node._new_role(request, 0) if request is not None else _unrouted_role(node, given)
+        role = node._new_role(request, 0) if request is not None else node._unrouted_role(given)
         node.roles[given.request_id] = role
         role.attempt = msg.attempt
         if request is None:
@@ -72,8 +70,7 @@ class HopByHop(Part):
         link = node.port_to[request.path[1]]
         channels = node._free_channels(request.path[1], request.channels)
         if len(channels) < request.channels:
-            self._rejected(node, role, node.id, "link is down" if link in node.down_links else
-                           "no free memory on the first link", link)
+            self._rejected(node, role, node.id, _refusal(node, link, "no free memory on the first link"), link)
             return
         node._reserve(role, channels)
         role.right = tuple(channels)
@@ -91,7 +88,7 @@ class HopByHop(Part):
         incoming = node.port_to[request.path[msg.hop - 1]]
         busy = [c for c in msg.channels if c in node.owner and node.owner[c] != request.request_id]
         if busy or incoming in node.down_links:
-            why = "link is down" if incoming in node.down_links else f"memory {busy[0]} is in use"
+            why = _refusal(node, incoming, f"memory {busy[0]} is in use" if busy else "")
             node._to(role, msg.hop - 1, Reject(request.request_id, msg.hop - 1, msg.attempt, node.id, why, incoming))
             return
         out: list[str] = []
@@ -99,7 +96,7 @@ class HopByHop(Part):
             out = node._free_channels(request.path[msg.hop + 1], request.channels)
             if len(out) < request.channels:
                 link = node.port_to[request.path[msg.hop + 1]]
-                why = "link is down" if link in node.down_links else "no free memory on the next link"
+                why = _refusal(node, link, "no free memory on the next link")
                 node._to(role, msg.hop - 1, Reject(request.request_id, msg.hop - 1, msg.attempt, node.id, why, link))
                 return
         node.roles[request.request_id] = role

@@ -16,7 +16,6 @@ between the two: stale information is part of the model.  A
 
 from __future__ import annotations
 
-import heapq
 import math
 from typing import Iterable, NamedTuple
 
@@ -73,7 +72,7 @@ class NetworkMap:
         self.graph = nx.Graph()
         self.graph.add_nodes_from(sorted(self.nodes))
         for link in sorted(self.links.values()):
-            self.graph.add_edge(link.a, link.b, link=link, length_km=link.length_km)
+            self.graph.add_edge(link.a, link.b, link=link, length_km=link.length_km, latency_ps=link.latency_ps)
         self._latency: dict[str, dict[str, int]] = {}
 
     def link(self, a: str, b: str) -> MapLink:
@@ -86,24 +85,8 @@ class NetworkMap:
         """Latency of the fastest fibre route from ``a`` to ``b``, ps."""
         table = self._latency.get(a)
         if table is None:
-            table = self._latency[a] = self._dijkstra(a)
+            table = self._latency[a] = nx.single_source_dijkstra_path_length(self.graph, a, weight="latency_ps")
         return table[b]
-
-    def _dijkstra(self, root: str) -> dict[str, int]:
-        dist = {root: 0}
-        heap = [(0, root)]
-        done: set[str] = set()
-        while heap:
-            d, v = heapq.heappop(heap)
-            if v in done:
-                continue
-            done.add(v)
-            for w, link in self.adj[v].items():
-                nd = d + link.latency_ps
-                if nd < dist.get(w, nd + 1):
-                    dist[w] = nd
-                    heapq.heappush(heap, (nd, w))
-        return dist
 
     def offsets_ps(self, path) -> tuple[int, ...]:
         """Cumulative latency along ``path``, from its first node."""

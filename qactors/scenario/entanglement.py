@@ -24,8 +24,8 @@ from ..hardware.memory import QuantumMemory
 from ..protocols.applications import APPLICATIONS
 from ..protocols.link import ALL_SCHEMES, MODELS
 from ..protocols.memory import ALLOCATIONS
-from ..protocols.network import POLICIES, SELECTIONS, Purification, Request, check_request, quantum_network, \
-    request_report
+from ..protocols.network import POLICIES, SELECTIONS, Purification, Request, check_request, legs_of, \
+    quantum_network, request_report
 from ..protocols.profiles import CHANNELS, NEEDED_ON, LinkProfile
 from ..protocols.routing import ROUTERS, router_named
 from .kinds import Kind, map_error, register
@@ -281,8 +281,7 @@ class Entanglement(Kind):
         for r in requests:
             for end in (r.source, r.dest):
                 roles = result.states[end].get("roles", {})
-                legs = [rid for rid, role in roles.items() if rid == r.request_id or role.request.leg_of == r.request_id]
-                for rid in sorted(legs, key=lambda x: (len(x), x)):  # the request, then its rerouted legs in order
+                for rid in legs_of(roles, r.request_id):  # the request, then the legs it was rerouted over
                     for t, fidelity, pair_id in roles[rid].delivered:
                         rows.append((r.request_id, end, t, fidelity, pair_id))
         return reports, rows

@@ -33,8 +33,9 @@ TRAFFIC_KEYS = {"rate_hz": num(REQUIRED, low=0, high=1e12), "duration_ms": num(l
                 "min_fidelity": num(0.0, low=0, high=1), "deadline_ms": num(low=0, low_open=True, **_MS)}
 # keys of a [[requests]] table that [traffic] passes to every request it draws
 _TEMPLATE = ("policy", "channels", "cutoff_ms", "selection", "application", "retries", "purification")
-_FAULTS = {"link_cut": ("link", "at_ms", "repair_ms"), "node_failure": ("node", "at_ms", "recover_ms"),
-           "memory_degradation": ("node", "at_ms", "t2_s", "link"), "detector_drop": ("link", "at_ms", "factor")}
+# each kind of fault: (keys it needs besides kind and at_ms, keys it may have)
+_FAULTS = {"link_cut": (("link",), ("repair_ms",)), "node_failure": (("node",), ("recover_ms",)),
+           "memory_degradation": (("node", "t2_s"), ("link",)), "detector_drop": (("link", "factor"), ())}
 FAULT_KEYS = {"kind": choice(REQUIRED, tuple(_FAULTS)), "link": Key("str"), "node": Key("id"),
               "at_ms": num(REQUIRED, low=0, **_MS), "repair_ms": num(low=0, low_open=True, **_MS),
               "recover_ms": num(low=0, low_open=True, **_MS), "t2_s": Key("seconds", low=0, low_open=True),
@@ -90,14 +91,14 @@ def read_faults(ck: Checker, tables: list) -> list | None:
         f = ck.table(where, data, FAULT_KEYS)
         if not good(f["kind"]):
             continue
-        allowed = ("kind",) + _FAULTS[f["kind"]]
+        needed, optional = _FAULTS[f["kind"]]
+        allowed = ("kind", *needed[:1], "at_ms", *needed[1:], *optional)
         for key in sorted(k for k in data if k not in allowed and k in FAULT_KEYS):
             ck.bad(f"{where}.{key}", data[key], f"only the keys {', '.join(allowed)} for kind {f['kind']!r}",
                    "is not used here")
-        needed = [k for k in _FAULTS[f["kind"]] if k in ("link", "node", "t2_s", "factor") and f[k] is None
-                  and not (k == "link" and f["kind"] == "memory_degradation")]
         for key in needed:
-            ck.add(f"{where}.{key}", None, f"is missing; required for kind {f['kind']!r}")
+            if f[key] is None:
+                ck.add(f"{where}.{key}", None, f"is missing; required for kind {f['kind']!r}")
         if any(p.key.startswith(where) for p in ck.problems):
             continue
         at = round(f["at_ms"] * MS)
