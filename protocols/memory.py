@@ -43,7 +43,7 @@ from qactors.quantum.bell import MemoryNoise, PairRecord
 from .faults import DetectorDrop, LinkDown, LinkFailed, LinkRestored, LinkUp, MemoryDegradation, _Fault
 from .link import Go, Herald, LinkNode, LinkSideArgs, scaled_efficiency
 
-__all__ = ["MemoryBank", "Stored", "FreeSlots", "ALLOCATIONS", "memory_id"]
+__all__ = ["MemoryBank", "Stored", "FreeSlots", "ALLOCATIONS", "memory_id", "utilisation"]
 
 ALLOCATIONS = ("reserved", "shared")
 
@@ -68,6 +68,19 @@ class FreeSlots(Message):
     shared memory) the slots start generating the next pair."""
     slots: tuple
     generate: bool
+
+
+def utilisation(state: dict, until_ps: int) -> tuple[float, float]:
+    """``(busy, held)``: the fractions of a memory bank's slot-time over a run of ``until_ps`` that its
+    slots were busy (generating or holding a pair) and that they held a pair, from the bank's final
+    state (``run(...).states[memory_id(node, link)]``)."""
+    if until_ps <= 0:
+        raise ConfigurationError(f"until_ps = {until_ps!r} is not allowed; allowed: a positive duration",
+                                 field="until_ps", value=until_ps)
+    total = len(state["sides"]) * until_ps
+    busy = state["busy_ps"] + sum(until_ps - t for t in state["busy_since"].values())
+    held = state["held_ps"] + sum(until_ps - t for t in state["held_since"].values())
+    return busy / total, held / total
 
 
 class MemoryBank(LinkNode):
@@ -109,6 +122,12 @@ class MemoryBank(LinkNode):
         self.faults = tuple(faults)  # MemoryDegradation records for this bank (protocols.faults)
         self.down = False            # the link is cut: nothing is generated, heralds are not believed
         self.lost = 0                # pairs lost to cuts
+        # utilisation, in slot-picoseconds: a slot is busy while it generates or holds a pair, and holds while
+        # a pair is stored in it; the open intervals (slot -> since) are closed by whoever reads the totals
+        self.busy_ps = 0
+        self.held_ps = 0
+        self.busy_since: dict[str, int] = {}
+        self.held_since: dict[str, int] = {}
 
     @property
     def shared(self) -> bool:
@@ -149,6 +168,11 @@ class MemoryBank(LinkNode):
             side.attempt = 0
         self.lost += len(lost)
         self.generating.clear()
+        now = self.now
+        self.held_ps += sum(now - t for t in self.held_since.values())
+        self.busy_ps += sum(now - t for t in self.busy_since.values())
+        self.held_since.clear()
+        self.busy_since.clear()
         self.send(self.node, LinkFailed(self.link, lost), delay_ps=self.access_ps)
 
     @handler(LinkUp)
@@ -177,6 +201,7 @@ class MemoryBank(LinkNode):
         if slot in self.generating or self.sides[slot].pair is not None:
             return
         self.generating.add(slot)
+        self.busy_since.setdefault(slot, self.now)
         self.sides[slot].ready(self)
 
     @handler(Herald)
@@ -190,6 +215,7 @@ class MemoryBank(LinkNode):
             return
         self.generating.discard(msg.link)
         self.stored += 1
+        self.held_since[msg.link] = self.now
         self.send(self.node, Stored(msg.link, pair, msg.purpose), delay_ps=self.access_ps)
 
     @handler(FreeSlots)
@@ -203,5 +229,8 @@ class MemoryBank(LinkNode):
                 continue
             if side.pair is not None:
                 side.release(self, offer=False)
+                self.held_ps += self.now - self.held_since.pop(slot, self.now)
             if (msg.generate or self.shared) and not self.down:
                 self._generate(slot)
+            elif slot not in self.generating and slot in self.busy_since:
+                self.busy_ps += self.now - self.busy_since.pop(slot)

@@ -3,6 +3,7 @@
 Subcommands:
   run    run a scenario file and write its results (see docs/scenario-format.md)
   check  validate a scenario file without running it
+  stress compare routing policies on a scenario under increasing load (replicas, saturation load)
   demo   run a built-in demo network (a repeater chain, or a ping ring) and print a summary
   info   print versions and which backends are available
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 
 from . import __version__
 from .backends import BACKEND_NAMES, make_backend
@@ -80,9 +82,38 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
     r.add_argument("--overwrite", action="store_true",
                    help="replace the whole result set of an earlier run in the output folder")
+    st = sub.add_parser("stress", help="compare routing policies on a scenario under increasing load",
+                        description="Run SCENARIO (an entanglement scenario, usually with [traffic]) with each "
+                                    "routing policy at each load level, REPLICAS seeds each (run.seed + 0, 1, ...; "
+                                    "as parallel Ray tasks, or one after another with --workers local), print a "
+                                    "table with 95 %% confidence intervals over replicas and each policy's "
+                                    "saturation load, and write stress.csv, stress.json, requests.csv, "
+                                    "requests.parquet and plots to the output folder (--out; default "
+                                    "results/<scenario name>-stress). Options override the file's [stress] "
+                                    "table. See docs/stress.md.")
+    st.add_argument("scenario", metavar="SCENARIO", help="the scenario file (.toml)")
+    st.add_argument("--policies", metavar="A,B,C", default=None,
+                    help="routers to compare (default [stress].policies, else shortest,k-shortest,congestion-aware)")
+    st.add_argument("--load", metavar="LO:HI:N", default=None,
+                    help="load levels: N values from LO to HI, or a list V1,V2,... (default [stress].loads)")
+    st.add_argument("--load-key", metavar="KEY", default=None,
+                    help="the scenario key the load sets (default [stress].load_key, else traffic.rate_hz)")
+    st.add_argument("--replicas", type=_positive_int, default=None, metavar="R",
+                    help="seeds per (policy, load) (default [stress].replicas, else 3)")
+    st.add_argument("--threshold", type=float, default=None, metavar="F",
+                    help="saturation: the load where the served fraction falls below F (default 0.9)")
+    st.add_argument("--seed", type=int, default=None, metavar="N", help="first replica's seed (default run.seed)")
+    st.add_argument("--workers", choices=("auto", "ray", "local"), default="auto",
+                    help="ray: each run a Ray task; local: one after another here; auto (default): ray")
+    st.add_argument("--num-cpus", type=_positive_int, default=None, metavar="K",
+                    help="CPUs for the Ray instance started here (default all; ignored when Ray is running)")
+    st.add_argument("--out", metavar="DIR", default=None, help="output folder (default results/<name>-stress)")
+    st.add_argument("--overwrite", action="store_true", help="replace the results of an earlier stress run there")
+    st.add_argument("--no-plots", action="store_true", help="do not draw throughput.png and latency-cdf.png")
+    st.add_argument("--no-progress", action="store_true", help="do not report each finished run")
     c = sub.add_parser("check", help="validate a scenario file without running it")
     c.add_argument("scenario", metavar="SCENARIO", help="the scenario file (.toml)")
-    for q in (r, c):
+    for q in (r, c, st):
         q.add_argument("--allow-outside-paths", action="store_true",
                        help="let topology.file and outputs.dir in the scenario file be absolute or lead outside "
                             "its folder (refused by default, so that a file cannot read or write elsewhere)")
@@ -140,6 +171,36 @@ def _run_scenario(args) -> int:
     return 0
 
 
+def _stress(args) -> int:
+    from pathlib import Path
+
+    from .stress import format_stress, plan, prepare_stress_dir, stress, write_stress
+    from .stress.report import default_dir
+    policies = [x.strip() for x in args.policies.split(",") if x.strip()] if args.policies is not None else None
+    p = plan(args.scenario, policies=policies, loads=args.load, load_key=args.load_key, replicas=args.replicas,
+             threshold=args.threshold, seed=args.seed, allow_outside=args.allow_outside_paths)
+    out = Path(args.out) if args.out is not None else default_dir(p.name)
+    prepare_stress_dir(out, overwrite=args.overwrite)  # refuse before running, not after
+    print(f"{args.scenario}: stress test of {p.name!r}: {p.describe()}")
+    t0 = time.perf_counter()
+
+    def progress(done: int, total: int, point: tuple) -> None:
+        policy, load, replica = point
+        end = "\n" if done == total or not sys.stderr.isatty() else ""
+        sys.stderr.write(f"\rstress: {done}/{total} runs ({policy}, {p.load_key} = {load:g}, replica {replica}) "
+                         f"{time.perf_counter() - t0:.0f} s{end}")
+        sys.stderr.flush()
+    result = stress(p, workers=args.workers, num_cpus=args.num_cpus,
+                    progress=None if args.no_progress else progress)
+    print(format_stress(result))
+    written, notes = write_stress(result, out, overwrite=args.overwrite, plots=not args.no_plots)
+    print(f"wrote {', '.join(w.name for w in written)} to {out} ({result.workers} workers, "
+          f"{time.perf_counter() - t0:.1f} s)")
+    for note in notes:
+        print(f"  note: {note}")
+    return 0
+
+
 def _check_scenario(args) -> int:
     from .scenario import Scenario
     scenario = Scenario.from_toml(args.scenario, allow_outside=args.allow_outside_paths)
@@ -172,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run_scenario(args)
         if args.command == "check":
             return _check_scenario(args)
+        if args.command == "stress":
+            return _stress(args)
         if args.command == "demo":
             return _demo(args)
         return _info()

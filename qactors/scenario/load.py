@@ -1,4 +1,5 @@
-"""A network under load in a scenario file: ``[traffic]`` (requests drawn from the seed) and ``[[faults]]``.
+"""A network under load in a scenario file: ``[traffic]`` (requests drawn from the seed), ``[[faults]]`` and
+``[stress]`` (the defaults of ``qactors stress``, :mod:`qactors.stress`).
 
 ``[traffic]`` stands for a stream of entanglement requests
 (:class:`~qactors.protocols.traffic.Traffic`); its request keys (``policy``,
@@ -19,7 +20,8 @@ from ..protocols.faults import DetectorDrop, LinkCut, MemoryDegradation, NodeFai
 from ..protocols.traffic import DEMANDS, Traffic
 from .schema import REQUIRED, Checker, Key, choice, good, num
 
-__all__ = ["TRAFFIC_KEYS", "FAULT_KEYS", "read_traffic", "traffic_requests", "read_faults"]
+__all__ = ["TRAFFIC_KEYS", "FAULT_KEYS", "STRESS_KEYS", "read_traffic", "traffic_requests", "read_faults",
+           "read_stress", "parse_loads"]
 
 _MS = dict(unit_ps=MS, unit="ms")
 TRAFFIC_KEYS = {"rate_hz": num(REQUIRED, low=0, high=1e12), "duration_ms": num(low=0, **_MS),
@@ -114,3 +116,57 @@ def read_faults(ck: Checker, tables: list) -> list | None:
     if any(p.key.startswith("faults") for p in ck.problems):
         return None
     return out
+
+
+STRESS_KEYS = {"policies": Key("strs", []), "load_key": Key("str", "traffic.rate_hz"),
+               "replicas": Key("int", 3, low=1, high=1000), "threshold": num(0.9, low=0, low_open=True, high=1),
+               "fault_window_ms": num(low=0, low_open=True, **_MS)}
+"""The keys of ``[stress]`` besides ``loads`` (a list of numbers or ``"LO:HI:N"``)."""
+
+_LOADS = ('a non-empty list of numbers >= 0, or "LO:HI:N" (N >= 2 evenly spaced values from LO to HI, '
+          '0 <= LO < HI), or "V1,V2,..."')
+
+
+def parse_loads(value: object) -> tuple[float, ...] | None:
+    """Load levels from a list of numbers, ``"LO:HI:N"`` or ``"V1,V2,..."``; None if ``value`` is none of
+    these (the allowed forms are :data:`_LOADS`)."""
+    import math
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if ":" in text:
+                lo, hi, n = text.split(":")
+                lo_v, hi_v, n_v = float(lo), float(hi), int(n)
+                if not (0 <= lo_v < hi_v and math.isfinite(hi_v) and 2 <= n_v <= 1000):
+                    return None
+                return tuple(lo_v + (hi_v - lo_v) * i / (n_v - 1) for i in range(n_v))
+            value = [float(v) for v in text.split(",")]
+        except ValueError:
+            return None
+    if not (isinstance(value, list) and value and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0 for v in value)):
+        return None
+    if len(set(value)) != len(value) or len(value) > 1000:
+        return None
+    return tuple(sorted(float(v) for v in value))
+
+
+def read_stress(ck: Checker, data: dict) -> dict | None:
+    """The ``[stress]`` table checked: ``policies`` (names of routers), ``load_key``, ``loads``, ``replicas``,
+    ``threshold``, ``fault_window_ms``; None if it has problems (recorded)."""
+    from ..protocols.routing import ROUTERS
+    given = {k: v for k, v in data.items() if k != "loads"}
+    t = ck.table("stress", given, {**STRESS_KEYS, "loads": Key("str")})
+    if "loads" in data:
+        t["loads"] = parse_loads(data["loads"])
+        if t["loads"] is None:
+            ck.bad("stress.loads", data["loads"], _LOADS, "is not allowed")
+    else:
+        t["loads"] = ()
+    if good(t["policies"]):
+        for i, name in enumerate(t["policies"]):
+            if name not in ROUTERS:
+                ck.bad(f"stress.policies[{i}]", name, f"one of {sorted(ROUTERS)}", "is not a router")
+    if any(p.key.startswith("stress") for p in ck.problems):
+        return None
+    return t

@@ -19,7 +19,7 @@ from ..core.network import Network
 from ..core.time import MS, format_ps
 from . import entanglement, keys as key_kind, storage
 from .kinds import KINDS, Kind, check_link_schemes, read_profiles, read_requests
-from .load import read_faults, read_traffic, traffic_requests
+from .load import read_faults, read_stress, read_traffic, traffic_requests
 from .schema import BAD, REQUIRED, Checker, Key, ScenarioError, count, good, jsonable, num, read_toml, \
     toml_type
 from .topology import TopologyReader, contained_path
@@ -185,7 +185,8 @@ class Builder:
         top = ck.table("", data, {"scenario": Key("table", REQUIRED), "run": Key("table", REQUIRED),
                                   "topology": Key("table", REQUIRED), "profiles": Key("table", REQUIRED),
                                   **{s: Key("tables") for s in sections}, "outputs": Key("table", {}),
-                                  "sweep": Key("table"), "traffic": Key("table"), "faults": Key("tables")})
+                                  "sweep": Key("table"), "traffic": Key("table"), "faults": Key("tables"),
+                                  "stress": Key("table")})
         get = (lambda name: top[name] if isinstance(top[name], dict) else {})
         given = [sections[s] for s in sections if s in data]
         loaded = "traffic" in data or "faults" in data  # a network under load: entanglement requests
@@ -221,6 +222,7 @@ class Builder:
             ck.add("requests", None, "is missing; required: [[requests]] or [traffic] (faults need requests)")
         if "faults" in data and top["faults"] is not BAD and kind is sections["requests"]:
             faults = read_faults(ck, top["faults"])
+        stress = read_stress(ck, top["stress"]) if isinstance(top["stress"], dict) else None
         outputs = ck.table("outputs", get("outputs"), _OUTPUTS) if top["outputs"] is not BAD else None
         graph = reader.graph(topo) if topo is not None else None
         if graph is not None and traffic is not None and requests is not None and run is not None and good(run["seed"]):
@@ -250,6 +252,8 @@ class Builder:
             tables["traffic"] = traffic["resolved"]
         if faults:
             tables["faults"] = [dict(t) for t in top["faults"]]
+        if stress is not None:
+            tables["stress"] = {k: v for k, v in stress.items() if v is not None}
         resolved = jsonable(tables)
         return Scenario(file=ck.file, name=name, description=scenario["description"],
                         sources=tuple(scenario["sources"]), duration_ps=round(run["duration_ms"] * MS),

@@ -12,7 +12,7 @@ from typing import Any
 from .model import Builder, Scenario
 from .schema import REQUIRED, Checker, Key, ScenarioError, good, show, toml_type
 
-__all__ = ["build_sweep", "MAX_POINTS"]
+__all__ = ["build_sweep", "MAX_POINTS", "with_value", "value_at"]
 
 MAX_POINTS = 1000
 """The most values one sweep may have."""
@@ -23,7 +23,7 @@ _SWEEP = {"key": Key("str", REQUIRED, text="the key path of a number in this fil
 _SEGMENT = re.compile(r"([A-Za-z0-9_.-]+?)((?:\[\d+\])*)\Z")
 
 
-def _sweep_point(data: dict, key: str, value: float) -> dict:
+def with_value(data: dict, key: str, value: float) -> dict:
     """A deep copy of ``data`` with the value at key path ``key`` set (its parent must exist)."""
     out = copy.deepcopy(data)
     out.pop("sweep", None)
@@ -37,7 +37,7 @@ def _sweep_point(data: dict, key: str, value: float) -> dict:
     return out
 
 
-def _current(data: dict, key: str) -> object:
+def value_at(data: dict, key: str) -> object:
     """The file's value at key path ``key``, or None if the file does not set it."""
     node: Any = data
     for part in _split_key(key):
@@ -86,12 +86,12 @@ def build_sweep(data: dict, file: str, base_dir: Path, sha256: str, allow_outsid
     key = spec["key"]
     if good(key):
         try:
-            _sweep_point(data, key, 0.0)
+            with_value(data, key, 0.0)
         except (KeyError, IndexError, TypeError):
             ck.bad("sweep.key", key, _SWEEP["key"].allowed() + " whose table or array exists in the file",
                    "does not name a place in this file")
         else:
-            current = _current(data, key)
+            current = value_at(data, key)
             if current is not None and (isinstance(current, bool) or not isinstance(current, (int, float))):
                 what = "a table" if isinstance(current, dict) else f"{show(current)}, a {toml_type(current)}"
                 ck.bad("sweep.key", key, _SWEEP["key"].allowed() + f" (it names {what})", "does not name a number")
@@ -103,7 +103,7 @@ def build_sweep(data: dict, file: str, base_dir: Path, sha256: str, allow_outsid
     points, problems = [], {}
     for i, value in enumerate(values):
         try:
-            point = Builder(file, base_dir, allow_outside, output_dir).build(_sweep_point(data, key, value), sha256)
+            point = Builder(file, base_dir, allow_outside, output_dir).build(with_value(data, key, value), sha256)
         except ScenarioError as err:
             for p in err.problems:  # a mistake every point makes is reported once
                 problems.setdefault((p.key, p.message), []).append((i, value, p))
