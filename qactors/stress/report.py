@@ -7,7 +7,8 @@ Files (in the output folder, ``results/<name>-stress`` by default):
 * ``stress.json``: the plan, the summary rows and each policy's saturation load;
 * ``requests.csv`` and ``requests.parquet``: every request of every run (Parquet needs pyarrow,
   ``pip install "qactors[stress]"``; without it the file is left out and the message says so);
-* ``throughput.png`` (delivered pairs/s against load, per policy, with the intervals) and
+* ``throughput.png`` (delivered pairs/s and the served fraction against load, per policy, with the
+  intervals, the threshold and each saturation load) and
   ``latency-cdf.png`` (latency of served requests at the lowest and highest load, per policy);
   these need matplotlib (the same extra).
 
@@ -23,7 +24,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..scenario.schema import Problem, ScenarioError, jsonable
+from ..scenario.schema import Problem, ScenarioError, count, jsonable
 from .harness import StressResult
 
 __all__ = ["STRESS_FILES", "format_stress", "prepare_stress_dir", "write_stress", "default_dir"]
@@ -66,7 +67,7 @@ def format_stress(result: StressResult) -> str:
     width = max(len(k) for k in result.saturation)
     for policy, s in result.saturation.items():
         lines.append(f"  {policy:<{width}}  {s['text']}")
-    lines.append(f"({p.replicas} replicas per point, ± = 95 % confidence half-width; latency of served "
+    lines.append(f"({count(p.replicas, 'replica')} per point, ± = 95 % confidence half-width; latency of served "
                  f"requests, arrival to last pair; utilisation = fraction of slot-time)")
     return "\n".join(lines)
 
@@ -140,15 +141,23 @@ def _plots(result: StressResult, folder: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     p, t = result.plan, result.summary
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for policy in p.policies:
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4))
+    for i, policy in enumerate(p.policies):
         part = t.where(policy=policy)
-        ci = [0.0 if math.isnan(c) else c for c in part["pairs_per_s_ci"]]
-        ax.errorbar(part["load"], part["pairs_per_s"], yerr=ci, marker="o", capsize=3, label=policy)
-    ax.set_xlabel(p.load_key)
-    ax.set_ylabel("delivered pairs / s")
-    ax.set_title(f"{p.name}: throughput against load ({p.replicas} replicas, 95 % CI)")
-    ax.legend()
+        for axis, key in ((ax, "pairs_per_s"), (bx, "served")):
+            ci = [0.0 if math.isnan(c) else c for c in part[f"{key}_ci"]]
+            axis.errorbar(part["load"], part[key], yerr=ci, marker="o", capsize=3, color=f"C{i}", label=policy)
+        s = result.saturation[policy]
+        if s["bound"] == "between":
+            bx.axvline(s["load"], color=f"C{i}", linestyle=":", linewidth=1)
+    bx.axhline(p.threshold, color="grey", linestyle="--", linewidth=1, label=f"threshold {p.threshold:g}")
+    for axis, label in ((ax, "delivered pairs / s"), (bx, "served fraction")):
+        axis.set_xlabel(p.load_key)
+        axis.set_ylabel(label)
+        axis.legend(fontsize="small")
+    ax.set_title("throughput")
+    bx.set_title("served fraction (dotted: saturation load)")
+    fig.suptitle(f"{p.name}: against load ({count(p.replicas, 'replica')}, 95 % CI)")
     fig.tight_layout()
     fig.savefig(folder / "throughput.png", dpi=120)
     plt.close(fig)
