@@ -18,6 +18,9 @@
 * :class:`GreedyGeographic` (``"greedy-geographic"``): no global path; each
   hop goes to the neighbour nearest the destination (greedy geographic
   forwarding, e.g. Karp & Kung, MobiCom 2000, without its perimeter mode).
+
+Q-CAST (``"q-cast"``, the path of highest expected throughput of Shi & Qian,
+SIGCOMM 2020) has a module of its own, :mod:`.qcast`.
 """
 
 from __future__ import annotations
