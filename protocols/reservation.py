@@ -7,7 +7,11 @@ free at its end too, reserves as many on its outgoing link and passes it on.
 A node that cannot answers :class:`~qactors.protocols.requests.Reject`, which
 travels back freeing what was held; the source retries after a random
 back-off of ``min_backoff``-``max_backoff`` path round trips, up to the
-request's ``retries``.  The destination answers the source with
+request's ``retries``.  With ``backoff_ps`` > 0 the wait before retry ``k``
+is at least ``backoff_ps x 2^(k-1) x u``, ``u`` uniform in [0.5, 1.5)
+(binary exponential back-off, as Ethernet's and TCP's): under load a
+request then waits for a memory to free up instead of spending its
+retries within a millisecond.  The destination answers the source with
 :class:`~qactors.protocols.requests.Confirm`, and the source starts the path in
 step.  Two requests that reserve the same link from opposite ends at once
 both fail and retry: simple, and never deadlocks.  On a link with shared
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from qactors.core import checks
 from qactors.core.actor import handler
 from qactors.core.messages import message
 
@@ -43,12 +48,14 @@ class HopByHop(Part):
     key: ClassVar[str] = "reservation"
     min_backoff: int = 1  # path round trips
     max_backoff: int = 3
+    backoff_ps: int = 0   # > 0: the least wait before the first retry, doubled at each retry
 
     def check(self) -> "HopByHop":
         if not (type(self.min_backoff) is int and type(self.max_backoff) is int
                 and 1 <= self.min_backoff <= self.max_backoff):
             raise _fail("HopByHop back-off", (self.min_backoff, self.max_backoff),
                         "ints 1 <= min_backoff <= max_backoff (path round trips)", "reservation")
+        checks.integer("HopByHop.backoff_ps", self.backoff_ps, low=0, high=checks.MAX_PS, field="backoff_ps")
         return self
 
     @handler(_Start)
@@ -129,6 +136,9 @@ class HopByHop(Part):
         if role.attempt < request.retries:
             round_trips = int(node.rng.integers(self.min_backoff, self.max_backoff + 1))
             backoff = round_trips * node._round_trip_ps(request)
+            if self.backoff_ps:
+                floor = self.backoff_ps * 2.0 ** min(role.attempt, 60) * float(node.rng.uniform(0.5, 1.5))
+                backoff = max(backoff, round(min(floor, checks.MAX_PS - node.now)))
             if not request.deadline_ps or node.now + backoff < request.deadline_ps:
                 busy = (link,) if link else ()
                 node.set_timer(_Start(request.request_id, role.attempt + 1, busy), delay_ps=backoff)

@@ -27,6 +27,7 @@ from ..protocols.memory import ALLOCATIONS
 from ..protocols.network import POLICIES, SELECTIONS, Purification, Request, check_request, legs_of, \
     quantum_network, request_report
 from ..protocols.profiles import CHANNELS, NEEDED_ON, LinkProfile
+from ..protocols.reservation import HopByHop
 from ..protocols.routing import ROUTERS, router_named
 from .kinds import Kind, map_error, register
 from .schema import REQUIRED, Checker, Key, choice, num, show
@@ -67,7 +68,8 @@ class Entanglement(Kind):
                   f"entanglement links; 'decoy_bb84' links serve [[key_requests]], 'transmission' links "
                   f"[[storage_requests]])")
     run_keys = {"link_model": choice("geometric", MODELS), "routing": choice("shortest", sorted(ROUTERS)),
-                "routing_params": Key("table", {})}
+                "routing_params": Key("table", {}),
+                "backoff_ms": num(0.0, low=0, unit_ps=MS, unit="ms")}
     node_use = "a node's qubit memories and swap"
     node_keys = {"t1_s": Key("seconds", math.inf, low=0, low_open=True),
                  "t2_s": Key("seconds", math.inf, low=0, low_open=True),
@@ -236,8 +238,9 @@ class Entanglement(Kind):
         if router is None:
             return None
         try:
+            backoff = HopByHop(backoff_ps=round(run["backoff_ms"] * MS)) if run["backoff_ms"] else None
             net = quantum_network(g, requests, physics=first[2]["physics"], model=run["link_model"], router=router,
-                                  **args)
+                                  reservation=backoff, **args)
             net.check()
         except ConfigurationError as err:
             text = str(err)

@@ -556,3 +556,22 @@ def test_bad_node_hardware_is_named(attr, value, match):
     g.nodes[1][attr] = value
     with pytest.raises(qactors.ConfigurationError, match=match):
         quantum_network(g, [Request("r", "0", "2")], physics=PHYS)
+
+
+def test_exponential_backoff_lets_a_refused_request_wait_for_the_memory_to_free_up():
+    """Two requests for the one memory of a link, both at t = 0: the second is refused.  With the default
+    back-off (1 - 3 path round trips, ~0.1 ms here) its 3 retries are spent while the first still holds the
+    link; with ``backoff_ps`` = 4 ms the waits are at least 2, 4 and 8 ms (half of 4 ms x 2^k), so it gets
+    the link once the first is served, and no earlier than 2 ms."""
+    from qactors.protocols.reservation import HopByHop
+    requests = [Request("a", "0", "1", pairs=40), Request("b", "0", "1", pairs=5, retries=3)]
+    quick = run(line(2), requests, until_ms=200)
+    assert request_report(quick.states, "a")["outcome"] == "served: 40 pairs"
+    assert request_report(quick.states, "b")["outcome"].startswith("rejected at 0: no free memory")
+    patient = run(line(2), requests, until_ms=200, reservation=HopByHop(backoff_ps=4 * MS))
+    assert request_report(patient.states, "b")["outcome"] == "served: 5 pairs"
+    a_done = max(t for t, _, _ in role(patient, "1", "a").delivered)
+    b = role(patient, "0", "b")
+    assert b.active_from >= 2 * MS and b.active_from >= a_done and b.attempt >= 1
+    with pytest.raises(qactors.ConfigurationError, match="backoff_ps"):
+        run(line(2), requests, reservation=HopByHop(backoff_ps=-1))
