@@ -21,7 +21,17 @@ Two schemes:
 
 Results are a :class:`HeraldedLink`: the success probability per attempt and
 the error on the heralded pair as Pauli probabilities (I, X, Y, Z) relative to
-the Bell state the herald announces.
+the Bell state the herald announces.  ``double_click(..., initial_fidelity=F)``
+gives the pair as a Werner state of fidelity F instead, for links whose pair
+fidelity is a measured input.
+
+Attempt timing (:func:`attempt_duration_s`): one round trip ``L / c`` per
+attempt (``timing="one-round"``, the default), or the two-round Barrett-Kok
+timing of NIST's random-topology study (``timing="two-round"``), in which each
+of the scheme's two emissions waits for a negotiation between the nodes:
+``5 tau + 2 tau0`` per attempt, the herald ``4 tau + 2 tau0`` after the qubits
+were prepared, ``tau = L / c`` the one-way delay over the whole link and
+``tau0`` a local operation time.
 
 Equations and derivations are in ``docs/physics.md (section 5)``.
 """
@@ -104,15 +114,33 @@ def double_click_success_probability(eta_arm: float) -> float:
     return eta * eta / 2.0
 
 
-def double_click(eta_arm: float, visibility: float = 1.0) -> HeraldedLink:
+def double_click(eta_arm: float, visibility: float = 1.0, *, initial_fidelity: float | None = None) -> HeraldedLink:
     """Barrett-Kok scheme: success ``eta_arm^2 / 2``, phase-flip error ``(1 - V)/2``.
 
     ``visibility`` is the HOM visibility V of the two nodes' photons; the
     error follows as for :class:`~qactors.hardware.bsa.LinearOpticsBSA`.
     Ideal (V = 1): fidelity 1.  Dark counts are neglected.
+
+    ``initial_fidelity`` F (0..1) replaces that error model: the heralded pair
+    is the Werner state ``F |Phi+><Phi+| + (1-F)/3 (1 - |Phi+><Phi+|)``, the
+    announced Bell state after depolarising noise, Pauli error ``(F, (1-F)/3,
+    (1-F)/3, (1-F)/3)``; ``visibility`` must then be 1.  None (default): the
+    visibility model.
+
+    >>> [round(p, 12) for p in double_click(0.5, initial_fidelity=0.97).pauli_probabilities]
+    [0.97, 0.01, 0.01, 0.01]
     """
     v = _checks.probability("visibility", visibility)
-    return HeraldedLink(double_click_success_probability(eta_arm), ((1.0 + v) / 2.0, 0.0, 0.0, (1.0 - v) / 2.0))
+    p = double_click_success_probability(eta_arm)
+    if initial_fidelity is None:
+        return HeraldedLink(p, ((1.0 + v) / 2.0, 0.0, 0.0, (1.0 - v) / 2.0))
+    f = _checks.real("initial_fidelity", initial_fidelity, low=0.0, high=1.0,
+                     allowed="None (the visibility model) or a number in [0, 1] (a Werner pair of that fidelity)")
+    if v != 1.0:
+        raise _checks.fail("visibility", visibility, f"1 with initial_fidelity = {f!r} (the Werner pair replaces the "
+                           f"visibility model), or initial_fidelity = None")
+    r = (1.0 - f) / 3.0
+    return HeraldedLink(p, (f, r, r, r))
 
 
 def single_click(bright_state_population: float, eta_arm: float, visibility: float = 1.0) -> HeraldedLink:
@@ -159,26 +187,55 @@ def single_click_success_probability(bright_state_population: float, eta_arm: fl
     return single_click(bright_state_population, eta_arm).success_probability
 
 
-def attempt_duration_s(length_km: float, c_m_per_s: float = DEFAULT_FIBRE_C_M_PER_S) -> float:
-    """Duration of one attempt with a midpoint station, s: ``L / c``.
+_TIMINGS = ("one-round", "two-round")
 
-    Photons travel ``L/2`` to the station and the herald ``L/2`` back.
+
+def attempt_duration_s(length_km: float, c_m_per_s: float = DEFAULT_FIBRE_C_M_PER_S, *, timing: str = "one-round",
+                       local_delay_s: float = 0.0) -> float:
+    """Duration of one attempt with a midpoint station, s: ``L / c`` (one-round) or ``5 L/c + 2 tau0`` (two-round).
+
+    One-round (default): photons travel ``L/2`` to the station and the herald
+    ``L/2`` back, and the next attempt follows; the herald reaches the nodes
+    ``tau = L / c`` after the emission.
+
+    Two-round (Barrett-Kok as NIST's MQNS times it): each of the scheme's two
+    emissions is preceded by a negotiation between the nodes (a round trip,
+    ``2 tau``) and followed by the station's verdict on it (photon to the
+    station and result back, ``tau``), with a local operation ``tau0`` per
+    emission.  A success takes ``6 tau + 2 tau0``; a failure ends after the
+    first emission (``3 tau + tau0``) or the second (``6 tau + 2 tau0``), and
+    the period is taken as ``5 tau + 2 tau0``, between the two.  The qubits
+    are prepared when the first negotiation ends, so a success is heralded
+    ``4 tau + 2 tau0`` after their preparation (the negotiation of the first
+    attempt of a round overlaps the set-up of the round).
 
     Args:
         length_km: node-to-node distance L, km, > 0.
         c_m_per_s: signal speed, m/s, > 0 (2e8 in fibre by the reference convention).
+        timing: ``"one-round"`` or ``"two-round"``.
+        local_delay_s: tau0 of the two-round timing, s, >= 0 (0 with one-round timing).
 
     >>> attempt_duration_s(50)
     0.00025
+    >>> round(attempt_duration_s(30, timing="two-round") * 1e6, 9)   # 5 x 150 us
+    750.0
     """
     length = _checks.real("length_km", length_km, low=0.0, low_open=True)
     c = _checks.real("c_m_per_s", c_m_per_s, low=0.0, low_open=True)
-    return length * 1e3 / c
+    if timing not in _TIMINGS:
+        raise _checks.fail("timing", timing, f"one of {_TIMINGS}")
+    tau0 = _checks.real("local_delay_s", local_delay_s, low=0.0, unit="s")
+    if tau0 and timing == "one-round":
+        raise _checks.fail("local_delay_s", local_delay_s, "0 with timing = 'one-round' (tau0 is a term of the "
+                           "two-round timing), or timing = 'two-round'")
+    tau = length * 1e3 / c
+    return tau if timing == "one-round" else 5.0 * tau + 2.0 * tau0
 
 
-def attempt_duration_ps(length_km: float, c_m_per_s: float = DEFAULT_FIBRE_C_M_PER_S) -> int:
+def attempt_duration_ps(length_km: float, c_m_per_s: float = DEFAULT_FIBRE_C_M_PER_S, *, timing: str = "one-round",
+                        local_delay_s: float = 0.0) -> int:
     """:func:`attempt_duration_s` in whole picoseconds (at least 1), for the clock."""
-    return max(1, to_ps(attempt_duration_s(length_km, c_m_per_s)))
+    return max(1, to_ps(attempt_duration_s(length_km, c_m_per_s, timing=timing, local_delay_s=local_delay_s)))
 
 
 def heralded_rate_hz(success_probability: float, length_km: float,

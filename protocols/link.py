@@ -9,7 +9,9 @@ speed ``c``:
   half-way, double click after Barrett & Kok, PRA 71, 060310(R) (2005), or
   single click after Cabrillo et al., PRA 59, 1025 (1999) / Humphreys et al.,
   Nature 558, 268 (2018).  Qubits are stored from emission; both ends learn the
-  result at emission + ``L/c``; one attempt every ``L/c``.
+  result at emission + ``L/c``; one attempt every ``L/c``.  With the two-round
+  Barrett-Kok timing (``timing="two-round"``, as NIST's MQNS times it): one
+  attempt every ``5 L/c + 2 tau0``, a success learnt at emission + ``4 L/c + 2 tau0``.
 * **midpoint source** ("MidpointSource"), :class:`MidpointSourcePhysics`: a
   photon-pair source half-way sends one photon to each node, which stores it
   with a heralded absorption; a pair exists when both ends herald.  Qubits are
@@ -108,10 +110,11 @@ __all__ = ["LinkPhysics", "MidpointSourcePhysics", "SenderReceiverPhysics", "Att
            "Ready", "Go", "Photon", "Herald", "Want", "SlotRounds", "MidpointStation", "ReceiverStation", "LinkSide", "LinkEnd",
            "LinkSideArgs", "LinkComponents", "LinkTiming", "plan_link", "link_components", "link_timing",
            "two_node_link", "LinkNode",
-           "MODELS", "SCHEMES", "ALL_SCHEMES", "GOOD", "BAD", "DARK", "RECEIVER_LOCAL_DELAY_PS"]
+           "MODELS", "SCHEMES", "ALL_SCHEMES", "TIMINGS", "GOOD", "BAD", "DARK", "RECEIVER_LOCAL_DELAY_PS"]
 
 MODELS = ("attempts", "geometric")
 SCHEMES = ("double_click", "single_click")  # the schemes of LinkPhysics
+TIMINGS = ("one-round", "two-round")  # attempt timings of LinkPhysics (two-round: double click only)
 ALL_SCHEMES = SCHEMES + ("midpoint_source", "sender_receiver")
 # herald kinds: the intended state; a wrong or degraded one (single click: both spins bright;
 # midpoint source: two or more pairs emitted); a false herald made by a dark count
@@ -146,9 +149,29 @@ def _check_pipelined(owner: object) -> None:
                                  f"pipelined = False", field="cycle_ps", value=0)
 
 
+def _two_round(physics: Any) -> bool:
+    return getattr(physics, "timing", "one-round") == "two-round"
+
+
 def _period_ps(physics: Any, round_trip_ps: int) -> int:
-    """The attempt period: the herald round trip or the cycle, the longer; pipelined, the cycle alone."""
-    return physics.cycle_ps if physics.pipelined else max(round_trip_ps, physics.cycle_ps)
+    """The attempt period: the herald round trip or the cycle, the longer; pipelined, the cycle alone.
+    Two-round timing (:class:`LinkPhysics`): ``5 tau + 2 tau0`` or the cycle, the longer, where
+    ``tau = round_trip_ps`` (node to station and back: the one-way delay over the whole link)."""
+    if physics.pipelined:
+        return physics.cycle_ps
+    if _two_round(physics):
+        return max(5 * round_trip_ps + 2 * physics.local_delay_ps, physics.cycle_ps)
+    return max(round_trip_ps, physics.cycle_ps)
+
+
+def _settle_ps(physics: Any, round_trip_ps: int) -> tuple[int, int]:
+    """How much later than in the one-round timing the verdict of an attempt leaves the deciding actor,
+    (after a success, after a failure), ps: (0, 0) but for two-round timing, where a success is heralded
+    ``4 tau + 2 tau0`` after its emission instead of ``tau`` (``3 tau + 2 tau0`` later) and a failure
+    sets the emitters off again one period after their last emission (``period - tau`` later)."""
+    if not _two_round(physics):
+        return 0, 0
+    return 3 * round_trip_ps + 2 * physics.local_delay_ps, _period_ps(physics, round_trip_ps) - round_trip_ps
 
 
 def _dephased(fidelity: float, visibility: float) -> tuple[float, float, float, float]:
@@ -213,10 +236,30 @@ class LinkPhysics:
             emitters; the first success ends the round and later attempts in
             flight are abandoned (see :func:`link_timing`).  False (default):
             each attempt waits for the previous one's herald.
+        timing: ``"one-round"`` (default): an attempt every herald round trip
+            ``tau`` (node to station and back: ``L/c``, the one-way delay over the
+            whole link), heralded ``tau`` after its emission.  ``"two-round"``
+            (double click only, not pipelined): the Barrett-Kok timing of NIST's
+            random-topology study, in which each of the two emissions waits for a
+            negotiation between the nodes: an attempt every ``5 tau + 2 tau0`` (or
+            ``cycle_ps``, the longer), a success heralded ``4 tau + 2 tau0`` after
+            the qubits were prepared (:func:`qactors.hardware.links.attempt_duration_s`).
+            For 30 km at 2e8 m/s (``tau`` = 150 us, ``tau0`` = 0): 750 us and 600 us.
+        local_delay_ps: ``tau0`` of the two-round timing, the local operation time
+            per emission, ps, an int >= 0 (must be 0 with one-round timing).
+        initial_fidelity: None (default): the heralded pair's state follows from
+            the scheme (``visibility``, the single-click |11> term, dark counts).
+            A number F in [0, 1]: every heralded pair is the Werner state of
+            fidelity F (Pauli error ``(F, (1-F)/3, (1-F)/3, (1-F)/3)``, as
+            :func:`qactors.hardware.links.double_click` gives it) when its qubits are stored,
+            for links whose pair fidelity is a measured input; ``visibility`` must
+            then be 1 (it would be ignored).  Memory noise acts from storage on.
 
     Raises:
-        ConfigurationError: an unknown scheme, a field outside its range, or
-            ``pipelined`` without a ``cycle_ps``.
+        ConfigurationError: an unknown scheme or timing, a field outside its range,
+            ``pipelined`` without a ``cycle_ps``, two-round timing on a single-click
+            or pipelined link, a ``local_delay_ps`` with one-round timing, or a
+            ``visibility`` with ``initial_fidelity``.
     """
 
     layout: ClassVar[str] = "midpoint"
@@ -229,6 +272,9 @@ class LinkPhysics:
     dark_count_probability: float = 0.0
     cycle_ps: int = 0
     pipelined: bool = False
+    timing: str = "one-round"
+    local_delay_ps: int = 0
+    initial_fidelity: float | None = None
     # per-attempt kind probabilities and herald states, fixed by the fields: computed once, not per round
     _kinds: tuple = dataclasses.field(init=False, repr=False, compare=False)
     _states: dict = dataclasses.field(init=False, repr=False, compare=False)
@@ -244,6 +290,16 @@ class LinkPhysics:
         if self.scheme == "single_click" and self.bright_state_population == 0.0:
             raise ConfigurationError("LinkPhysics.bright_state_population = 0 never emits; allowed for "
                                      "single_click: a number in (0, 1]", field="bright_state_population", value=0.0)
+        self._check_timing()
+        if self.initial_fidelity is not None:
+            f = _checks.real("LinkPhysics.initial_fidelity", self.initial_fidelity, low=0.0, high=1.0,
+                             allowed="None (the scheme's own error model) or a number in [0, 1] (every heralded "
+                                     "pair a Werner state of that fidelity)", field="initial_fidelity")
+            object.__setattr__(self, "initial_fidelity", f)
+            if self.visibility != 1.0:
+                raise _checks.fail("LinkPhysics.visibility", self.visibility, f"1 with initial_fidelity = {f!r} "
+                                   f"(the Werner pair replaces the scheme's error model), or initial_fidelity = None",
+                                   field="visibility")
         eta, d = self.eta_arm, self.dark_count_probability
         if self.scheme == "double_click":
             kinds = (eta * eta / 2, 0.0, 2 * eta * (1 - eta) * d / 2 + (1 - eta) ** 2 * d * d / 2)
@@ -253,7 +309,28 @@ class LinkPhysics:
             kinds = (2 * alpha * (1 - alpha) * eta, alpha * alpha * eta * (2 - eta), (1 - alpha * eta) ** 2 * d)
             good_state = ((1 + v) / 2, 0.0, 0.0, (1 - v) / 2)
         object.__setattr__(self, "_kinds", kinds)
-        object.__setattr__(self, "_states", {GOOD: good_state, BAD: (0.0, 0.5, 0.5, 0.0), DARK: _MIXED})
+        if self.initial_fidelity is not None:  # every herald, whatever its kind, gives the given Werner pair
+            pair = werner(self.initial_fidelity)
+            object.__setattr__(self, "_states", {GOOD: pair, BAD: pair, DARK: pair})
+        else:
+            object.__setattr__(self, "_states", {GOOD: good_state, BAD: (0.0, 0.5, 0.5, 0.0), DARK: _MIXED})
+
+    def _check_timing(self) -> None:
+        if self.timing not in TIMINGS:
+            raise _checks.fail("LinkPhysics.timing", self.timing, f"one of {TIMINGS}", field="timing")
+        if self.timing == "two-round" and self.scheme != "double_click":
+            raise _checks.fail("LinkPhysics.timing", self.timing, f"'one-round' for scheme {self.scheme!r} "
+                               f"('two-round' is the Barrett-Kok timing: scheme 'double_click')", field="timing")
+        if self.timing == "two-round" and self.pipelined:
+            raise _checks.fail("LinkPhysics.timing", self.timing, "'one-round' with pipelined = True (two-round "
+                               "attempts wait for the nodes' negotiations), or pipelined = False", field="timing")
+        v = self.local_delay_ps
+        if not (type(v) is int and v >= 0):
+            raise _checks.fail("LinkPhysics.local_delay_ps", v, "an int >= 0 (tau0 of the two-round timing, ps)",
+                               field="local_delay_ps")
+        if v and self.timing != "two-round":
+            raise _checks.fail("LinkPhysics.local_delay_ps", v, "0 with timing = 'one-round' (tau0 is a term of "
+                               "the two-round timing), or timing = 'two-round'", field="local_delay_ps")
 
     # -- the per-attempt process, split where it happens ---------------------------
     def emit(self, u_bright: float, u_detect: float) -> tuple[bool, bool]:
@@ -311,7 +388,10 @@ class LinkPhysics:
         return self._states[kind]
 
     def reference_fidelity(self) -> float:
-        """Mean fidelity of a heralded pair at emission: the single-click mixture as in hardware.links."""
+        """Mean fidelity of a heralded pair at emission: the single-click mixture as in hardware.links,
+        or ``initial_fidelity`` when it is given."""
+        if self.initial_fidelity is not None:
+            return self.initial_fidelity
         if self.scheme == "single_click" and self.dark_count_probability == 0.0:
             return single_click(self.bright_state_population, self.eta_arm, self.visibility).fidelity
         good, bad, dark = self.kind_probabilities()
@@ -767,6 +847,8 @@ class _LinkActor(Actor):
         # from one attempt's decision here to the next one's: the emitters' round trip, or their hardware cycle;
         # pipelined, the cycle alone (the emitters do not wait for heralds)
         self.period_ps = _period_ps(physics, 2 * delays[emitters[0]])
+        # two-round timing: how much later than that round trip a success's / a failure's verdict leaves here
+        self.settle_ps = _settle_ps(physics, 2 * delays[emitters[0]])
         self.slots = {s: SlotRounds() for s in slots}
         self.shared = shared
         self.wants: list[str] = []  # shared: purposes that want pairs, sorted
@@ -864,7 +946,7 @@ class _LinkActor(Actor):
         k = int(self.rng.geometric(self.physics.success_probability()))
         kind, state = self.physics.draw_success(self.rng)
         after = first + (k - 1) * self.period_ps
-        if self._cuts and self._cut_between(self.now, self.now + after):
+        if self._cuts and self._cut_between(self.now, self.now + after + self.settle_ps[0]):
             self.lost_rounds += 1  # the fibre is cut before this round's success: it never heralds
             return
         self._herald(sid, slot, k, kind, state, after)
@@ -914,7 +996,8 @@ class _LinkActor(Actor):
 
     def _herald(self, sid: str, slot: SlotRounds, attempt: int, kind: int, state: tuple | None,
                 after_ps: int = 0) -> None:
-        """Attempt ``attempt`` of ``sid`` is decided ``after_ps`` from now: tell the ends that need to know."""
+        """Attempt ``attempt`` of ``sid`` is decided ``after_ps`` from now: tell the ends that need to know.
+        (Two-round timing: its photons reach this actor then; the verdict leaves ``settle_ps`` later.)"""
         decided = self.now + after_ps
         slot.emitted_ps = decided - self.delays[self.emitters[0]]
         pair = None
@@ -930,7 +1013,10 @@ class _LinkActor(Actor):
         else:
             slot.pairs = self.physics.source_pairs(self.rng)  # the next attempt's light leaves with this herald
             targets = self.emitters
-        wait = 0 if kind else self._cycle_wait_ps(slot)  # a failed herald sets the emitters off again
+        if self.settle_ps[0]:  # two-round: the success later; a failure one period after the last emission
+            wait = self.settle_ps[0] if kind else self.settle_ps[1]  # (period >= cycle_ps: no cycle wait)
+        else:
+            wait = 0 if kind else self._cycle_wait_ps(slot)  # a failed herald sets the emitters off again
         for node in targets:
             self.send(self.speakers[node], Herald(sid, slot.round, attempt, kind, pair, slot.pairs, slot.purpose),
                       delay_ps=after_ps + self.delays[node] + wait)
@@ -1284,6 +1370,12 @@ def link_timing(physics: AttemptPhysics, length_km: float, *, refractive_index: 
     attempts a cycle fits.  ``herald_ps`` and ``stored_ps`` do not depend on
     the period: every end stores its qubit from the successful attempt.
 
+    Two-round timing (:class:`LinkPhysics` ``timing="two-round"``, ``tau = R``):
+    ``T = max(5 R + 2 tau0, cycle_ps)``, ``herald_ps = stored_ps = 4 R + 2 tau0``
+    and the next round's first attempt ``max(5 R + 2 tau0, cycle_ps)`` after a
+    success (the herald, then the offer's ``R``), so ``pair_rate_hz = p / T``
+    without a cycle.
+
     >>> from qactors.protocols.link import LinkPhysics
     >>> t = link_timing(LinkPhysics("double_click", eta_arm=0.5), 20)
     >>> t.attempt_ps, t.success_probability, t.herald_ps
@@ -1291,18 +1383,21 @@ def link_timing(physics: AttemptPhysics, length_km: float, *, refractive_index: 
     """
     plan = plan_link("a-b", "a", "b", physics, length_km=length_km, refractive_index=refractive_index)
     period = plan.attempt_ps
+    settle = 0
     if physics.layout == "midpoint":
         arm = plan.a.arm_delay_ps
-        herald = 3 * arm if physics.scheme == "midpoint_source" else 2 * arm
-        herald_ps, stored_ps = (herald, herald), (2 * arm, 2 * arm)
+        settle = _settle_ps(physics, 2 * arm)[0]  # two-round: the herald 4 tau + 2 tau0 after emission, not tau
+        herald = (3 * arm if physics.scheme == "midpoint_source" else 2 * arm) + settle
+        herald_ps, stored_ps = (herald, herald), (2 * arm + settle, 2 * arm + settle)
         round_trip = 2 * arm
     else:
         fibre, local = plan.a.arm_delay_ps, plan.b.arm_delay_ps
         herald_ps, stored_ps = (2 * fibre, fibre + local), (2 * fibre, local)
         round_trip = 2 * fibre
     # from a pair's successful attempt to the next round's first, in periods: 2 without a cycle (exactly, so
-    # the rate is bit for bit the cycle-free 1 / ((1/p + 1) T)); pipelined, 2 R / cycle_ps or 1
-    reoffer = max(2 * round_trip, physics.cycle_ps) / period
+    # the rate is bit for bit the cycle-free 1 / ((1/p + 1) T)); pipelined, 2 R / cycle_ps or 1; two-round
+    # timing, (herald + R) / T, exactly 1 without a cycle
+    reoffer = max(2 * round_trip + settle, physics.cycle_ps) / period
     p = physics.success_probability()
     seconds = period * 1e-12
     return LinkTiming(physics.scheme, period, p, physics.reference_fidelity() if p > 0 else math.nan,
