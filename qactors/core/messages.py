@@ -148,10 +148,14 @@ def check_payload(msg: object) -> None:
             value_type=cls.__name__)
     for value in msg._qactors_getter(msg):
         t = type(value)
-        if t in _SCALARS and (t is not int or _INT_MIN <= value <= _INT_MAX):
-            continue
-        _raise_field_problem(msg)  # walks every field once: raises on a problem, else all is checked
+        if t in _SCALARS:
+            if t is int and not _INT_MIN <= value <= _INT_MAX:
+                break
+        elif not _fits(value):
+            break
+    else:
         return
+    _raise_field_problem(msg)  # one field does not fit: find it and say why
 
 
 def _raise_field_problem(msg: Message) -> None:
@@ -184,10 +188,34 @@ def _memo(cache: dict, obj: object, fn):
 
 def _nested_problem(v: Message) -> str | None:
     for item in v._qactors_getter(v):
+        if _fits(item):
+            continue
         p = _find_problem(item)
         if p is not None:
             return f"{p} inside a nested {type(v).__name__}"
     return None
+
+
+def _fits(v: object) -> bool:
+    """``_find_problem(v) is None``, without building the description: the fast path of every send."""
+    t = type(v)
+    if t in _SCALARS:
+        return t is not int or _INT_MIN <= v <= _INT_MAX
+    if t is tuple:
+        for item in v:
+            ti = type(item)
+            if ti in _SCALARS:
+                if ti is int and not _INT_MIN <= item <= _INT_MAX:
+                    return False
+            elif not _fits(item):
+                return False
+        return True
+    hit = _CHECKED.get(id(v))
+    if hit is not None and hit[0] is v:
+        return hit[1] is None
+    if isinstance(v, Message) and is_message_class(t):
+        return _memo(_CHECKED, v, _nested_problem) is None
+    return False
 
 
 def _find_problem(v: object) -> str | None:
