@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
                         description="Run SCENARIO (an entanglement scenario, usually with [traffic]) with each "
                                     "routing policy at each load level, REPLICAS seeds each (run.seed + 0, 1, ...; "
                                     "as parallel Ray tasks, or one after another with --workers local), print a "
-                                    "table with 95 %% confidence intervals over replicas and each policy's "
+                                    "table with 95 % confidence intervals over replicas and each policy's "
                                     "saturation load, and write stress.csv, stress.json, requests.csv, "
                                     "requests.parquet and plots to the output folder (--out; default "
                                     "results/<scenario name>-stress). Options override the file's [stress] "
