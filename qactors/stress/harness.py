@@ -191,13 +191,14 @@ def _measure(p: StressPlan, run: Any, policy: str, load: float, replica: int, se
     rows, latencies = [], []
     asked: dict[tuple, int] = defaultdict(int)
     got: dict[tuple, int] = defaultdict(int)
-    failed_over = 0
+    failed_over = served_count = 0
     for r in scenario.requests:
         rep = run.reports[r.request_id]
         served = rep["outcome"].startswith("served")
         latency = (max(arrivals[r.request_id]) - r.start_ps) / MS if served and arrivals[r.request_id] else math.nan
         if served:
             latencies.append(latency)
+            served_count += 1
         legs = len(rep["paths"]) if "paths" in rep else (1 if rep["path"] else 0)
         failed_over += served and legs > 1
         ends = (r.source, r.dest)
@@ -207,18 +208,16 @@ def _measure(p: StressPlan, run: Any, policy: str, load: float, replica: int, se
                      r.start_ps / MS, r.pairs, rep["pairs"], served, latency, rep["mean_fidelity"], legs,
                      rep["outcome"]))
     n = len(scenario.requests)
-    banks = [(st["node"], st["link"], utilisation(st, T)) for aid, st in states.items()
-             if "/memory:" in aid and isinstance(st, dict) and "busy_ps" in st]
-    by_link: dict[str, list[float]] = defaultdict(list)
-    held: list[tuple[int, float]] = []
-    for _, link, (busy, hold) in banks:
-        by_link[link].append(busy)
+    by_link: dict[str, list[float]] = defaultdict(list)  # link -> busy fraction of each of its memories
+    held: list[tuple[int, float]] = []                   # per memory: (slots, held fraction)
     for aid, st in states.items():
         if "/memory:" in aid and isinstance(st, dict) and "busy_ps" in st:
-            held.append((len(st["sides"]), utilisation(st, T)[1]))
+            busy, hold = utilisation(st, T)
+            by_link[st["link"]].append(busy)
+            held.append((len(st["sides"]), hold))
     link_util = [sum(v) / len(v) for v in by_link.values()]
     slots = sum(s for s, _ in held)
-    figures = {"requests": n, "served": sum(r[11] for r in rows) / n if n else math.nan,
+    figures = {"requests": n, "served": served_count / n if n else math.nan,
                "pairs_per_s": len(fidelities) / (T * 1e-12),
                "latency_p50_ms": percentile(latencies, 50), "latency_p90_ms": percentile(latencies, 90),
                "latency_p99_ms": percentile(latencies, 99),
