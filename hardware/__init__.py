@@ -18,7 +18,7 @@ from .channels import (EARTH_RADIUS_KM, SPEED_OF_LIGHT_M_PER_S, Channel, DualDow
                        FreeSpaceLink, SatelliteDownlink, atmospheric_extinction_db_per_km, dual_downlink,
                        plob_bound, tgw_bound, transmissivity_to_db)
 from .detectors import Detector
-from .links import (DEFAULT_FIBRE_C_M_PER_S, HeraldedLink, attempt_duration_ps, attempt_duration_s, double_click,
+from .links import (DEFAULT_FIBRE_C_M_PER_S, TIMINGS, HeraldedLink, attempt_duration_ps, attempt_duration_s, double_click,
                     double_click_success_probability, heralded_rate_hz, midpoint_arm_efficiency, single_click,
                     single_click_success_probability)
 from .memory import MEMORY_DECAYS, AbsorptiveMemory, QuantumMemory
@@ -40,5 +40,5 @@ __all__ = [
     # heralded links
     "HeraldedLink", "DEFAULT_FIBRE_C_M_PER_S", "midpoint_arm_efficiency", "double_click_success_probability",
     "double_click", "single_click_success_probability", "single_click", "attempt_duration_s",
-    "attempt_duration_ps", "heralded_rate_hz",
+    "attempt_duration_ps", "heralded_rate_hz", "TIMINGS",
 ]

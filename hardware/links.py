@@ -56,6 +56,7 @@ __all__ = [
     "attempt_duration_s",
     "attempt_duration_ps",
     "heralded_rate_hz",
+    "TIMINGS",
 ]
 
 DEFAULT_FIBRE_C_M_PER_S = 2e8
@@ -187,7 +188,8 @@ def single_click_success_probability(bright_state_population: float, eta_arm: fl
     return single_click(bright_state_population, eta_arm).success_probability
 
 
-_TIMINGS = ("one-round", "two-round")
+TIMINGS = ("one-round", "two-round")
+"""Attempt timings of a midpoint link (:func:`attempt_duration_s`)."""
 
 
 def attempt_duration_s(length_km: float, c_m_per_s: float = DEFAULT_FIBRE_C_M_PER_S, *, timing: str = "one-round",
@@ -222,8 +224,8 @@ def attempt_duration_s(length_km: float, c_m_per_s: float = DEFAULT_FIBRE_C_M_PE
     """
     length = _checks.real("length_km", length_km, low=0.0, low_open=True)
     c = _checks.real("c_m_per_s", c_m_per_s, low=0.0, low_open=True)
-    if timing not in _TIMINGS:
-        raise _checks.fail("timing", timing, f"one of {_TIMINGS}")
+    if timing not in TIMINGS:
+        raise _checks.fail("timing", timing, f"one of {TIMINGS}")
     tau0 = _checks.real("local_delay_s", local_delay_s, low=0.0, unit="s")
     if tau0 and timing == "one-round":
         raise _checks.fail("local_delay_s", local_delay_s, "0 with timing = 'one-round' (tau0 is a term of the "

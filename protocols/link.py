@@ -100,7 +100,7 @@ from qactors.core.errors import ConfigurationError
 from qactors.core.messages import Message, message
 from qactors.core.network import Network
 from qactors.hardware.channels import Fibre
-from qactors.hardware.links import double_click, single_click
+from qactors.hardware.links import TIMINGS, double_click, single_click
 from qactors.hardware.memory import QuantumMemory
 from qactors.quantum.bell import MemoryNoise, PairEnd, PairRecord, PauliChannel, apply_channel, werner
 
@@ -114,7 +114,6 @@ __all__ = ["LinkPhysics", "MidpointSourcePhysics", "SenderReceiverPhysics", "Att
 
 MODELS = ("attempts", "geometric")
 SCHEMES = ("double_click", "single_click")  # the schemes of LinkPhysics
-TIMINGS = ("one-round", "two-round")  # attempt timings of LinkPhysics (two-round: double click only)
 ALL_SCHEMES = SCHEMES + ("midpoint_source", "sender_receiver")
 # herald kinds: the intended state; a wrong or degraded one (single click: both spins bright;
 # midpoint source: two or more pairs emitted); a false herald made by a dark count

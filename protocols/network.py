@@ -67,7 +67,7 @@ import networkx as nx
 from qactors.core import checks
 from qactors.core.actor import Actor, PlainData, handler
 from qactors.core.errors import ConfigurationError
-from qactors.core.messages import Message, message
+from qactors.core.messages import Message, message, replace
 from qactors.core.network import Network
 from qactors.hardware.memory import QuantumMemory
 from qactors.quantum.bell import PairRecord
@@ -116,9 +116,7 @@ def with_parts(request: Request) -> Request:
     application = request.application
     if not isinstance(application, Application):
         application = Application(application, request.bsm_visibility)
-    fields = {f: getattr(request, f) for f in Request._qactors_fields}
-    fields.update(policy=policy, cutoff=cutoff, application=application)
-    return Request(**fields)
+    return replace(request, policy=policy, cutoff=cutoff, application=application)
 
 
 def _oriented(pair: PairRecord, left: str) -> PairRecord:
@@ -557,6 +555,7 @@ class QNode(Actor):
         role = _Role(request, 0)
         role.state["application"] = request.application.new_state(self, role)
         return role
+
     def _known_now(self) -> dict:
         """Link -> (load, up, as of ps): this node's own links live, the others from advertisements."""
         known = {}
@@ -568,21 +567,22 @@ class QNode(Actor):
         return known
 
     def _count(self, role: _Role) -> None:
-        path = role.request.path
-        for a, b in zip(path, path[1:]):  # link names, not the map: a node may run without one (pinned paths)
-            link = link_name(a, b)
-            self.routed[link] = self.routed.get(link, 0) + 1
+        self._tally(role.request.path, 1)
         role.counted = True
 
     def _uncount(self, role: _Role) -> None:
-        if not role.counted:
-            return
-        role.counted = False
-        path = role.request.path
-        for a, b in zip(path, path[1:]):
+        if role.counted:
+            role.counted = False
+            self._tally(role.request.path, -1)
+
+    def _tally(self, path: tuple, step: int) -> None:
+        """Add ``step`` to the count of running requests routed over each link of ``path``."""
+        for a, b in zip(path, path[1:]):  # link names, not the map: a node may run without one (pinned paths)
             link = link_name(a, b)
-            self.routed[link] -= 1
-            if not self.routed[link]:
+            n = self.routed.get(link, 0) + step
+            if n:
+                self.routed[link] = n
+            else:
                 del self.routed[link]
 
     def _round_trip_ps(self, request: Request) -> int:
@@ -706,10 +706,8 @@ class QNode(Actor):
         if self.router.reroute:
             self.avoid.setdefault(origin, set()).add(link)
         k = self.legs[origin] = self.legs.get(origin, 0) + 1
-        fields = {f: getattr(request, f) for f in Request._qactors_fields}
-        fields.update(request_id=f"{origin}~{k}", leg_of=origin, pairs=request.pairs - len(role.delivered),
+        leg = replace(request, request_id=f"{origin}~{k}", leg_of=origin, pairs=request.pairs - len(role.delivered),
                       retries=left, start_ps=self.now, path=(), offsets_ps=(), shared=())
-        leg = Request(**fields)
         self.pending[leg.request_id] = leg
         self.set_timer(_Start(leg.request_id, 0), delay_ps=0)
 
@@ -984,8 +982,7 @@ def check_request(request: Request) -> Request:
     rid = request.request_id
     if isinstance(request.application, Application):  # the part given: check its fields as the request's own
         part = request.application
-        fields = {f: getattr(request, f) for f in Request._qactors_fields}
-        request = Request(**{**fields, "application": part.kind, "bsm_visibility": part.bsm_visibility})
+        request = replace(request, application=part.kind, bsm_visibility=part.bsm_visibility)
     checks.name("Request.request_id", rid, "a request id, unique in the network", field="request_id")
     for field in ("source", "dest"):
         checks.name(f"request {rid!r} {field}", str(getattr(request, field)), "a node id", field=field)
@@ -1061,9 +1058,7 @@ def route_on(nmap: NetworkMap, request: Request, path, who: str = "routing") -> 
         if not link.shared and link.channels < request.channels:
             raise _fail(f"request {rid!r} channels", request.channels, f"at most {link.channels}, the memories "
                         f"per end of link ({link.a}, {link.b}) on its path", "channels")
-    fields = {f: getattr(request, f) for f in Request._qactors_fields}
-    fields.update(path=path, offsets_ps=nmap.offsets_ps(path), shared=hops)
-    return Request(**fields)
+    return replace(request, path=path, offsets_ps=nmap.offsets_ps(path), shared=hops)
 
 
 def _route(g: nx.Graph, nmap: NetworkMap, request: Request, routing, router: Router, ids: set) -> Request:
@@ -1080,22 +1075,12 @@ def _route(g: nx.Graph, nmap: NetworkMap, request: Request, routing, router: Rou
     for field in ("source", "dest"):
         if str(getattr(request, field)) not in g:
             raise _fail(f"request {rid!r} {field}", getattr(request, field), "a node of the graph", field)
-    fields = {f: getattr(request, f) for f in Request._qactors_fields}
-    fields.update(source=str(request.source), dest=str(request.dest))
-    request = Request(**fields)
+    request = replace(request, source=str(request.source), dest=str(request.dest))
     if not nx.has_path(g, request.source, request.dest):
         raise _fail(f"request {rid!r} route from {request.source!r} to", request.dest,
                     "a destination connected to the source", "dest")
     if request.path or routing is not None:
-        if request.path:
-            path = request.path
-        else:
-            try:
-                path = routing(g, request.source, request.dest)
-            except nx.NetworkXNoPath:
-                raise _fail(f"request {rid!r} route from {request.source!r} to", request.dest,
-                            "a destination connected to the source", "dest") from None
-        routed = route_on(nmap, request, path)
+        routed = route_on(nmap, request, request.path or routing(g, request.source, request.dest))
     else:
         path = None
         for capacity in (True, False):  # without a path, find one that names the link with too few memories

@@ -29,6 +29,7 @@ import networkx as nx
 import numpy as np
 
 from qactors.core import checks
+from qactors.core.messages import replace
 
 from .requests import Request
 
@@ -140,17 +141,16 @@ class Traffic:
         if self.rate_hz > 0 and self.duration_ps > 0:
             expected = self.rate_hz * self.duration_ps * 1e-12
             count = int(rng.poisson(expected))
-            times = sorted(self.start_ps + int(x) for x in rng.uniform(0, self.duration_ps, size=count))
+            times = [self.start_ps + int(x) for x in rng.uniform(0, self.duration_ps, size=count)]
         for at, count in self.bursts:
             times.extend([at] * count)
         times.sort()
         lo, hi = self._pair_range()
-        fields = {f: getattr(self.template, f) for f in Request._qactors_fields}
         out = []
         for i, t in enumerate(times):
             s, d = pairs[int(rng.choice(len(pairs), p=p))]
             n = int(rng.integers(lo, hi + 1))
-            fields.update(request_id=f"{self.prefix}{i}", source=s, dest=d, pairs=n, start_ps=t,
-                          min_fidelity=self.min_fidelity, deadline_ps=t + self.deadline_ps if self.deadline_ps else 0)
-            out.append(Request(**fields))
+            out.append(replace(self.template, request_id=f"{self.prefix}{i}", source=s, dest=d, pairs=n, start_ps=t,
+                               min_fidelity=self.min_fidelity,
+                               deadline_ps=t + self.deadline_ps if self.deadline_ps else 0))
         return out

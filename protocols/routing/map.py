@@ -75,9 +75,6 @@ class NetworkMap:
             self.graph.add_edge(link.a, link.b, link=link, length_km=link.length_km, latency_ps=link.latency_ps)
         self._latency: dict[str, dict[str, int]] = {}
 
-    def link(self, a: str, b: str) -> MapLink:
-        return self.adj[a][b]
-
     def path_links(self, path) -> list[MapLink]:
         return [self.adj[a][b] for a, b in zip(path, path[1:])]
 
@@ -94,9 +91,6 @@ class NetworkMap:
         for link in self.path_links(path):
             out.append(out[-1] + link.latency_ps)
         return tuple(out)
-
-    def __len__(self) -> int:
-        return len(self.nodes)
 
     def __repr__(self) -> str:
         return f"NetworkMap({len(self.nodes)} nodes, {len(self.links)} links)"

@@ -187,10 +187,6 @@ class CongestionAware(Router):
         return view.shortest(lambda link: base(link) * (1.0 + alpha * view.load(link.name)))
 
 
-def _distance(a: tuple, b: tuple) -> float:
-    return ((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2) ** 0.5
-
-
 @register_router("greedy-geographic")
 @message
 class GreedyGeographic(Router):
@@ -217,7 +213,7 @@ class GreedyGeographic(Router):
                               "positions (pos_km), as the builders and topohub loaders give", field="routing")
         path, seen = [view.request.source], {view.request.source}
         while path[-1] != dest and len(path) <= self.max_hops:
-            options = [(_distance(nodes[w].pos_km, target), w) for w, link in sorted(adj[path[-1]].items())
+            options = [(math.dist(nodes[w].pos_km, target), w) for w, link in sorted(adj[path[-1]].items())
                        if w not in seen and view.usable(link)]
             if not options:
                 return None

@@ -25,7 +25,7 @@ from typing import Callable, TypeVar
 
 from .errors import PayloadError
 
-__all__ = ["Message", "message", "message_fields", "check_payload", "message_class", "registered_messages",
+__all__ = ["Message", "message", "message_fields", "replace", "check_payload", "message_class", "registered_messages",
            "is_message_class"]
 
 _INT_MIN = -(1 << 63)
@@ -86,6 +86,19 @@ def message(cls: T) -> T:
 def message_fields(msg: Message) -> tuple:
     """The field values of ``msg`` in declaration order."""
     return msg._qactors_getter(msg)
+
+
+def replace(msg: Message, **changes) -> Message:
+    """A copy of ``msg`` with ``changes`` to its fields (messages are frozen; as :func:`dataclasses.replace`).
+
+    Raises:
+        TypeError: a name in ``changes`` is not a field of the message.
+    """
+    cls = type(msg)
+    unknown = sorted(set(changes) - set(cls._qactors_fields))
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no field {unknown[0]!r}; its fields are {list(cls._qactors_fields)}")
+    return cls(**{**dict(zip(cls._qactors_fields, cls._qactors_getter(msg))), **changes})
 
 
 def registered_messages() -> dict[str, type]:

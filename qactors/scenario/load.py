@@ -11,6 +11,7 @@ apply to every request it draws.  It may stand alone or beside
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..core import checks
@@ -21,7 +22,7 @@ from ..protocols.traffic import DEMANDS, Traffic
 from .schema import REQUIRED, Checker, Key, choice, good, num
 
 __all__ = ["TRAFFIC_KEYS", "FAULT_KEYS", "STRESS_KEYS", "read_traffic", "traffic_requests", "read_faults",
-           "read_stress", "parse_loads"]
+           "read_stress", "parse_loads", "check_loads", "check_policies"]
 
 _MS = dict(unit_ps=MS, unit="ms")
 TRAFFIC_KEYS = {"rate_hz": num(REQUIRED, low=0, high=1e12), "duration_ms": num(low=0, **_MS),
@@ -130,7 +131,6 @@ _LOADS = ('a non-empty list of numbers >= 0, or "LO:HI:N" (N >= 2 evenly spaced 
 def parse_loads(value: object) -> tuple[float, ...] | None:
     """Load levels from a list of numbers, ``"LO:HI:N"`` or ``"V1,V2,..."``; None if ``value`` is none of
     these (the allowed forms are :data:`_LOADS`)."""
-    import math
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -151,22 +151,33 @@ def parse_loads(value: object) -> tuple[float, ...] | None:
     return tuple(sorted(float(v) for v in value))
 
 
+def check_loads(ck: Checker, key: str, value: object) -> tuple[float, ...] | None:
+    """:func:`parse_loads`, recording a problem at ``key`` if ``value`` is none of the allowed forms."""
+    levels = parse_loads(value)
+    if levels is None:
+        ck.bad(key, value, _LOADS, "is not allowed")
+    return levels
+
+
+def check_policies(ck: Checker, key, names) -> None:
+    """Every name one of the routers' (:data:`~qactors.protocols.routing.ROUTERS`), none twice;
+    ``key(i)`` is the key path of the i-th."""
+    from ..protocols.routing import ROUTERS
+    for i, name in enumerate(names):
+        if name not in ROUTERS:
+            ck.bad(key(i), name, f"one of {sorted(ROUTERS)}", "is not a router")
+        elif name in names[:i]:
+            ck.bad(key(i), name, "each router once", "is given twice")
+
+
 def read_stress(ck: Checker, data: dict) -> dict | None:
     """The ``[stress]`` table checked: ``policies`` (names of routers), ``load_key``, ``loads``, ``replicas``,
     ``threshold``, ``fault_window_ms``; None if it has problems (recorded)."""
-    from ..protocols.routing import ROUTERS
     given = {k: v for k, v in data.items() if k != "loads"}
     t = ck.table("stress", given, {**STRESS_KEYS, "loads": Key("str")})
-    if "loads" in data:
-        t["loads"] = parse_loads(data["loads"])
-        if t["loads"] is None:
-            ck.bad("stress.loads", data["loads"], _LOADS, "is not allowed")
-    else:
-        t["loads"] = ()
+    t["loads"] = check_loads(ck, "stress.loads", data["loads"]) if "loads" in data else ()
     if good(t["policies"]):
-        for i, name in enumerate(t["policies"]):
-            if name not in ROUTERS:
-                ck.bad(f"stress.policies[{i}]", name, f"one of {sorted(ROUTERS)}", "is not a router")
+        check_policies(ck, lambda i: f"stress.policies[{i}]", t["policies"])
     if any(p.key.startswith("stress") for p in ck.problems):
         return None
     return t

@@ -28,7 +28,7 @@ from .model import OUTPUT_FILES, Scenario
 from .run import ScenarioRun
 from .schema import Problem, ScenarioError, count, jsonable
 
-__all__ = ["prepare_output_dir", "write_outputs", "format_summary", "render_outputs"]
+__all__ = ["prepare_output_dir", "check_output_dir", "write_outputs", "format_summary", "render_outputs"]
 
 
 def _error(scenario: Scenario, path: Path, message: str) -> ScenarioError:
@@ -47,26 +47,33 @@ def prepare_output_dir(scenario: Scenario, *, overwrite: bool = False) -> Path:
         ScenarioError: the folder is a file, cannot be created or written, or holds results and
             ``overwrite`` is false.
     """
-    out = scenario.output_dir
+    return check_output_dir(scenario.output_dir, OUTPUT_FILES, overwrite=overwrite,
+                            error=lambda path, message: _error(scenario, path, message))
+
+
+def check_output_dir(out: Path, files: tuple, *, overwrite: bool, error, what: str = "results",
+                     choose: str = "--out (or outputs.dir)") -> Path:
+    """:func:`prepare_output_dir` for any set of result ``files``: ``error(path, message)`` makes the
+    exception raised; ``what`` names the results and ``choose`` how to pick another folder."""
+    out = Path(out)
     if out.exists() and not out.is_dir():
-        raise _error(scenario, out, f"{str(out)!r} is a file; allowed: a folder (new or existing)")
+        raise error(out, f"{str(out)!r} is a file; allowed: a folder (new or existing)")
     if out.is_dir():
-        existing = [f for f in OUTPUT_FILES if (out / f).exists()]
+        existing = [f for f in files if (out / f).exists()]
         if existing and not overwrite:
-            raise _error(scenario, out, f"{str(out)!r} already holds results ({', '.join(existing)}); allowed: a "
-                         f"folder without them: choose another with --out (or outputs.dir), or pass --overwrite to "
-                         f"replace them")
+            raise error(out, f"{str(out)!r} already holds {what} ({', '.join(existing)}); allowed: a folder "
+                        f"without them: choose another with {choose}, or pass --overwrite to replace them")
     base = out.parent if out.is_dir() else out
     while not base.exists():
         base = base.parent
     if not base.is_dir():
-        raise _error(scenario, out, f"cannot be created: {str(base)!r} is a file; allowed: a folder path")
+        raise error(out, f"cannot be created: {str(base)!r} is a file; allowed: a folder path")
     try:
         probe = tempfile.mkdtemp(prefix=".qactors-probe-", dir=base)
         os.rmdir(probe)
     except OSError as err:
-        raise _error(scenario, out, f"cannot be written: {str(base)!r} refuses a new folder ({err.strerror or err});"
-                     f" allowed: a writable folder (choose another with --out)") from None
+        raise error(out, f"cannot be written: {str(base)!r} refuses a new folder ({err.strerror or err}); "
+                    f"allowed: a writable folder (choose another with --out)") from None
     return out
 
 

@@ -23,8 +23,8 @@ from ..core.time import MS
 from ..protocols.memory import utilisation
 from ..protocols.routing import ROUTERS
 from ..scenario import Scenario, ScenarioError, run_scenario
-from ..scenario.load import parse_loads
-from ..scenario.schema import Checker, Problem, read_toml
+from ..scenario.load import STRESS_KEYS, check_loads, check_policies
+from ..scenario.schema import Checker, Problem, good, read_toml
 from ..scenario.sweep import value_at, with_value
 from .metrics import FAULT_METRICS, REPLICA_METRICS, jain, mean_ci, percentile
 from .table import Table
@@ -110,39 +110,35 @@ def plan(scenario: str | os.PathLike, *, policies: Sequence[str] | None = None, 
         ck.add("requests", None, f"a stress run needs an entanglement scenario ([[requests]] or [traffic]), not "
                f"a {base_scenario.kind} one")
     table = base_scenario.resolved.get("stress", {})
-    cli = " (command line)"
-    policies = tuple(policies) if policies is not None else tuple(table.get("policies") or DEFAULT_POLICIES)
-    for name in policies:
-        if name not in ROUTERS:
-            ck.bad("policies" + cli, name, f"routers among {sorted(ROUTERS)}", "is not a router")
-    if len(set(policies)) != len(policies) or not policies:
-        ck.bad("policies" + cli, list(policies), "one or more distinct router names", "is not allowed")
+    cli = " (command line)"  # the arguments are checked as the keys of [stress] are, each named so
+
+    def given(name: str, value, default):
+        return default if value is None else ck.value(name + cli, value, STRESS_KEYS[name])
+    policies = given("policies", list(policies) if policies is not None else None,
+                     table.get("policies") or list(DEFAULT_POLICIES))
+    if good(policies):
+        check_policies(ck, lambda i: "policies" + cli, policies)
+        if not policies:
+            ck.bad("policies" + cli, policies, "one or more router names", "is empty")
     load_key = load_key if load_key is not None else table.get("load_key", "traffic.rate_hz")
     current = value_at(data, load_key)
     if isinstance(current, bool) or not isinstance(current, (int, float)):
         ck.bad("load_key", load_key, "the key path of a number this file sets (such as traffic.rate_hz)",
                "is not a number in the file" if current is not None else "is not in the file")
-    if loads is None:
+    if loads is not None:
+        levels = check_loads(ck, "loads" + cli, loads if isinstance(loads, str) else list(loads))
+    else:
         levels = tuple(table.get("loads") or ())
         if not levels:
             ck.add("loads", None, 'is missing; required: --load LO:HI:N (or [stress] loads = "LO:HI:N" or a list)')
-    else:
-        levels = parse_loads(list(loads) if not isinstance(loads, str) else loads)
-        if levels is None:
-            ck.bad("loads" + cli, loads, 'a list of numbers >= 0, "LO:HI:N" (N >= 2) or "V1,V2,..."', "is not allowed")
-    replicas = replicas if replicas is not None else table.get("replicas", 3)
-    if isinstance(replicas, bool) or not isinstance(replicas, int) or not 1 <= replicas <= 1000:
-        ck.bad("replicas" + cli, replicas, "an integer in [1, 1000]", "is out of range")
-    threshold = threshold if threshold is not None else table.get("threshold", 0.9)
-    if not (isinstance(threshold, (int, float)) and 0 < threshold <= 1):
-        ck.bad("threshold" + cli, threshold, "a number in (0, 1]", "is out of range")
-    window_ms = fault_window_ms if fault_window_ms is not None else table.get("fault_window_ms")
+    replicas = given("replicas", replicas, table.get("replicas", 3))
+    threshold = given("threshold", threshold, table.get("threshold", 0.9))
+    window_ms = given("fault_window_ms", fault_window_ms, table.get("fault_window_ms"))
     duration_ps = base_scenario.duration_ps
-    window_ps = round(window_ms * MS) if window_ms is not None else max(1, duration_ps // 10)
-    if window_ps <= 0:
-        ck.bad("fault_window_ms" + cli, window_ms, "a positive number of milliseconds", "is out of range")
+    window_ps = round(window_ms * MS) if good(window_ms) and window_ms is not None else max(1, duration_ps // 10)
     seed = base_scenario.seed if seed is None else seed
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= 2 ** 63 - 1 - (replicas or 1):
+    if isinstance(seed, bool) or not isinstance(seed, int) or \
+            not 0 <= seed <= 2 ** 63 - 1 - (replicas if good(replicas) else 1):
         ck.bad("seed" + cli, seed, "an integer in [0, 2**63 - 1 - replicas]", "is out of range")
     if ck.problems:
         raise ScenarioError(ck.problems)
@@ -159,7 +155,7 @@ def plan(scenario: str | os.PathLike, *, policies: Sequence[str] | None = None, 
     if problems:
         raise ScenarioError(problems)
     faults = tuple(sorted(round(f["at_ms"] * MS) for f in base_scenario.resolved.get("faults", ())))
-    return StressPlan(file=file, base_dir=base, data=data, name=base_scenario.name, policies=policies,
+    return StressPlan(file=file, base_dir=base, data=data, name=base_scenario.name, policies=tuple(policies),
                       load_key=load_key, loads=levels, replicas=replicas, threshold=float(threshold), seed=seed,
                       duration_ps=duration_ps, fault_times_ps=faults, fault_window_ps=window_ps,
                       allow_outside=allow_outside)

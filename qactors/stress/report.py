@@ -24,6 +24,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ..scenario.outputs import check_output_dir
 from ..scenario.schema import Problem, ScenarioError, count, jsonable
 from .harness import StressResult
 
@@ -77,19 +78,15 @@ def _error(out: Path, message: str) -> ScenarioError:
 
 
 def prepare_stress_dir(out: Path, *, overwrite: bool = False) -> Path:
-    """Check, before running, that the results can be written to ``out`` and replace nothing unless ``overwrite``.
+    """Check, before running, that the results can be written to ``out`` (as
+    :func:`~qactors.scenario.outputs.prepare_output_dir` does for a run) and replace nothing unless ``overwrite``.
 
     Raises:
-        ScenarioError: ``out`` is a file, or holds results of an earlier stress run and ``overwrite`` is false.
+        ScenarioError: ``out`` is a file, cannot be created or written, or holds results of an earlier stress
+            run and ``overwrite`` is false.
     """
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise _error(out, f"{str(out)!r} is a file; allowed: a folder (new or existing)")
-    existing = [f for f in STRESS_FILES if (out / f).exists()]
-    if existing and not overwrite:
-        raise _error(out, f"{str(out)!r} already holds stress results ({', '.join(existing)}); allowed: a folder "
-                     f"without them: choose another with --out, or pass --overwrite to replace them")
-    return out
+    return check_output_dir(out, STRESS_FILES, overwrite=overwrite, error=_error, what="stress results",
+                            choose="--out")
 
 
 def write_stress(result: StressResult, out: Path, *, overwrite: bool = False, plots: bool = True) -> tuple[list, list]:
