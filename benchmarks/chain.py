@@ -13,6 +13,10 @@ CPU for 0.1 s of simulated time on a comparable 64-node chain.
     python benchmarks/chain.py                      # N = 2..256, both models, 0.1 s simulated
     python benchmarks/chain.py --nodes 2 8 --sim-ms 10
     python benchmarks/chain.py --stacks chain network-asap network-nested   # the network layer too
+    python benchmarks/chain.py --stacks network-asap --models attempts --nodes 64 --sim-ms 20 --memories 10
+
+``--memories M`` gives every link M memories at each end and the request M channels
+(multiplexed links; the network layer only: the chain builder has one memory per link side).
 """
 
 from __future__ import annotations
@@ -27,11 +31,15 @@ import sys
 import time
 
 
-def build(nodes: int, model: str, stack: str):
+def build(nodes: int, model: str, stack: str, memories: int = 1):
     """The chain as the chain builder makes it, or as one standing request of the network layer
-    (same links and memories; ``stack`` is ``chain`` or ``network-<policy>``)."""
+    (same links and memories; ``stack`` is ``chain`` or ``network-<policy>``) using ``memories``
+    memories at each end of every link (the chain builder: 1 only)."""
     from qactors.demo import chain_demo
     if stack == "chain":
+        if memories != 1:
+            raise ValueError(f"memories = {memories!r} with stack 'chain'; allowed: 1 (the chain builder has "
+                             f"one memory per link side; use a network-<policy> stack for more)")
         return chain_demo(nodes, 10.0, model=model)
     import networkx as nx
     from qactors.hardware.links import midpoint_arm_efficiency
@@ -43,15 +51,16 @@ def build(nodes: int, model: str, stack: str):
     physics = LinkPhysics("double_click", eta_arm=midpoint_arm_efficiency(10.0, detection_efficiency=0.9),
                           visibility=0.95)
     policy = stack.split("-", 1)[1]
-    return quantum_network(g, [Request("r", "0", str(nodes - 1), pairs=10 ** 9, policy=policy)], physics=physics,
-                           model=model, memory=QuantumMemory(num_qubits=2, t1_s=10.0, t2_s=1.0))
+    return quantum_network(g, [Request("r", "0", str(nodes - 1), pairs=10 ** 9, policy=policy, channels=memories)],
+                           physics=physics, model=model, channels_per_link=memories,
+                           memory=QuantumMemory(num_qubits=2, t1_s=10.0, t2_s=1.0))
 
 
-def one(args: tuple[int, str, float, int, str]) -> dict | None:
-    nodes, model, sim_ms, seed, stack = args
+def one(args: tuple[int, str, float, int, str, int]) -> dict | None:
+    nodes, model, sim_ms, seed, stack, memories = args
     import qactors
     from qactors.demo import summarise_chain
-    net = build(nodes, model, stack)
+    net = build(nodes, model, stack, memories)
     if net is None:
         return None
     until = round(sim_ms * qactors.MS)
@@ -67,7 +76,8 @@ def one(args: tuple[int, str, float, int, str]) -> dict | None:
         summary = {"pairs_delivered": len(delivered)}
         if delivered:
             summary["mean_fidelity"] = sum(d[1] for d in delivered) / len(delivered)
-    return {"nodes": nodes, "model": model, "stack": stack, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
+    return {"nodes": nodes, "model": model, "stack": stack, "memories": memories, "wall_s": round(wall, 3),
+            "cpu_s": round(cpu, 3),
             "events": result.events, "events_per_s": round(result.events / wall),
             "pairs_delivered": summary["pairs_delivered"],
             "mean_fidelity": round(summary.get("mean_fidelity", float("nan")), 5),
@@ -83,7 +93,12 @@ def main(argv=None) -> int:
     p.add_argument("--stacks", nargs="+", default=["chain"],
                    choices=["chain", "network-asap", "network-nested", "network-sequential"],
                    help="chain builder (default) and/or the network layer with a swapping policy")
+    p.add_argument("--memories", type=int, default=1,
+                   help="memories per link side, used as channels per link by the network stacks (default 1; "
+                        "the chain stack allows only 1)")
     args = p.parse_args(argv)
+    if args.memories < 1 or (args.memories > 1 and "chain" in args.stacks):
+        p.error(f"--memories {args.memories}: allowed: an int >= 1, and 1 only with stack 'chain'")
     runs = []
     ctx = multiprocessing.get_context("spawn")
     for stack in args.stacks:
@@ -91,10 +106,10 @@ def main(argv=None) -> int:
             for n in args.nodes:
                 print(f"  {stack} {model} N={n}", file=sys.stderr, flush=True)
                 with ctx.Pool(1) as pool:
-                    run = pool.apply(one, ((n, model, args.sim_ms, args.seed, stack),))
+                    run = pool.apply(one, ((n, model, args.sim_ms, args.seed, stack, args.memories),))
                 if run is not None:
                     runs.append(run)
-    print(json.dumps({"benchmark": "chain", "sim_ms": args.sim_ms, "link_km": 10.0,
+    print(json.dumps({"benchmark": "chain", "sim_ms": args.sim_ms, "link_km": 10.0, "memories": args.memories,
                       "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                   "platform": platform.platform()},
                       "runs": runs}))
