@@ -60,6 +60,15 @@ class Joined(NamedTuple):
     attempts: tuple       # attempts each repeater reported, in chain order
 
 
+class _Walk(PlainData):
+    """A walk from one of an end's link pairs that stopped at a record still to come: the link
+    pairs it followed (the last one is where it stopped), the swap times, the attempts reported,
+    and the keys of the records it passed."""
+
+    def __init__(self, links: list, times: list, attempts: list, walked: list):
+        self.links, self.times, self.attempts, self.walked = links, times, attempts, walked
+
+
 class EndTracker(PlainData):
     """An end node's view of the swaps along its path (plain data in the node's state).
 
@@ -74,6 +83,12 @@ class EndTracker(PlainData):
     its earlier ones belong to chains that died elsewhere and are forgotten
     too.  With several memories per link repeaters pick pairs out of order
     and only the first rule applies.
+
+    A walk that stops at a record still to come is kept (``walks``) and
+    resumed there the next time, so the records of a chain are followed once
+    however often the end asks (every record arriving asks for each of its
+    pairs); forgetting a record drops the kept walk that passed it, and the
+    next walk from that pair starts afresh.
     """
 
     def __init__(self, me: str, far: str, first: bool, in_order: bool = True):
@@ -83,7 +98,8 @@ class EndTracker(PlainData):
         self.arrivals: dict[str, list[str]] = {}  # record keys per repeater, in arrival order
         self.dead: set[str] = set()
         self.gone: set[str] = set()  # keys of records, still to arrive, that belong to dead chains
-
+        self.walks: dict[str, _Walk] = {}  # by the end's link pair id: how far its walk got
+        self.walked_by: dict[str, str] = {}  # record key -> the end's link pair id whose walk passed it
 
     def add(self, record: SwapRecord) -> bool:
         """Keep ``record``; False if it is a duplicate."""
@@ -122,26 +138,43 @@ class EndTracker(PlainData):
             self.gone.add(key)
 
     def walk(self, pair: PairRecord) -> Joined | None:
-        """Follow the records from the end's own link ``pair``; None while they do not join up."""
-        first = self.first
-        links, times, attempts, walked = [pair], [], [], []
-        current = pair
-        while (current.b.node if first else current.a.node) != self.far:
-            record = self.records.get(current.pair_id)
+        """Follow the records from the end's own link ``pair`` (from where its kept walk stopped);
+        None while they do not join up."""
+        first, far, records = self.first, self.far, self.records
+        start = pair.pair_id
+        progress = self.walks.get(start)
+        if progress is not None and progress.links[0] is not pair and progress.links[0] != pair:
+            self._end_walk(start)  # another pair of the same id: walk it afresh
+            progress = None
+        if progress is None:
+            links, times, attempts, walked = [pair], [], [], []
+            current = pair
+        else:
+            links, times, attempts, walked = progress.links, progress.times, progress.attempts, progress.walked
+            current = links[-1]
+        while (current.b.node if first else current.a.node) != far:
+            key = current.pair_id
+            record = records.get(key)
             if record is None:
-                if current.pair_id in self.dead:
-                    self.dead.discard(current.pair_id)
+                if key in self.dead:
+                    self._end_walk(start, walked)
+                    self.dead.discard(key)
                     self._forget(walked, None)
                     return Joined(True, None, 0, ())
+                if walked and progress is None:
+                    self.walks[start] = _Walk(links, times, attempts, walked)
                 return None  # not joined up yet
-            walked.append(current.pair_id)
+            walked.append(key)
+            self._claim(key, start)
             if not record.success:
+                self._end_walk(start, walked)
                 self._forget(walked, record)
                 return Joined(True, None, record.time_ps, ())
             current = record.right if first else record.left
             links.append(current)
             times.append(record.time_ps)
             attempts.append(record.attempts)
+        self._end_walk(start, walked)
         if not first:
             links.reverse()
             times.reverse()
@@ -150,8 +183,32 @@ class EndTracker(PlainData):
         pair_id = links[0].pair_id if len(links) == 1 else f"{links[0].pair_id}..{links[-1].pair_id}"
         return Joined(False, chain_record(pair_id, links, times), max(times, default=pair.ref_ps), tuple(attempts))
 
-    def _remove(self, record: SwapRecord, key: str) -> None:
+    def _claim(self, key: str, start: str) -> None:
+        """Note that the walk from ``start`` passed record ``key``."""
+        other = self.walked_by.get(key)
+        if other is not None and other != start:
+            # two walks through one record (records naming a pair twice): keep one, redo the other
+            self._end_walk(other)
+        self.walked_by[key] = start
+
+    def _end_walk(self, start: str, walked: list[str] | None = None) -> None:
+        """Drop the walk from ``start`` (kept, or ``walked`` in the current call) and its claims."""
+        progress = self.walks.pop(start, None)
+        if walked is None:
+            walked = progress.walked if progress is not None else []
+        for key in walked:
+            if self.walked_by.get(key) == start:
+                del self.walked_by[key]
+
+    def _pop(self, key: str) -> None:
+        """Forget the record ``key``, and the kept walk that passed it."""
         self.records.pop(key, None)
+        start = self.walked_by.pop(key, None)
+        if start is not None:
+            self._end_walk(start)
+
+    def _remove(self, record: SwapRecord, key: str) -> None:
+        self._pop(key)
         keys = self.arrivals.get(record.repeater, [])
         if key in keys:
             keys.remove(key)
@@ -165,7 +222,7 @@ class EndTracker(PlainData):
         if key in keys:
             upto = keys.index(key) + 1
             for old in keys[:upto]:
-                self.records.pop(old, None)
+                self._pop(old)
             del keys[:upto]
 
     def _forget(self, walked: list[str], failure: SwapRecord | None) -> None:

@@ -12,8 +12,8 @@ import qactors
 from qactors.hardware import QuantumMemory
 from qactors.protocols.link import (GOOD, Herald, LinkPhysics, LinkSide, MidpointSourcePhysics, Ready,
                                     SenderReceiverPhysics)
-from qactors.protocols.swapping import ChainNode, SwapRecord, repeater_chain
-from qactors.quantum.bell import MemoryNoise, PairEnd, PairRecord
+from qactors.protocols.swapping import ChainNode, EndTracker, Joined, SwapRecord, repeater_chain
+from qactors.quantum.bell import MemoryNoise, PairEnd, PairRecord, chain_record
 from qactors.testing import ActorProbe
 
 
@@ -144,3 +144,102 @@ def test_chains_of_midpoint_source_and_sender_receiver_links():
         deliveries = result.states["N0"]["deliveries"]
         assert len(deliveries) == 30 and len(result.states["N3"]["deliveries"]) == 30
         assert all(d[1] == pytest.approx((1 + coherence ** 3) / 2) for d in deliveries)
+
+
+# -- joining, against a walk from scratch ----------------------------------------------------
+
+class Rewalk(EndTracker):
+    """The reference: every walk follows the records from the end's own pair afresh."""
+
+    def walk(self, pair):
+        links, times, attempts, walked = [pair], [], [], []
+        current = pair
+        while (current.b.node if self.first else current.a.node) != self.far:
+            record = self.records.get(current.pair_id)
+            if record is None:
+                if current.pair_id not in self.dead:
+                    return None
+                self.dead.discard(current.pair_id)
+                self._forget(walked, None)
+                return Joined(True, None, 0, ())
+            walked.append(current.pair_id)
+            if not record.success:
+                self._forget(walked, record)
+                return Joined(True, None, record.time_ps, ())
+            current = record.right if self.first else record.left
+            links.append(current)
+            times.append(record.time_ps)
+            attempts.append(record.attempts)
+        if not self.first:
+            links, times, attempts = links[::-1], times[::-1], attempts[::-1]
+        self._forget(walked, None)
+        pair_id = links[0].pair_id if len(links) == 1 else f"{links[0].pair_id}..{links[-1].pair_id}"
+        return Joined(False, chain_record(pair_id, links, times), max(times, default=pair.ref_ps), tuple(attempts))
+
+
+def shuffled_swaps(rng, repeaters, per_link, p_fail, p_discard, p_bad):
+    """Records and discard notices of a chain ``N0 .. N{repeaters + 1}``, every link with ``per_link``
+    pairs: each repeater swaps random pairs of its two links (failing with ``p_fail``) or drops some
+    (``p_discard``; both ends are told, the partner's notice maybe too); with ``p_bad`` a record names a
+    right pair another record already used.  Returns the pairs of both end links and the events in a
+    random order, some twice."""
+    links = [[pair(f"L{i}.{k}", f"N{i}", f"N{i + 1}", t=k) for k in range(per_link)] for i in range(repeaters + 1)]
+    events = []
+    for j in range(1, repeaters + 1):
+        lefts, rights = list(links[j - 1]), list(links[j])
+        rng.shuffle(lefts)
+        rng.shuffle(rights)
+        used = []
+        for left, right in zip(lefts, rights):
+            if rng.random() < p_discard:
+                for dropped in (left, right) if rng.random() < 0.5 else (left,):
+                    events.append(("discard", dropped, f"N{j}"))
+                    if rng.random() < 0.5:  # the partner held it still, and drops it too
+                        partner = dropped.a.node if dropped.b.node == f"N{j}" else dropped.b.node
+                        events.append(("discard", dropped, partner))
+                continue
+            if used and rng.random() < p_bad:
+                right = used[int(rng.integers(len(used)))]
+            used.append(right)
+            time_ps = int(rng.integers(1000))
+            events.append(("record", SwapRecord(f"N{j}", time_ps, bool(rng.random() >= p_fail), left, right,
+                                                int(rng.integers(1, 9)))))
+    events += [events[i] for i in rng.integers(len(events), size=len(events) // 8)]
+    rng.shuffle(events)
+    return links[0], links[-1], events
+
+
+@pytest.mark.parametrize("in_order", [True, False])
+@pytest.mark.parametrize("case", range(40))
+def test_kept_walks_join_exactly_as_walks_from_scratch(case, in_order):
+    """An end resumes each walk where its records stopped; in any order of records, discard notices and
+    duplicates its verdicts and what it keeps and forgets are those of walking afresh every time."""
+    rng = np.random.default_rng(case)
+    repeaters = int(rng.integers(1, 7))
+    per_link = int(rng.integers(1, 6))
+    p_fail, p_discard, p_bad = rng.choice([0.0, 0.2, 0.5]), rng.choice([0.0, 0.1, 0.3]), rng.choice([0.0, 0.0, 0.2])
+    first_pairs, last_pairs, events = shuffled_swaps(rng, repeaters, per_link, p_fail, p_discard, p_bad)
+    far = f"N{repeaters + 1}"
+    for first, own in ((True, first_pairs), (False, last_pairs)):
+        me, other = ("N0", far) if first else (far, "N0")
+        kept, fresh = EndTracker(me, other, first, in_order), Rewalk(me, other, first, in_order)
+        held = list(own)
+        verdicts = 0
+        for event in events:
+            if event[0] == "record":
+                assert kept.add(event[1]) == fresh.add(event[1])
+            else:
+                kept.discarded(*event[1:])
+                fresh.discarded(*event[1:])
+            for p in list(held):
+                got, want = kept.walk(p), fresh.walk(p)
+                assert got == want, (case, first, p.pair_id)
+                if want is not None:
+                    held.remove(p)
+                    verdicts += 1
+            assert (kept.records, kept.arrivals, kept.dead, kept.gone) == \
+                (fresh.records, fresh.arrivals, fresh.dead, fresh.gone)
+            # what a kept walk passed is still there to pass
+            assert all(key in kept.records for walk in kept.walks.values() for key in walk.walked)
+        if p_fail == p_discard == p_bad == 0.0 and not in_order:
+            assert verdicts == len(own)  # every chain completes (in order, records out of order may be lost)
