@@ -238,6 +238,8 @@ class QNode(Actor):
     purifications and the request's ``outcome`` at the source."""
 
     kind = "node"
+    __slots__ = ("_map", "_part_dispatch")  # configuration and a saved table: not state, and out of the
+    # instance dict, which then stays within the 30 keys CPython shares between instances
 
     def __init__(self, actor_id: str, ports: Sequence[LinkPort], requests: Sequence[Request] = (),
                  swap_success_probability: float = 1.0, reservation: HopByHop | None = None, *,

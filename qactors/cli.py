@@ -163,7 +163,7 @@ def _run_scenario(args) -> int:
                                        progress=False if args.no_progress else None)
     prepare_output_dir(scenario, overwrite=args.overwrite)  # refuse before running, not after
     print(f"{scenario.file}: {scenario.describe()}")
-    run = run_scenario(scenario, progress=ProgressBar() if scenario.progress else None)
+    run = run_scenario(scenario, progress=ProgressBar() if scenario.progress else None, in_place=True)
     print(format_summary(run))  # first, so that the results are on screen whatever happens to the files
     written = write_outputs(run, overwrite=args.overwrite)
     print(f"wrote {', '.join(p.name for p in written)} to {scenario.output_dir}" if written else

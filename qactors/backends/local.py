@@ -19,10 +19,14 @@ class LocalBackend:
     name = "local"
 
     def run(self, network: Network, *, until_ps: int, seed: int, record_digest: bool = True,
-            collect_states: bool = True, progress: ProgressFn | None = None) -> RunResult:
+            collect_states: bool = True, progress: ProgressFn | None = None, in_place: bool = False) -> RunResult:
         check_run_args(network, until_ps, seed)
         t0 = time.perf_counter()
-        actors = fresh_actors(network)
+        if in_place:
+            network.spent = True
+            actors = network.actors
+        else:
+            actors = fresh_actors(network)
         kernel = Kernel(network.names, network.adjacency, dict(enumerate(actors)), seed, record_digest,
                         sites=network.sites)
         kernel.start()
@@ -34,7 +38,7 @@ class LocalBackend:
         return RunResult(
             backend=self.name, until_ps=until_ps, seed=seed, events=kernel.events, digest=digest,
             states=kernel.states() if collect_states else None, wall_s=time.perf_counter() - t0,
-            stats={"setup_s": t_loop - t0, "loop_s": loop_s})
+            stats={"setup_s": t_loop - t0, "loop_s": loop_s, **kernel.latency_stats()})
 
     @staticmethod
     def _loop(kernel: Kernel, until_ps: int, progress: ProgressFn | None) -> None:

@@ -44,7 +44,7 @@ from ..core.errors import ConfigurationError, QactorsError
 from ..core.kernel import Kernel, combine_digests
 from ..core.messages import register_messages, registered_messages
 from ..core.network import Network
-from .base import ProgressFn, RunResult, check_run_args, fresh_actors
+from .base import _FULL_COLLECTION_EVERY, ProgressFn, RunResult, check_run_args, fresh_actors
 from .partition import Partition, finish_partition, partition, per_actor_partition
 
 __all__ = ["RayBackend", "ray_instance"]
@@ -89,7 +89,9 @@ class _Shard:
         self.sent_remote = 0
         self.error: QactorsError | None = None
         self.busy_s = 0.0  # wall time spent inside step(): the shard's share of the run
-        gc.freeze()  # this process exists for one run: keep the collector off the actor graph
+        # this process exists for one run: keep the collector off the actor graph (see base.frozen_heap)
+        gc.freeze()
+        gc.set_threshold(*gc.get_threshold()[:2], _FULL_COLLECTION_EVERY)
 
     def node_id(self) -> str:
         return ray.get_runtime_context().get_node_id()
@@ -238,14 +240,16 @@ class RayBackend:
         return finish_partition(network, k, shard_of)
 
     def run(self, network: Network, *, until_ps: int, seed: int, record_digest: bool = True,
-            collect_states: bool = True, progress: ProgressFn | None = None) -> RunResult:
+            collect_states: bool = True, progress: ProgressFn | None = None, in_place: bool = False) -> RunResult:
+        """See :func:`qactors.run`.  ``in_place``: ship the network's own actors to the shards
+        without copying them first (the shards hold copies anyway, so the network stays runnable)."""
         check_run_args(network, until_ps, seed)
         t0 = time.perf_counter()
         plan = self.plan(network)
         handles: list = []
         with ray_instance(address=self.address):  # starts (and then stops) Ray only if it is not running
             try:
-                self._launch(handles, network, plan, seed, record_digest)
+                self._launch(handles, network, plan, seed, record_digest, in_place)
                 result = self._drive(handles, plan, until_ps, progress)
                 finals = ray.get([h.finish.remote(result["inflight"][j], collect_states)
                                   for j, h in enumerate(handles)])
@@ -277,7 +281,8 @@ class RayBackend:
                    "busy_s_per_shard": [round(f[2]["busy_s"], 6) for f in finals], "node_ids": node_ids})
 
     # -- internals ----------------------------------------------------------------
-    def _launch(self, handles: list, network: Network, plan: Partition, seed: int, record_digest: bool) -> None:
+    def _launch(self, handles: list, network: Network, plan: Partition, seed: int, record_digest: bool,
+                in_place: bool = False) -> None:
         """Start the shard actors, appending each handle to ``handles`` as soon as it exists
         (so the caller can kill them whatever fails)."""
         available = ray.available_resources().get("CPU", 0.0)
@@ -296,7 +301,7 @@ class RayBackend:
                 f"{plan.shards} shards x num_cpus_per_shard={cpus} need {cpus * plan.shards:g} CPUs but the Ray "
                 f"cluster has {available:g} available; lower num_cpus_per_shard or the shard count",
                 field="num_cpus_per_shard", value=cpus)
-        actors = fresh_actors(network)
+        actors = network.actors if in_place else fresh_actors(network)
         classes = list(registered_messages().values())
         _ship_by_value([type(a) for a in actors] + classes)
         remote_cls = ray.remote(_Shard)

@@ -43,6 +43,8 @@ from .rng import actor_generator, shared_generator
 __all__ = ["Actor", "PlainData", "handler", "TimerHandle"]
 
 TimerHandle = int
+_NO_LINKS: dict[int, int] = {}  # shared, never changed: the kernel gives each actor its own
+_NO_NEAR: frozenset[int] = frozenset()
 
 
 def handler(*message_types: type) -> Callable:
@@ -84,6 +86,10 @@ class Actor:
     """
 
     _dispatch: dict[type, Callable] = {}
+    # The kernel's bookkeeping lives in slots, not in the instance dict: the dict keeps only the
+    # state, and stays small enough (30 keys at most) for CPython to share its keys between the
+    # actors of a class, about 1 kB less per actor.
+    __slots__ = ("__dict__", "_kernel", "_idx", "_now", "_seq", "_links", "_near", "_cancelled", "_rng")
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
@@ -103,9 +109,9 @@ class Actor:
         self._idx = -1
         self._now = 0
         self._seq = 0
-        self._links: dict[int, int] = {}
-        self._near: frozenset[int] = frozenset()  # directly linked actors of the same site
-        self._cancelled: set[int] = set()
+        self._links: dict[int, int] = _NO_LINKS  # the kernel's: neighbour index -> latency
+        self._near: frozenset[int] = _NO_NEAR     # directly linked actors of the same site
+        self._cancelled: set[int] | frozenset = _NO_NEAR  # cancelled timers' handles (a set once one is)
         self._rng: np.random.Generator | None = None
 
     # -- what an actor may read -------------------------------------------------
@@ -144,7 +150,7 @@ class Actor:
                 actor=self.id, to=to, time_ps=self._now)
         lat = self._links.get(dst)
         if lat is None:
-            lat = k.path_latency(self, dst, to, msg)
+            lat = k.path_latency(self, dst, to, msg, delay_ps)
         if type(delay_ps) is not int or delay_ps < lat:
             raise LatencyError(
                 f"actor {self.id!r} sent {type(msg).__name__} to {to!r} at t={self._now} ps with "
@@ -191,6 +197,8 @@ class Actor:
         if type(handle) is not int or not 0 < handle <= self._seq:
             raise TypeError(f"actor {self.id!r}: cancel_timer takes a handle returned by set_timer "
                             f"(an int in 1..{self._seq}), got {handle!r}")
+        if type(self._cancelled) is not set:
+            self._cancelled = set()
         self._cancelled.add(handle)
 
     # -- hooks --------------------------------------------------------------------

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import collections
 import enum
-import math
 from typing import Iterable
 
 import msgpack
@@ -31,7 +30,7 @@ __all__ = ["encode_batch", "decode_batch", "canonical_bytes", "SCHEMA_VERSION"]
 SCHEMA_VERSION = 1
 _EXT_MESSAGE = 1
 _ENCODED: dict[int, tuple] = {}  # id -> (message, its encoding): nested frozen messages, encoded once
-_CANONICAL: dict[int, tuple] = {}  # id -> (frozen record, its canonical form), for digests of state
+_CANONICAL: dict[int, tuple] = {}  # id -> (frozen record, what stands for it), for digests of state
 
 
 def _encode_message(obj: Message) -> msgpack.ExtType:
@@ -74,59 +73,56 @@ def decode_batch(data: bytes) -> tuple[int, list[tuple]]:
     return window, [(t, dst, src, seq, classes[ti](*fields)) for dst, t, src, seq, ti, fields in rows]
 
 
-def _canon(obj):
-    """Map ``obj`` onto msgpack-encodable values, deterministically across processes."""
-    t = type(obj)
-    if obj is None or t is bool or t is str or t is bytes:
-        return obj
-    if t is int:
-        return obj if -(1 << 63) <= obj < (1 << 64) else ("__bigint__", str(obj))
-    if t is float:
-        return obj if not math.isnan(obj) else ("__nan__",)
-    if t is list or t is tuple:
-        return [_canon(x) for x in obj]
-    if t is dict:
-        return ["__dict__", [[_canon(k), _canon(v)] for k, v in obj.items()]]
-    if isinstance(obj, Message):  # frozen: shared records (memory noise, pair records) are mapped once
-        return _memo(_CANONICAL, obj, _canon_message)
-    if isinstance(obj, enum.Enum):
-        return ["__enum__", f"{t.__module__}.{t.__qualname__}", obj.name]
-    if isinstance(obj, (set, frozenset)):
-        # sets of str iterate in a per-process hash order: sort by encoding
-        return ["__set__", sorted((_canon(x) for x in obj), key=msgpack.packb)]
-    name = f"{t.__module__}.{t.__qualname__}"
-    if isinstance(obj, dict):  # Counter, OrderedDict, defaultdict, ...
-        return ["__dict__", name, [[_canon(k), _canon(v)] for k, v in obj.items()]]
-    if isinstance(obj, (list, tuple, collections.deque)):  # namedtuples, deques, ...
-        return ["__seq__", name, [_canon(x) for x in obj]]
-    if isinstance(obj, (bool, int, float, str, bytes)):  # IntEnum-free subclasses of scalars
-        return ["__scalar__", name, _canon(t.__mro__[-2](obj))]
-    if t.__module__ == "numpy":
-        import numpy as np
-        if isinstance(obj, np.ndarray):
-            if obj.dtype == object:  # tobytes() would hash pointers
-                return ["__ndarray__", "object", list(obj.shape), _canon(obj.tolist())]
-            return ["__ndarray__", str(obj.dtype), list(obj.shape), np.ascontiguousarray(obj).tobytes()]
-        if isinstance(obj, np.generic):
-            return _canon(obj.item())
-    if hasattr(obj, "__dict__") and not callable(obj):
-        params = getattr(t, "__dataclass_params__", None)
-        if params is not None and params.frozen:  # a frozen record (link physics) many states share
-            return _memo(_CANONICAL, obj, _canon_object)
-        return _canon_object(obj)
-    raise PayloadError(f"cannot encode a value of type {name} for a digest: {obj!r:.60}", value_type=name)
-
-
 def _canon_message(obj: Message) -> list:
-    return ["__msg__", obj._qactors_name, _canon(obj._qactors_getter(obj))]
+    return ["__msg__", obj._qactors_name, obj._qactors_getter(obj)]
 
 
 def _canon_object(obj) -> list:
     t = type(obj)
-    return ["__obj__", f"{t.__module__}.{t.__qualname__}", _canon(vars(obj))]
+    return ["__obj__", f"{t.__module__}.{t.__qualname__}", vars(obj)]
+
+
+def _canon_default(obj):
+    """msgpack's hook for what it cannot pack itself (it walks lists, tuples, dicts and scalars, and
+    their subclasses, in C): sets sorted by their elements' encodings (a set of strings iterates
+    in a per-process hash order), messages and frozen records mapped once while remembered, enums
+    by name, numpy values by dtype, shape and bytes, other objects by class name and attributes."""
+    t = type(obj)
+    if isinstance(obj, Message):
+        return _memo(_CANONICAL, obj, _canon_message)
+    if isinstance(obj, int):  # beyond 64 bits
+        return ["__bigint__", str(obj)]
+    if isinstance(obj, (set, frozenset)):
+        return ["__set__", sorted(obj, key=_packb_canon)]
+    if isinstance(obj, enum.Enum):
+        return ["__enum__", f"{t.__module__}.{t.__qualname__}", obj.name]
+    if isinstance(obj, collections.deque):
+        return ["__seq__", "collections.deque", list(obj)]
+    if t.__module__ == "numpy":
+        import numpy as np
+        if isinstance(obj, np.ndarray):
+            if obj.dtype == object:
+                return ["__ndarray__", "object", list(obj.shape), obj.tolist()]
+            return ["__ndarray__", str(obj.dtype), list(obj.shape), np.ascontiguousarray(obj).tobytes()]
+        if isinstance(obj, np.generic):
+            return obj.item()
+    if hasattr(obj, "__dict__") and not callable(obj):
+        params = getattr(t, "__dataclass_params__", None)
+        if params is not None and params.frozen:
+            return _memo(_CANONICAL, obj, _canon_object)
+        return _canon_object(obj)
+    name = f"{t.__module__}.{t.__qualname__}"
+    raise PayloadError(f"cannot encode a value of type {name} for a digest: {obj!r:.60}", value_type=name)
+
+
+def _packb_canon(obj) -> bytes:
+    return msgpack.packb(obj, default=_canon_default)
 
 
 def canonical_bytes(obj) -> bytes:
     """Encode ``obj`` (plain data, numpy arrays, sets, messages) to bytes that are
-    identical in every process that holds an equal value."""
-    return msgpack.packb(_canon(obj))
+    identical in every process that holds an equal value.
+
+    msgpack walks the containers itself and calls back only for what it cannot pack (sets,
+    records, numpy values, other objects, integers beyond 64 bits)."""
+    return msgpack.packb(obj, default=_canon_default)

@@ -7,20 +7,25 @@ compared.  The local backend runs one kernel holding every actor; a Ray shard
 runs one kernel holding its share and hands messages for other shards to its
 driver through :attr:`Kernel.outbox`.
 
-Digest.  With ``record_digest`` on, every actor keeps a running BLAKE2b hash of
-the events it handles, in handling order (``time, source, sequence, message
-type, fields``).  At the end each actor's hash is combined with its final
-state, its random stream's state and the messages still on their way to it,
-and the run digest hashes those per-actor digests in actor-index order.  That
-is a digest of the whole event trace ordered by (destination, time, source,
-sequence) plus the final state, and it does not depend on placement.
+Digest.  With ``record_digest`` on, every actor keeps a running 64-bit hash of
+the events it handles, in handling order: Python's tuple hash of ``(previous,
+time, source, sequence, type code)``, all integers, so it is the same in every
+process (only strings' hashes are salted per process), and costs a fraction
+of a microsecond per event.  At the end each actor's running hash is combined,
+with BLAKE2b, with its final state, its clock, its random stream's state and
+the messages still on their way to it (fields included), and the run digest
+hashes those per-actor digests in actor-index order.  That is a digest of the
+whole event trace ordered by (destination, time, source, sequence) plus the
+final state, and it does not depend on placement.  Message fields enter through
+the states they change and the messages they cause, not one by one; a message
+that crosses processes is moreover encoded and decoded field by field, which
+fails loudly on anything that would not come back equal.
 
 Messages between directly linked actors of the same site (a node and its
 memories) never leave their process in any partitioned placement, so they
 skip the payload check (unless ``check_near``, as with one Ray actor per
-actor) and enter the trace by time, source, sequence and type only: their
-fields show in the state they change and in the messages they cause.  Which
-events these are depends on the network's sites, not on the placement.
+actor).  Which messages these are depends on the network's sites, not on the
+placement.
 """
 
 from __future__ import annotations
@@ -30,10 +35,8 @@ import traceback
 from heapq import heappop, heappush
 from typing import Iterable
 
-import msgpack
-
 from .actor import Actor
-from .codec import _default, canonical_bytes
+from .codec import canonical_bytes
 from .errors import ActorError, NoRouteError, PayloadError, QactorsError, UnhandledMessageError
 from .network import PathLatency
 
@@ -56,7 +59,7 @@ class Kernel:
         self.record_digest = record_digest
         self.check_near = check_near
         self._paths = PathLatency(adjacency)
-        self._traces: dict[int, "hashlib._Hash"] = {}
+        self._trace = [0] * len(names)  # per actor: a running hash of the events it handled
         self.failed_at: tuple[int, int] | None = None  # (time, actor index) of the event that raised
         for i in sorted(actors):
             a = actors[i]
@@ -65,19 +68,34 @@ class Kernel:
             a._kernel = self
             a._idx = i
             a._links = adjacency[i]
-            a._near = frozenset(j for j in adjacency[i] if sites[j] == sites[i]) if sites else frozenset()
+            near = [j for j in adjacency[i] if sites[j] == sites[i]] if sites else ()
+            if near:
+                a._near = frozenset(near)
 
-    def path_latency(self, actor: Actor, dst: int, to: str, msg) -> int:
-        lat = self._paths(actor._idx, dst)
+    def path_latency(self, actor: Actor, dst: int, to: str, msg, delay_ps) -> int:
+        """For a message to an actor with no direct link: a latency that ``delay_ps`` must reach,
+        the shortest-path latency itself whenever ``delay_ps`` falls short of it
+        (:class:`~qactors.core.network.PathLatency`)."""
+        lat = self._paths.bound(actor._idx, dst, delay_ps if type(delay_ps) is int else -1)
         if lat is None:
             raise NoRouteError(
                 f"actor {actor.id!r} sent {type(msg).__name__} at t={actor.now} ps to {to!r}, but no chain of "
                 f"links joins them; declare one with Network.connect()", actor=actor.id, to=to, time_ps=actor.now)
         return lat
 
+    def latency_stats(self) -> dict:
+        """How much the latency check of messages to distant actors cost: pairs checked, exact
+        searches made and actors they settled (see :class:`~qactors.core.network.PathLatency`)."""
+        p = self._paths
+        return {"far_pairs": len(p.legal), "latency_searches": p.searches, "latency_settled": p.settled}
+
     # -- running -----------------------------------------------------------------
     def start(self) -> None:
-        """Call every local actor's ``on_start`` at t = 0, in index order."""
+        """Call every local actor's ``on_start`` at t = 0, in index order.
+
+        With the digest on, the state of the first actor of each class is encoded at once, so a
+        state that cannot be digested fails now, naming the attribute, not after the whole run."""
+        digestible: set[type] = set()
         for a in self.actors:
             if a is not None:
                 a._now = 0
@@ -88,8 +106,9 @@ class Kernel:
                     raise
                 except Exception as e:
                     raise _actor_error(a, "on_start", 0, None, e) from e
-                if self.record_digest:
+                if self.record_digest and type(a) not in digestible:
                     _state_bytes(a)  # fail now, naming the attribute, rather than after the whole run
+                    digestible.add(type(a))
         self.failed_at = None
 
     def next_time(self) -> int | None:
@@ -130,7 +149,7 @@ class Kernel:
                         f"{sorted(c.__name__ for c in a._dispatch) or 'nothing'}",
                         actor=a.id, message_type=type(msg).__name__, time_ps=t, sender=names[src])
                 if trace is not None:
-                    trace(dst, t, src, seq, msg, src in a._near)
+                    trace[dst] = hash((trace[dst], t, src, seq, msg._qactors_code))
                 n += 1
                 fn(a, msg, names[src])
         except QactorsError:
@@ -143,15 +162,6 @@ class Kernel:
             self.events += n
         return n
 
-    def _trace(self, dst: int, t: int, src: int, seq: int, msg, near: bool) -> None:
-        h = self._traces.get(dst)
-        if h is None:
-            h = self._traces[dst] = hashlib.blake2b(digest_size=16)
-        if near:
-            h.update(msgpack.packb((t, src, seq, msg._qactors_name)))
-        else:
-            h.update(msgpack.packb((t, src, seq, msg._qactors_name, msg._qactors_getter(msg)), default=_default))
-
     # -- results -----------------------------------------------------------------
     def actor_digests(self) -> list[tuple[int, bytes]]:
         """``(index, digest)`` of every local actor: trace, state, random stream, pending messages."""
@@ -159,17 +169,14 @@ class Kernel:
         for t, dst, src, seq, msg in self.heap:
             pending.setdefault(dst, []).append((t, src, seq, msg))
         out = []
+        trace = self._trace
         for i, a in enumerate(self.actors):
             if a is None:
                 continue
-            h = hashlib.blake2b(digest_size=16)
-            tr = self._traces.get(i)
-            h.update(tr.digest() if tr is not None else b"\0" * 16)
-            h.update(_state_bytes(a))
-            h.update(canonical_bytes([a._now, a._seq, sorted(a._cancelled),
-                                      a._rng.bit_generator.state if a._rng is not None else None]))
-            h.update(canonical_bytes(sorted(pending.get(i, ()), key=lambda e: e[:3])))
-            out.append((i, h.digest()))
+            rng = a._rng.bit_generator.state if a._rng is not None else None
+            own = sorted(pending.get(i, ()), key=lambda e: e[:3])
+            blob = _state_bytes(a, [trace[i], a._now, a._seq, sorted(a._cancelled), rng, own])
+            out.append((i, hashlib.blake2b(blob, digest_size=16).digest()))
         return out
 
     def states(self) -> dict[str, dict]:
@@ -184,11 +191,12 @@ def combine_digests(per_actor: Iterable[tuple[int, bytes]]) -> str:
     return h.hexdigest()
 
 
-def _state_bytes(actor: Actor) -> bytes:
-    """Canonical bytes of ``actor.state()``; a PayloadError names the attribute that cannot be encoded."""
+def _state_bytes(actor: Actor, extra: list | None = None) -> bytes:
+    """Canonical bytes of ``actor.state()`` (and of ``extra``, the kernel's own record of the actor);
+    a PayloadError names the attribute that cannot be encoded."""
     state = actor.state()
     try:
-        return canonical_bytes(state)
+        return canonical_bytes(state if extra is None else (state, extra))
     except PayloadError:
         for key, value in state.items():
             try:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import zlib
 from operator import attrgetter
 from typing import Callable, TypeVar
 
@@ -41,8 +42,12 @@ T = TypeVar("T", bound=type)
 class Message:
     """Base class of every message kind.  Subclass it and decorate with :func:`message`."""
 
-    __slots__ = ()
+    # Set (to True) on an instance once its fields were found fit to travel: messages are frozen, so
+    # it stays fit, and a record nested in many messages (pair records, their noise) is checked once.
+    # Not a field: equality, hashing, pickling and the wire ignore it.
+    __slots__ = ("_qactors_fit",)
     _qactors_name: str = ""
+    _qactors_code: int = 0  # CRC-32 of the name: the type in the kernel's digest trace
     _qactors_fields: tuple[str, ...] = ()
     _qactors_getter: Callable[["Message"], tuple] = staticmethod(lambda m: ())
 
@@ -77,6 +82,7 @@ def message(cls: T) -> T:
     else:
         getter = attrgetter(*names)
     cls._qactors_name = _type_name(cls)
+    cls._qactors_code = zlib.crc32(cls._qactors_name.encode())
     cls._qactors_fields = names
     cls._qactors_getter = staticmethod(getter)
     _REGISTRY[cls._qactors_name] = cls
@@ -159,6 +165,11 @@ def check_payload(msg: object) -> None:
         raise PayloadError(
             f"messages must be instances of a @message-decorated Message subclass: {problem} ({msg!r:.80})",
             value_type=cls.__name__)
+    try:
+        if msg._qactors_fit:
+            return  # checked before (a message sent again, or forwarded)
+    except AttributeError:
+        pass
     for value in msg._qactors_getter(msg):
         t = type(value)
         if t in _SCALARS:
@@ -167,6 +178,7 @@ def check_payload(msg: object) -> None:
         elif not _fits(value):
             break
     else:
+        object.__setattr__(msg, "_qactors_fit", True)
         return
     _raise_field_problem(msg)  # one field does not fit: find it and say why
 
@@ -180,10 +192,8 @@ def _raise_field_problem(msg: Message) -> None:
                 message_type=type(msg).__name__, field=name)
 
 
-# Messages are frozen, so one found fit to travel stays fit: nested records (pair records, their ends and
-# noise) travel in many messages and are checked once.  Keyed by identity, holding the object so the id
-# cannot be reused while the entry lives; bounded, cleared when full.
-_CHECKED: dict[int, tuple] = {}
+# Caches of the codec (encodings of nested records, their digest forms).  Keyed by identity, holding
+# the object so the id cannot be reused while the entry lives; bounded, cleared when full.
 _CACHE_LIMIT = 1 << 14
 
 
@@ -223,12 +233,20 @@ def _fits(v: object) -> bool:
             elif not _fits(item):
                 return False
         return True
-    hit = _CHECKED.get(id(v))
-    if hit is not None and hit[0] is v:
-        return hit[1] is None
-    if isinstance(v, Message) and is_message_class(t):
-        return _memo(_CHECKED, v, _nested_problem) is None
+    if isinstance(v, Message):
+        return _fit_message(v)
     return False
+
+
+def _fit_message(v: Message) -> bool:
+    try:
+        return v._qactors_fit
+    except AttributeError:
+        pass
+    if not is_message_class(type(v)) or _nested_problem(v) is not None:
+        return False
+    object.__setattr__(v, "_qactors_fit", True)
+    return True
 
 
 def _find_problem(v: object) -> str | None:
@@ -244,7 +262,7 @@ def _find_problem(v: object) -> str | None:
                 return f"{p} inside a tuple"
         return None
     if isinstance(v, Message) and is_message_class(type(v)):
-        return _memo(_CHECKED, v, _nested_problem)
+        return _nested_problem(v)
     hint = ""
     if t is list:
         hint = " (use a tuple)"

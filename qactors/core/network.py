@@ -15,7 +15,8 @@ node, its memories and its protocol stack).
 
 from __future__ import annotations
 
-import heapq
+from array import array
+from heapq import heappop, heappush
 from typing import Iterable
 
 from .actor import Actor
@@ -32,6 +33,7 @@ class Network:
         self.index: dict[str, int] = {}
         self.sites: list[str] = []
         self.adjacency: list[dict[int, int]] = []
+        self.spent = False  # its actors ran in place (run(..., in_place=True)): it cannot run again
 
     # -- building ---------------------------------------------------------------
     def add_actor(self, actor: Actor, *, site: str | None = None) -> Actor:
@@ -102,66 +104,178 @@ class Network:
         """Validate the whole description before anything runs."""
         if not self.actors:
             raise ConfigurationError("the network has no actors; add some with add_actor()", field="actors")
+        if self.spent:
+            raise ConfigurationError("this network's actors already ran in place (run(..., in_place=True)) and "
+                                     "hold that run's final state; build the network again to run it again",
+                                     field="in_place")
 
 
 class PathLatency:
-    """Shortest-path latency between two actors, computed on demand and cached.
+    """Checks that a message between two actors with no direct link is no faster than the
+    shortest chain of links joining them, at a cost that does not grow with the network.
 
-    Used only for messages between actors with no direct link; protocols that
-    talk to neighbours never pay for it.  Latencies are symmetric.  In a network
-    a few actors talk to many (the ends of a path to its repeaters and back), so
-    an actor asked about ``POPULAR`` times or more gets a Dijkstra search rooted
-    at it that is kept and resumed where it stopped: later queries involving it
-    cost only the part of the graph not settled yet.  Other pairs get a search
-    that stops at the target, and only its answer is kept.
+    The check is exact, in three steps, each cheaper than the next:
+
+    1. per pair of actors, the smallest delay already shown to be legal;
+    2. landmarks (the ALT bounds of Goldberg and Harrelson): ``LANDMARKS`` actors picked far
+       apart (farthest-point order), each with its latency to every actor, from one Dijkstra
+       search each, made on the first query.  By the triangle inequality
+       ``|d(L, a) - d(L, b)| <= d(a, b) <= d(L, a) + d(L, b)`` for every landmark ``L``: a
+       delay at or above the smallest upper bound is legal without a search;
+    3. otherwise an A* search from ``a`` that stops at ``b``, guided by the landmark lower
+       bound (which is consistent, so the search is exact); its answer is kept.
+
+    A request's messages between its ends and its repeaters follow the shortest path, so on a
+    lattice, a chain or a tree the landmark bounds are tight or the A* search settles little
+    more than the path itself: the cost per new pair follows the path, not the network.
+    Latencies are symmetric; ``None`` means no chain of links joins the two.
     """
 
-    POPULAR = 3
+    LANDMARKS = 4
 
     def __init__(self, adjacency: list[dict[int, int]]):
         self.adjacency = adjacency
-        self.cache: dict[tuple[int, int], int | None] = {}
-        self.searches: dict[int, tuple[dict[int, int], list[tuple[int, int]], dict[int, int]]] = {}
-        self.asked: dict[int, int] = {}
+        self.n = len(adjacency)
+        self.legal: dict[int, int] = {}          # pair key -> a delay known to be legal
+        self.exact: dict[int, int | None] = {}   # pair key -> the shortest-path latency
+        self.marks: list[array] | None = None    # per landmark: its latency to every actor (_FAR: none)
+        self.component: array | None = None      # actor -> index of its connected component
+        self.covered = -1                        # the component the landmarks lie in
+        self.searches = 0                        # A* searches made
+        self.settled = 0                         # actors they settled, in all
+
+    def bound(self, a: int, b: int, delay: int) -> int | None:
+        """A latency ``lat`` such that ``delay >= lat`` exactly when ``delay`` is at least the
+        shortest-path latency from ``a`` to ``b`` (that latency itself when ``delay`` is below
+        it); None when no chain of links joins them."""
+        key = a * self.n + b if a < b else b * self.n + a
+        ok = self.legal.get(key)
+        if ok is not None and delay >= ok:
+            return ok
+        return self._check(a, b, delay, key)
 
     def __call__(self, a: int, b: int) -> int | None:
+        """The shortest-path latency between ``a`` and ``b`` (None: not joined)."""
         if a == b:
             return 0
-        key = (a, b) if a < b else (b, a)
-        if key in self.cache:
-            return self.cache[key]
-        asked = self.asked
-        asked[a] = asked.get(a, 0) + 1
-        asked[b] = asked.get(b, 0) + 1
-        if a in self.searches or (b not in self.searches and asked[a] > asked[b]):
-            a, b = b, a  # root at a or at the more asked-about end
-        if b in self.searches or asked[b] >= self.POPULAR:
-            return self._resume(b, a)
-        self.cache[key] = lat = self._search({}, [(0, b)], {b: 0}, a)
+        key = a * self.n + b if a < b else b * self.n + a
+        if key not in self.exact:
+            self._check(a, b, -1, key)
+        return self.exact[key]
+
+    def _check(self, a: int, b: int, delay: int, key: int) -> int | None:
+        if self.marks is None:
+            self._landmarks()
+        if self.component[a] != self.component[b]:
+            self.exact[key] = None
+            return None
+        if key in self.exact:
+            return self.exact[key]
+        low, high = self._bounds(a, b)
+        if delay >= high:
+            self.legal[key] = high
+            return high
+        lat = low if low == high else self._astar(a, b)
+        self.exact[key] = self.legal[key] = lat
         return lat
 
-    def _resume(self, root: int, target: int) -> int | None:
-        search = self.searches.get(root)
-        if search is None:
-            search = self.searches[root] = ({}, [(0, root)], {root: 0})  # settled, heap, tentative
-        settled = search[0]
-        return settled[target] if target in settled else self._search(*search, target)
+    def _bounds(self, a: int, b: int) -> tuple[int, int]:
+        if self.component[a] != self.covered:
+            return 0, _FAR
+        low, high = 0, _FAR
+        for m in self.marks:
+            da, db = m[a], m[b]
+            d = da - db if da > db else db - da
+            if d > low:
+                low = d
+            if da + db < high:
+                high = da + db
+        return low, high
 
-    def _search(self, settled: dict[int, int], heap: list[tuple[int, int]], dist: dict[int, int],
-                target: int) -> int | None:
-        """Dijkstra from the heap's root until ``target`` is settled (its latency) or none is left."""
+    def _astar(self, source: int, target: int) -> int:
+        """Exact latency by A* with the landmark lower bound as heuristic; source and target are joined."""
         adj = self.adjacency
+        marks = self.marks if self.component[target] == self.covered else []
+        goal = [m[target] for m in marks]
+        pairs = list(zip(marks, goal))
+        best = {source: 0}
+        closed = set()
+        heap = [(0, 0, source)]  # (estimate, -latency so far: deeper first on ties, actor)
         while heap:
-            d, u = heapq.heappop(heap)
-            if u in settled:
-                continue
-            settled[u] = d
-            for v, lat in adj[u].items():
-                nd = d + lat
-                if v not in settled and nd < dist.get(v, nd + 1):
-                    dist[v] = nd
-                    heapq.heappush(heap, (nd, v))
+            _, neg, u = heappop(heap)
             if u == target:
-                return d
-        return None
+                self.searches += 1
+                self.settled += len(closed)
+                return -neg
+            if u in closed:
+                continue
+            closed.add(u)
+            du = -neg
+            for v, lat in adj[u].items():
+                nd = du + lat
+                if nd < best.get(v, _FAR) and v not in closed:
+                    best[v] = nd
+                    h = 0
+                    for m, g in pairs:
+                        d = m[v] - g
+                        if d < 0:
+                            d = -d
+                        if d > h:
+                            h = d
+                    heappush(heap, (nd + h, -nd, v))
+        raise AssertionError("A* ran out of actors between two actors of one component")
 
+    def _landmarks(self) -> None:
+        """Components, then up to LANDMARKS landmarks in the largest, farthest-point first."""
+        n, adj = self.n, self.adjacency
+        component = array("q", [-1]) * n
+        sizes = []
+        for s in range(n):
+            if component[s] >= 0:
+                continue
+            c = len(sizes)
+            component[s] = c
+            stack, size = [s], 0
+            while stack:
+                u = stack.pop()
+                size += 1
+                for v in adj[u]:
+                    if component[v] < 0:
+                        component[v] = c
+                        stack.append(v)
+            sizes.append(size)
+        self.component = component
+        self.marks = []
+        if not sizes:
+            return
+        self.covered = max(range(len(sizes)), key=lambda c: (sizes[c], -c))
+        start = component.index(self.covered)
+        nearest = _dijkstra(adj, start)  # then: each actor's latency to its nearest landmark
+        for i in range(min(self.LANDMARKS, sizes[self.covered])):
+            reach = nearest if len(sizes) == 1 else array("q", (d if d < _FAR else -1 for d in nearest))
+            far = reach.index(max(reach))  # the actor farthest from the landmarks so far (first on ties)
+            if i and not reach[far]:
+                break  # every actor is a landmark
+            dist = _dijkstra(adj, far)
+            self.marks.append(dist)
+            nearest = dist if not i else array("q", map(min, nearest, dist))
+
+
+_FAR = 1 << 62  # "no path": above any sum of latencies a run can hold
+
+
+def _dijkstra(adjacency: list[dict[int, int]], source: int) -> array:
+    """Latency from ``source`` to every actor (_FAR where none)."""
+    dist = [_FAR] * len(adjacency)
+    dist[source] = 0
+    heap = [(0, source)]
+    while heap:
+        d, u = heappop(heap)
+        if d > dist[u]:
+            continue
+        for v, lat in adjacency[u].items():
+            nd = d + lat
+            if nd < dist[v]:
+                dist[v] = nd
+                heappush(heap, (nd, v))
+    return array("q", dist)

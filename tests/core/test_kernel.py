@@ -236,6 +236,44 @@ def test_a_network_can_be_run_twice_with_the_same_answer():
     assert net.actors[1].log == []  # the network's own actors are never mutated
 
 
+def test_a_network_run_in_place_gives_the_same_answer_once():
+    """in_place runs the network's own actors (no copy): same digest and states as a copied run, the
+    network then holds the final state and refuses a second run, naming the option."""
+    make = lambda: build(Recorder("a", [("b", "x", 5), ("b", "y", 9)]), Recorder("b"), links=[("a", "b", 5)])  # noqa: E731
+    copied = run_local(make())
+    net = make()
+    placed = qactors.run(net, until_ps=10 ** 9, seed=0, in_place=True)
+    assert placed.digest == copied.digest and placed.states == copied.states
+    assert net.actors[1].log == [(5, "a", "x"), (9, "a", "y")]
+    with pytest.raises(ConfigurationError, match=r"already ran in place .*build the network again"):
+        run_local(net)
+
+
+class Counter(Actor):
+    """Counts the Notes it gets; its final state does not say when they came."""
+
+    def __init__(self, actor_id):
+        super().__init__(actor_id)
+        self.count = 0
+
+    @handler(Note)
+    def on_note(self, msg, sender):
+        self.count += 1
+
+
+def test_digest_sees_when_events_happened_not_only_the_final_state():
+    """Two runs that end in equal states but deliver at different times (or from a different sender
+    sequence) have different digests: the trace of (time, source, sequence, type) enters it."""
+    def digest(delays, links=(("a", "c", 5), ("b", "c", 5))):
+        net = build(Recorder("a", [("c", "x", d) for d in delays]), Recorder("b"), Counter("c"), links=links)
+        result = run_local(net)
+        assert result.states["c"]["count"] == len(delays)
+        return result.digest
+    assert digest([5, 9]) == digest([5, 9])
+    assert digest([5, 9]) != digest([5, 10])
+    assert digest([5, 9]) != digest([9, 5])  # same times, the sequence numbers swap
+
+
 class Drawer(Actor):
     def on_start(self):
         self.own = self.rng.random()
@@ -305,9 +343,10 @@ def test_payload_errors_name_the_sender_and_time():
         run_local(net)
 
 
-def test_path_latency_matches_networkx_for_popular_and_one_off_pairs():
-    """The kept, resumed searches (actors asked about often) and the one-off searches both give the
-    shortest-path latency; disconnected pairs give None."""
+def test_path_latency_check_agrees_with_networkx_dijkstra():
+    """The pair cache, the landmark bounds and the A* search together accept a delay exactly when
+    it reaches the shortest-path latency networkx finds, below, at and above it, on a small-world
+    graph with random latencies and a separate component (None: no chain of links)."""
     import random
 
     import networkx as nx
@@ -320,11 +359,41 @@ def test_path_latency_matches_networkx_for_popular_and_one_off_pairs():
     g.add_edge(300, 301, lat=5)  # a separate component
     adjacency = [{v: g.edges[u, v]["lat"] for v in g[u]} for u in range(302)]
     paths = PathLatency(adjacency)
-    hubs = [0, 17, 150]
-    queries = [(rng.choice(hubs), rng.randrange(300)) for _ in range(300)] + \
-        [(rng.randrange(300), rng.randrange(300)) for _ in range(300)]
-    rng.shuffle(queries)
-    for a, b in queries + [(b, a) for a, b in queries]:
-        assert paths(a, b) == nx.dijkstra_path_length(g, a, b, weight="lat"), (a, b)
-    assert set(hubs) <= set(paths.searches)           # the hubs got kept searches
-    assert paths(0, 300) is None and paths(300, 301) == 5
+    pairs = [(rng.randrange(300), rng.randrange(300)) for _ in range(400)]
+    pairs += pairs[:100] + [(b, a) for a, b in pairs[:100]]  # asked again, both ways
+    for a, b in pairs:
+        if a == b:
+            continue
+        exact = nx.dijkstra_path_length(g, a, b, weight="lat")
+        for delay in (exact - 1, exact, exact + 1, exact + rng.randint(0, 3000), 0):
+            assert (delay >= paths.bound(a, b, delay)) == (delay >= exact), (a, b, delay, exact)
+        assert paths(a, b) == exact
+    assert paths(0, 300) is None and paths.bound(0, 301, 10 ** 9) is None
+    assert paths(300, 301) == 5 and paths.bound(301, 300, 4) == 5
+
+
+def test_path_latency_search_follows_the_path_not_the_network():
+    """On a 60 x 60 lattice of actors with equal latencies the landmark bounds are exact, and the
+    A* search settles no more actors than lie within the rectangle spanned by the two ends."""
+    from qactors.core.network import PathLatency
+    side = 60
+    adjacency = [{} for _ in range(side * side)]
+    for r in range(side):
+        for c in range(side):
+            u = r * side + c
+            for v in ((u + 1) if c + 1 < side else None, (u + side) if r + 1 < side else None):
+                if v is not None:
+                    adjacency[u][v] = adjacency[v][u] = 10
+    paths = PathLatency(adjacency)
+    import random
+    rng = random.Random(3)
+    spanned = 0
+    for _ in range(200):
+        (r0, c0), (r1, c1) = [(rng.randrange(side), rng.randrange(side)) for _ in range(2)]
+        exact = 10 * (abs(r0 - r1) + abs(c0 - c1))
+        a, b = r0 * side + c0, r1 * side + c1
+        if a == b:
+            continue
+        assert paths.bound(a, b, exact - 1) == exact and paths.bound(a, b, exact) <= exact
+        spanned += (abs(r0 - r1) + 1) * (abs(c0 - c1) + 1)
+    assert paths.settled <= spanned

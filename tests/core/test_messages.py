@@ -145,3 +145,21 @@ def test_canonical_bytes_see_inside_container_subclasses():
     assert canonical_bytes(objects) == canonical_bytes(np.array([1, "a"], dtype=object))  # no pointers hashed
     with pytest.raises(PayloadError, match="cannot encode a value of type builtins.function"):
         canonical_bytes({"f": lambda: 0})
+
+
+def test_a_message_found_fit_is_marked_but_stays_an_equal_plain_record():
+    """The check marks a message it passed (so a record nested in many messages is checked once);
+    the mark is not a field: equality, hashing, pickling, the wire and digests ignore it, and a
+    new message holding a bad value next to a marked record still fails."""
+    import pickle
+    inner = Herald(3, True, 0.5)
+    outer = Wrapper(inner, "t", (1, 2.0))
+    check_payload(outer)
+    assert outer._qactors_fit and inner._qactors_fit
+    twin = Wrapper(Herald(3, True, 0.5), "t", (1, 2.0))
+    assert outer == twin and hash(outer) == hash(twin) and canonical_bytes(outer) == canonical_bytes(twin)
+    back = pickle.loads(pickle.dumps(outer))
+    assert back == outer and not hasattr(back, "_qactors_fit")  # checked again wherever it lands
+    assert decode_batch(encode_batch(0, [(1, 5, 2, 1, outer)]))[1][0][4] == outer
+    with pytest.raises(PayloadError, match=r"field 'extra' of message Wrapper holds .*list"):
+        check_payload(Wrapper(inner, "t", (1, [2])))
