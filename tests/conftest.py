@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 def ray_session():
     ray = pytest.importorskip("ray")
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=True, configure_logging=False)
+        from qactors.backends.ray_backend import start_local_ray
+        start_local_ray(num_cpus=2, log_to_driver=True)
     yield ray
     ray.shutdown()
 

@@ -57,6 +57,12 @@ def ray_instance(num_cpus: int | None = None, address: str | None = None):
     Without it each Ray run starts and stops its own instance (a few seconds
     each).  If Ray is already initialised this does nothing.
 
+    ``address=None`` always starts a new, private instance on this machine: its
+    processes listen on 127.0.0.1 only, and neither a cluster named by
+    ``RAY_ADDRESS`` nor a Ray session left running on this machine is joined.  To
+    use a cluster, name it (``address="auto"`` for the one this machine belongs
+    to, or ``"ray://host:10001"``, ``"host:6379"``).
+
     >>> with ray_instance(num_cpus=2):                        # doctest: +SKIP
     ...     a = qactors.run(net, until_ps=T, backend="ray:2")
     ...     b = qactors.run(net, until_ps=T, backend="ray:2", seed=2)
@@ -64,11 +70,59 @@ def ray_instance(num_cpus: int | None = None, address: str | None = None):
     if ray.is_initialized():
         yield
         return
-    ray.init(address=address, num_cpus=num_cpus, include_dashboard=False, configure_logging=False)
+    if address is None:
+        start_local_ray(num_cpus=num_cpus)
+    else:
+        ray.init(address=address, num_cpus=num_cpus, include_dashboard=False, configure_logging=False)
+        private_token_file()
     try:
         yield
     finally:
         ray.shutdown()
+
+
+def start_local_ray(**options) -> None:
+    """``ray.init`` of a new local instance reachable from this machine only.
+
+    Ray on Linux binds its GCS, raylets and workers to every interface and
+    advertises the machine's outward address, even when asked for 127.0.0.1
+    (it resolves the loopback address to the outward one on purpose, so that
+    other machines could join).  The loopback-only mode Ray uses on macOS and
+    Windows (``ray_constants.ENABLE_RAY_CLUSTER`` false, which is what the
+    ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER`` switch sets) makes every process bind
+    127.0.0.1; it is switched on for the start of this instance only, since a
+    private instance is never meant to be joined.  ``address="local"`` makes
+    Ray start a new instance rather than join ``RAY_ADDRESS`` or a running one.
+    Ray's token authentication (on by default in recent Ray) stays as Ray sets
+    it, with its token file made private (:func:`private_token_file`).
+    """
+    from ray._private import ray_constants
+    options = {"include_dashboard": False, "configure_logging": False, **options}
+    had = getattr(ray_constants, "ENABLE_RAY_CLUSTER", None)
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        ray.init(address="local", **options)
+    finally:
+        if had is not None:
+            ray_constants.ENABLE_RAY_CLUSTER = had
+    private_token_file()
+
+
+def private_token_file() -> Path | None:
+    """Make Ray's authentication token file readable by its owner only; return its path.
+
+    Ray writes the token a local instance generates to ``~/.ray/auth_token``
+    (or reads it from ``RAY_AUTH_TOKEN_PATH``) with the default file mode,
+    usually readable by every user of the machine, who could then submit jobs
+    to the cluster.  Nothing is done to a file this user does not own."""
+    path = Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
+    try:
+        st = path.stat()
+        if st.st_uid == os.getuid() and st.st_mode & 0o077:
+            path.chmod(0o600)
+    except OSError:
+        return None
+    return path
 
 
 class _Shard:
@@ -182,10 +236,14 @@ class RayBackend:
         per_actor: put every logical actor in its own Ray actor instead
             (``shards`` is then ignored).
         address: Ray address to connect to when Ray is not initialised yet
-            (``"auto"`` for a running cluster, None to start a local instance).
+            (``"auto"`` for the cluster this machine belongs to); None starts a
+            private local instance, listening on 127.0.0.1 only, and never joins
+            ``RAY_ADDRESS`` or a Ray session already running on the machine.
         nodes: optional Ray node ids; shard ``i`` is pinned to ``nodes[i % len(nodes)]``.
-        num_cpus_per_shard: CPUs each shard reserves; default 1, or less when
-            there are more shards than CPUs.
+        num_cpus_per_shard: CPUs each shard reserves; default 1 (more shards than
+            the cluster has CPUs are then refused: they would take turns on the
+            CPUs and run slower than fewer shards); give a fraction to share CPUs
+            on purpose (tests, a laptop).
         partitioner: callable ``(network, shards) -> Partition`` (default:
             :func:`~qactors.backends.partition.partition`).
         compiled: drive the shards through a Ray compiled graph instead of
@@ -285,21 +343,28 @@ class RayBackend:
                 in_place: bool = False) -> None:
         """Start the shard actors, appending each handle to ``handles`` as soon as it exists
         (so the caller can kill them whatever fails)."""
-        available = ray.available_resources().get("CPU", 0.0)
         cpus = self.num_cpus_per_shard
+        total = ray.cluster_resources().get("CPU", 0.0)
+        if cpus is None and not self.per_actor and plan.shards > total:
+            raise ConfigurationError(
+                f"{plan.shards} shards (ray:{plan.shards}) need {plan.shards} CPUs, but the Ray cluster has "
+                f"{total:g}: shards sharing a CPU take turns and the run is slower than on fewer; allowed: "
+                f"ray:1 to ray:{max(1, int(total))}, or RayBackend(shards={plan.shards}, num_cpus_per_shard="
+                f"{max(0.0001, math.floor(total / plan.shards * 1e4) / 1e4):g}) to share CPUs on purpose",
+                field="shards", value=plan.shards)
         if cpus is None:
             # Ray accepts fractional CPUs to 1e-4 only: round down, so K shards always fit
-            cpus = min(1.0, math.floor(available / plan.shards * 1e4) / 1e4)
+            cpus = min(1.0, math.floor(total / plan.shards * 1e4) / 1e4)
         if self.nodes:
             alive = {n["NodeID"] for n in ray.nodes() if n.get("Alive")}
             unknown = [n for n in self.nodes if n not in alive]
             if unknown:
                 raise ConfigurationError(f"nodes {unknown} are not alive nodes of this Ray cluster; "
                                          f"alive: {sorted(alive)}", field="nodes", value=unknown)
-        elif cpus * plan.shards > available + 1e-9:
+        elif cpus * plan.shards > total + 1e-9:  # never placeable (less than available: they wait for it)
             raise ConfigurationError(
                 f"{plan.shards} shards x num_cpus_per_shard={cpus} need {cpus * plan.shards:g} CPUs but the Ray "
-                f"cluster has {available:g} available; lower num_cpus_per_shard or the shard count",
+                f"cluster has {total:g}; lower num_cpus_per_shard or the shard count",
                 field="num_cpus_per_shard", value=cpus)
         actors = network.actors if in_place else fresh_actors(network)
         classes = list(registered_messages().values())
@@ -435,10 +500,8 @@ class _CompiledCalls:
 
 
 def cluster_cpus() -> int | None:
-    """The CPUs of the Ray cluster a run would use: the connected cluster's, or this machine's when a
-    run would start a local instance; None when ``RAY_ADDRESS`` names a cluster not yet connected."""
+    """The CPUs of the Ray cluster a run would use: the connected cluster's, or this machine's, where a
+    run without an address starts its own instance (``RAY_ADDRESS`` is never joined silently)."""
     if ray.is_initialized():
         return int(ray.cluster_resources().get("CPU", 0))
-    if os.environ.get("RAY_ADDRESS"):
-        return None
     return os.cpu_count() or 1

@@ -44,7 +44,7 @@ __all__ = ["Actor", "PlainData", "handler", "TimerHandle"]
 
 TimerHandle = int
 _NO_LINKS: dict[int, int] = {}  # shared, never changed: the kernel gives each actor its own
-_NO_NEAR: frozenset[int] = frozenset()
+_NO_TIMERS: frozenset[int] = frozenset()
 
 
 def handler(*message_types: type) -> Callable:
@@ -89,7 +89,7 @@ class Actor:
     # The kernel's bookkeeping lives in slots, not in the instance dict: the dict keeps only the
     # state, and stays small enough (30 keys at most) for CPython to share its keys between the
     # actors of a class, about 1 kB less per actor.
-    __slots__ = ("__dict__", "_kernel", "_idx", "_now", "_seq", "_links", "_near", "_cancelled", "_rng")
+    __slots__ = ("__dict__", "_kernel", "_idx", "_now", "_seq", "_links", "_site", "_cancelled", "_rng")
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
@@ -110,8 +110,8 @@ class Actor:
         self._now = 0
         self._seq = 0
         self._links: dict[int, int] = _NO_LINKS  # the kernel's: neighbour index -> latency
-        self._near: frozenset[int] = _NO_NEAR     # directly linked actors of the same site
-        self._cancelled: set[int] | frozenset = _NO_NEAR  # cancelled timers' handles (a set once one is)
+        self._site = -1                           # the kernel's number for this actor's site
+        self._cancelled: set[int] | frozenset = _NO_TIMERS  # cancelled timers' handles (a set once one is)
         self._rng: np.random.Generator | None = None
 
     # -- what an actor may read -------------------------------------------------
@@ -151,12 +151,15 @@ class Actor:
         lat = self._links.get(dst)
         if lat is None:
             lat = k.path_latency(self, dst, to, msg, delay_ps)
+            near = False
+        else:  # a message to its own site's neighbour (a node's memory) never leaves the process
+            near = k.site_of[dst] == self._site
         if type(delay_ps) is not int or delay_ps < lat:
             raise LatencyError(
                 f"actor {self.id!r} sent {type(msg).__name__} to {to!r} at t={self._now} ps with "
                 f"delay_ps={delay_ps!r}; allowed: an int >= {lat} ps, the latency of the path between them",
                 actor=self.id, to=to, delay_ps=delay_ps, min_latency_ps=lat)
-        if dst not in self._near or k.check_near:  # a message to its own site's neighbour never leaves the process
+        if not near:
             self._check_payload(msg, to)
         self._seq = seq = self._seq + 1
         t = self._now + delay_ps

@@ -61,6 +61,11 @@ class Kernel:
         self._paths = PathLatency(adjacency)
         self._trace = [0] * len(names)  # per actor: a running hash of the events it handled
         self.failed_at: tuple[int, int] | None = None  # (time, actor index) of the event that raised
+        if sites and not check_near:  # with check_near every actor counts as a site of its own
+            numbers: dict[str, int] = {}
+            self.site_of = [numbers.setdefault(s, len(numbers)) for s in sites]
+        else:
+            self.site_of = list(range(len(names)))
         for i in sorted(actors):
             a = actors[i]
             self.local[i] = True
@@ -68,9 +73,7 @@ class Kernel:
             a._kernel = self
             a._idx = i
             a._links = adjacency[i]
-            near = [j for j in adjacency[i] if sites[j] == sites[i]] if sites else ()
-            if near:
-                a._near = frozenset(near)
+            a._site = self.site_of[i]
 
     def path_latency(self, actor: Actor, dst: int, to: str, msg, delay_ps) -> int:
         """For a message to an actor with no direct link: a latency that ``delay_ps`` must reach,

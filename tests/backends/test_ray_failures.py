@@ -165,8 +165,17 @@ def test_when_two_shards_fail_in_one_window_the_earlier_event_is_reported(ray_se
 
 def test_more_shards_than_the_cluster_can_place_is_refused_not_hung(ray_session):
     with pytest.raises(qactors.ConfigurationError, match=r"4 shards x num_cpus_per_shard=1 need 4 CPUs but the Ray "
-                                                         r"cluster has 2 available"):
+                                                         r"cluster has 2; lower"):
         qactors.run(ring(), until_ps=10**6, backend=RayBackend(shards=4, num_cpus_per_shard=1))
+
+
+def test_ray_k_beyond_the_cluster_cpus_is_refused_with_the_way_to_share(ray_session):
+    with pytest.raises(qactors.ConfigurationError, match=r"3 shards \(ray:3\) need 3 CPUs, but the Ray cluster has 2: "
+                                                         r".*allowed: ray:1 to ray:2, or RayBackend\(shards=3, "
+                                                         r"num_cpus_per_shard=0.6666\) to share CPUs on purpose"):
+        qactors.run(ring(), until_ps=10**6, backend="ray:3")
+    shared = qactors.run(ring(), until_ps=200 * US, seed=1, backend=RayBackend(shards=3, num_cpus_per_shard=0.6666))
+    assert shared.shards == 3 and shared.events == 19
 
 
 def test_unknown_nodes_are_refused(ray_session):

@@ -397,3 +397,18 @@ def test_path_latency_search_follows_the_path_not_the_network():
         assert paths.bound(a, b, exact - 1) == exact and paths.bound(a, b, exact) <= exact
         spanned += (abs(r0 - r1) + 1) * (abs(c0 - c1) + 1)
     assert paths.settled <= spanned
+
+
+def test_actor_streams_are_pcg64_seeded_by_the_documented_seed_sequence():
+    """The private stream is PCG64 from SeedSequence([seed, *key words]), built here the plain numpy
+    way, though the kernel seeds it without keeping the SeedSequence (memory); it survives pickling."""
+    import pickle
+
+    import numpy as np
+
+    from qactors.core.rng import _key_words, actor_generator
+    ours = actor_generator(11, "n3/memory:n3-n4")
+    plain = np.random.Generator(np.random.PCG64(np.random.SeedSequence([11, *_key_words(("actor", "n3/memory:n3-n4"))])))
+    assert ours.random(5).tolist() == plain.random(5).tolist()
+    again = pickle.loads(pickle.dumps(ours))
+    assert again.integers(0, 1 << 62, 4).tolist() == plain.integers(0, 1 << 62, 4).tolist()
