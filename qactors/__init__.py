@@ -29,11 +29,12 @@ identical results.
 from .backends import LocalBackend, RunResult, make_backend
 from .core import *  # noqa: F401,F403  (re-export the public core API)
 from .core import __all__ as _core_all
-from .simulation import run
+from .backends.checkpoint import Checkpoint, CheckpointPlan, read_checkpoint
+from .simulation import fork, resume, run
 
 __version__ = "0.1.0"
 
-__all__ = ["run", "LocalBackend", "RayBackend", "RunResult", "make_backend", "__version__", *_core_all]
+__all__ = ["run", "resume", "fork", "Checkpoint", "CheckpointPlan", "read_checkpoint", "LocalBackend", "RayBackend", "RunResult", "make_backend", "__version__", *_core_all]
 
 
 def __getattr__(name):

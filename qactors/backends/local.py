@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pickle
 import time
 
+from ..core.errors import ConfigurationError
 from ..core.kernel import Kernel, combine_digests
 from ..core.network import Network
 from .base import ProgressFn, RunResult, check_run_args, fresh_actors, frozen_heap
+from .checkpoint import Checkpoint, CheckpointPlan, apply_change
 
 __all__ = ["LocalBackend"]
 
@@ -19,8 +22,11 @@ class LocalBackend:
     name = "local"
 
     def run(self, network: Network, *, until_ps: int, seed: int, record_digest: bool = True,
-            collect_states: bool = True, progress: ProgressFn | None = None, in_place: bool = False) -> RunResult:
+            collect_states: bool = True, progress: ProgressFn | None = None, in_place: bool = False,
+            checkpoints: CheckpointPlan | None = None) -> RunResult:
         check_run_args(network, until_ps, seed)
+        if checkpoints is not None:
+            checkpoints.prepare()
         t0 = time.perf_counter()
         if in_place:
             network.spent = True
@@ -30,28 +36,81 @@ class LocalBackend:
         kernel = Kernel(network.names, network.adjacency, dict(enumerate(actors)), seed, record_digest,
                         sites=network.sites)
         kernel.start()
+        return self._go(kernel, network.adjacency, network.sites, 0, until_ps, seed, t0, collect_states, progress,
+                        checkpoints)
+
+    def resume(self, ckpt: Checkpoint, *, until_ps: int | None = None, collect_states: bool = True,
+               progress: ProgressFn | None = None, checkpoints: CheckpointPlan | None = None,
+               change=None, copy: bool = True) -> RunResult:
+        """Go on from ``ckpt`` until ``until_ps`` (default: the end of the run that wrote it).
+
+        ``change(actors_by_id)`` may alter actors first (a fork); ``copy=False`` uses the
+        checkpoint's actors themselves (one read from disk for one run)."""
+        until = ckpt.until_ps if until_ps is None else until_ps
+        if type(until) is not int or until <= ckpt.time_ps:
+            raise ConfigurationError(f"until_ps must be an int after the checkpoint's time {ckpt.time_ps} ps, "
+                                     f"got {until!r}", field="until_ps", value=until)
+        if checkpoints is not None:
+            checkpoints.prepare()
+        t0 = time.perf_counter()
+        if copy:
+            ckpt = pickle.loads(pickle.dumps(ckpt, protocol=pickle.HIGHEST_PROTOCOL))
+        apply_change(ckpt, change)
+        kernel = Kernel(ckpt.names, ckpt.adjacency, dict(enumerate(ckpt.actors)), ckpt.seed, ckpt.record_digest,
+                        sites=ckpt.sites)
+        kernel.restore(ckpt.pending, dict(enumerate(ckpt.trace)), ckpt.events)
+        result = self._go(kernel, ckpt.adjacency, ckpt.sites, ckpt.time_ps, until, ckpt.seed, t0, collect_states,
+                          progress, checkpoints)
+        result.stats["resumed_from_ps"] = ckpt.time_ps
+        return result
+
+    def _go(self, kernel: Kernel, adjacency, sites, start_ps: int, until_ps: int, seed: int, t0: float,
+            collect_states: bool, progress, checkpoints) -> RunResult:
         t_loop = time.perf_counter()
+        written = []
         with frozen_heap():
-            self._loop(kernel, until_ps, progress)
+            self._loop(kernel, start_ps, until_ps, progress, checkpoints,
+                       lambda t: written.append(checkpoints.write(_checkpoint(kernel, adjacency, sites, t, until_ps))))
         loop_s = time.perf_counter() - t_loop
-        digest = combine_digests(kernel.actor_digests()) if record_digest else None
+        digest = combine_digests(kernel.actor_digests()) if kernel.record_digest else None
         return RunResult(
             backend=self.name, until_ps=until_ps, seed=seed, events=kernel.events, digest=digest,
             states=kernel.states() if collect_states else None, wall_s=time.perf_counter() - t0,
-            stats={"setup_s": t_loop - t0, "loop_s": loop_s, **kernel.latency_stats()})
+            stats={"setup_s": t_loop - t0, "loop_s": loop_s, **kernel.latency_stats(),
+                   **({"checkpoints": [str(p) for p in written]} if checkpoints is not None else {})})
 
     @staticmethod
-    def _loop(kernel: Kernel, until_ps: int, progress: ProgressFn | None) -> None:
-        if progress is None:
+    def _loop(kernel: Kernel, start_ps: int, until_ps: int, progress: ProgressFn | None,
+              plan: CheckpointPlan | None, write) -> None:
+        if progress is None and plan is None:
             kernel.run_until(until_ps)
-        else:
-            step = max(1, until_ps // _PROGRESS_STEPS)
-            t = 0
-            while t < until_ps:
-                nxt = kernel.next_time()
-                if nxt is None or nxt >= until_ps:
-                    break
-                t = min(until_ps, max(t + step, nxt + 1))
-                kernel.run_until(t)
+            return
+        step = max(1, until_ps // _PROGRESS_STEPS)
+        due = plan.due(start_ps) if plan is not None else None
+        t = start_ps
+        while t < until_ps:
+            nxt = kernel.next_time()
+            if nxt is None or nxt >= until_ps:
+                break
+            target = until_ps if progress is None else min(until_ps, max(t + step, nxt + 1))
+            if due is not None:
+                if nxt >= due:  # an idle stretch: one checkpoint at its last due time, not one per interval
+                    due = max(due, nxt // plan.every_ps * plan.every_ps)
+                target = min(target, due)
+            kernel.run_until(target)
+            t = target
+            if due is not None and due <= t < until_ps:
+                write(t)
+                due = plan.due(t)
+            if progress is not None:
                 progress(t, until_ps, kernel.events)
+        if progress is not None:
             progress(until_ps, until_ps, kernel.events)
+
+
+def _checkpoint(kernel: Kernel, adjacency, sites, t: int, until_ps: int) -> Checkpoint:
+    actors, pending, trace, events = kernel.snapshot()
+    return Checkpoint(time_ps=t, until_ps=until_ps, seed=kernel.seed, record_digest=kernel.record_digest,
+                      names=kernel.names, adjacency=adjacency, sites=list(sites), actors=[actors[i] for i in
+                                                                                         range(len(kernel.names))],
+                      pending=pending, trace=[trace[i] for i in range(len(kernel.names))], events=events, windows=0)

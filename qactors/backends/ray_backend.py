@@ -30,6 +30,7 @@ import gc
 import logging
 import math
 import os
+import pickle
 import sys
 import time
 from pathlib import Path
@@ -40,11 +41,12 @@ import ray
 
 from ..core import checks
 from ..core.codec import decode_batch, encode_batch
-from ..core.errors import ConfigurationError, QactorsError
+from ..core.errors import ConfigurationError, QactorsError, ShardLostError
 from ..core.kernel import Kernel, combine_digests
 from ..core.messages import register_messages, registered_messages
 from ..core.network import Network
 from .base import _FULL_COLLECTION_EVERY, ProgressFn, RunResult, check_run_args, fresh_actors
+from .checkpoint import Checkpoint, CheckpointPlan, apply_change
 from .partition import Partition, finish_partition, partition, per_actor_partition
 
 __all__ = ["RayBackend", "ray_instance"]
@@ -192,6 +194,24 @@ class _Shard:
         finally:
             self.busy_s += time.perf_counter() - t0
 
+    def restore(self, pending: list, traces: dict) -> bytes:
+        """Take up a checkpoint's pending events and traces for this shard's actors (instead of start)."""
+        try:
+            self.kernel.restore(pending, traces, 0)
+            return self._reply(-1, 0)
+        except QactorsError as e:
+            self.error = e
+            return b""
+
+    def snapshot(self) -> bytes:
+        """This shard's part of a checkpoint, pickled: its actors, pending events and traces."""
+        import ray.cloudpickle as cloudpickle  # classes the driver shipped by value go back the same way
+        actors, heap, traces, _ = self.kernel.snapshot()
+        return cloudpickle.dumps((actors, heap, traces), protocol=pickle.HIGHEST_PROTOCOL)
+
+    def pid(self) -> int:
+        return os.getpid()
+
     def failure(self) -> tuple[tuple[int, int], QactorsError]:
         """The error that stopped this shard and the (time, actor index) of the event that raised it."""
         return (self.kernel.failed_at or (0, -1), self.error)
@@ -256,6 +276,10 @@ class RayBackend:
             ``benchmarks/kernel.py``).  Default False.
         start_timeout_s: how long to wait for all shard actors to be placed
             and started before giving up with a ConfigurationError.
+        max_restarts: how often a run starts again when a shard process dies
+            (killed, out of memory, its node lost): from the newest checkpoint
+            it wrote (``checkpoints=``), or from the start; the result equals
+            an uninterrupted run.  Then :class:`~qactors.core.errors.ShardLostError`.
 
     If this backend starts Ray it also shuts it down when the run ends, on
     success or failure; a Ray instance that was already running is left up
@@ -264,7 +288,8 @@ class RayBackend:
 
     def __init__(self, shards: int = 2, *, per_actor: bool = False, address: str | None = None,
                  nodes: Sequence[str] | None = None, num_cpus_per_shard: float | None = None,
-                 partitioner=partition, compiled: bool = False, start_timeout_s: float = 300.0):
+                 partitioner=partition, compiled: bool = False, start_timeout_s: float = 300.0,
+                 max_restarts: int = 3):
         if not per_actor:
             checks.integer("shards", shards, low=1)
         if num_cpus_per_shard is not None:
@@ -277,6 +302,7 @@ class RayBackend:
         self.partitioner = partitioner
         self.compiled = compiled
         self.start_timeout_s = start_timeout_s
+        self.max_restarts = checks.integer("max_restarts", max_restarts, low=0)
         self.name = "ray-per-actor" if per_actor else "ray"
 
     def plan(self, network: Network) -> Partition:
@@ -298,29 +324,78 @@ class RayBackend:
         return finish_partition(network, k, shard_of)
 
     def run(self, network: Network, *, until_ps: int, seed: int, record_digest: bool = True,
-            collect_states: bool = True, progress: ProgressFn | None = None, in_place: bool = False) -> RunResult:
+            collect_states: bool = True, progress: ProgressFn | None = None, in_place: bool = False,
+            checkpoints: CheckpointPlan | None = None) -> RunResult:
         """See :func:`qactors.run`.  ``in_place``: ship the network's own actors to the shards
         without copying them first (the shards hold copies anyway, so the network stays runnable)."""
         check_run_args(network, until_ps, seed)
+        if checkpoints is not None:
+            checkpoints.prepare()
+        return self._execute(network, None, until_ps, seed, record_digest, collect_states, progress, checkpoints,
+                             in_place)
+
+    def resume(self, ckpt: Checkpoint, *, until_ps: int | None = None, collect_states: bool = True,
+               progress: ProgressFn | None = None, checkpoints: CheckpointPlan | None = None,
+               change=None, copy: bool = True) -> RunResult:
+        """Go on from ``ckpt`` on this backend (see :func:`qactors.resume`); the checkpoint may come
+        from any backend and shard count."""
+        until = ckpt.until_ps if until_ps is None else until_ps
+        if type(until) is not int or until <= ckpt.time_ps:
+            raise ConfigurationError(f"until_ps must be an int after the checkpoint's time {ckpt.time_ps} ps, "
+                                     f"got {until!r}", field="until_ps", value=until)
+        if checkpoints is not None:
+            checkpoints.prepare()
+        if copy or change is not None:
+            import pickle
+            ckpt = pickle.loads(pickle.dumps(ckpt, protocol=pickle.HIGHEST_PROTOCOL))
+        apply_change(ckpt, change)
+        result = self._execute(ckpt.network(), ckpt, until, ckpt.seed, ckpt.record_digest, collect_states, progress,
+                               checkpoints, True)
+        result.stats["resumed_from_ps"] = ckpt.time_ps
+        return result
+
+    def _execute(self, network: Network, source: Checkpoint | None, until_ps: int, seed: int, record_digest: bool,
+                 collect_states: bool, progress, checkpoints: CheckpointPlan | None, in_place: bool) -> RunResult:
+        """Launch, drive and finish the shards; when a shard dies, start again from the newest
+        checkpoint of this run (or from where it started), up to ``max_restarts`` times."""
         t0 = time.perf_counter()
         plan = self.plan(network)
-        handles: list = []
+        restarts, lost = 0, []
+        newest = {"ckpt": source}
         with ray_instance(address=self.address):  # starts (and then stops) Ray only if it is not running
-            try:
-                self._launch(handles, network, plan, seed, record_digest, in_place)
-                result = self._drive(handles, plan, until_ps, progress)
-                finals = ray.get([h.finish.remote(result["inflight"][j], collect_states)
-                                  for j, h in enumerate(handles)])
-                for f in finals:
-                    if isinstance(f, QactorsError):
-                        raise f
-                node_ids = ray.get([h.node_id.remote() for h in handles])
-            finally:
-                for h in handles:
-                    try:
-                        ray.kill(h)
-                    except Exception:  # already dead: nothing to release
-                        pass
+            while True:
+                start = newest["ckpt"]
+                handles: list = []
+                try:
+                    self._launch(handles, start.network() if start is not None else network, plan, seed,
+                                 record_digest, in_place or start is not None)
+                    result = self._drive(handles, plan, until_ps, progress, start, checkpoints, newest, network,
+                                         seed, record_digest)
+                    finals = ray.get([h.finish.remote(result["inflight"][j], collect_states)
+                                      for j, h in enumerate(handles)])
+                    for f in finals:
+                        if isinstance(f, QactorsError):
+                            raise f
+                    node_ids = ray.get([h.node_id.remote() for h in handles])
+                    break
+                except (ray.exceptions.RayActorError, ray.exceptions.NodeDiedError,
+                        ray.exceptions.ObjectLostError) as e:
+                    at = newest["ckpt"].time_ps if newest["ckpt"] is not None else 0
+                    lost.append(f"{type(e).__name__} ({str(e).splitlines()[0][:120]}); restarted from t={at} ps")
+                    if restarts >= self.max_restarts:
+                        raise ShardLostError(
+                            f"a shard of the Ray run died {restarts + 1} time(s), more than max_restarts="
+                            f"{self.max_restarts} allows: {lost[-1].split(';')[0]}; the newest checkpoint is at "
+                            f"t={at} ps", restarts=restarts, checkpoint_ps=at) from None
+                    restarts += 1
+                    self._forget_dead_nodes()
+                finally:
+                    for h in handles:
+                        try:
+                            ray.kill(h)
+                        except Exception:  # already dead: nothing to release
+                            pass
+        base_events = start.events if start is not None else 0
         digest = combine_digests(d for f in finals for d in f[0]) if record_digest else None
         states = None
         if collect_states:
@@ -329,14 +404,23 @@ class RayBackend:
                 states.update(f[1])
             states = {name: states[name] for name in network.names}
         return RunResult(
-            backend=self.name, until_ps=until_ps, seed=seed, events=sum(f[2]["events"] for f in finals),
-            digest=digest, states=states, wall_s=time.perf_counter() - t0, windows=result["windows"],
+            backend=self.name, until_ps=until_ps, seed=seed, events=base_events + sum(f[2]["events"] for f in finals),
+            digest=digest, states=states, wall_s=time.perf_counter() - t0,
+            windows=result["windows"] + (start.windows if start is not None else 0),
             shards=plan.shards, lookahead_ps=plan.lookahead_ps,
             stats={"setup_s": result["t_loop"] - t0, "loop_s": result["loop_s"],
                    "cross_shard_messages": sum(f[2]["sent_remote"] for f in finals),
                    "cut_links": plan.cut_links, "shard_calls": result["calls"],
                    "events_per_shard": [f[2]["events"] for f in finals],
-                   "busy_s_per_shard": [round(f[2]["busy_s"], 6) for f in finals], "node_ids": node_ids})
+                   "busy_s_per_shard": [round(f[2]["busy_s"], 6) for f in finals], "node_ids": node_ids,
+                   "restarts": restarts, "shards_lost": lost,
+                   **({"checkpoints": result["written"]} if checkpoints is not None else {})})
+
+    def _forget_dead_nodes(self) -> None:
+        """After a shard died: pin to the requested nodes still alive (none alive: do not pin)."""
+        if self.nodes:
+            alive = {n["NodeID"] for n in ray.nodes() if n.get("Alive")}
+            self.nodes = [n for n in self.nodes if n in alive] or None
 
     # -- internals ----------------------------------------------------------------
     def _launch(self, handles: list, network: Network, plan: Partition, seed: int, record_digest: bool,
@@ -381,12 +465,18 @@ class RayBackend:
                 s, network.names, network.adjacency, plan.shard_of, (mine, classes), seed, record_digest,
                 network.sites, self.per_actor))
 
-    def _drive(self, handles: list, plan: Partition, until_ps: int, progress: ProgressFn | None) -> dict:
+    def _drive(self, handles: list, plan: Partition, until_ps: int, progress: ProgressFn | None,
+                start: Checkpoint | None = None, checkpoints: CheckpointPlan | None = None,
+                newest: dict | None = None, network: Network | None = None, seed: int = 0,
+                record_digest: bool = True) -> dict:
         k = len(handles)
         next_time: list[int | None] = [None] * k
         inflight: list[list[bytes]] = [[] for _ in range(k)]
         inflight_min: list[int | None] = [None] * k
         events = calls = windows = 0
+        base_events = start.events if start is not None else 0
+        base_windows = start.windows if start is not None else 0
+        written: list[str] = []
 
         def absorb(replies: dict[int, bytes]) -> None:
             nonlocal events
@@ -406,7 +496,18 @@ class RayBackend:
 
         transport = _Calls(handles)
         try:
-            started = ray.get([h.start.remote() for h in handles], timeout=self.start_timeout_s)
+            if start is None:
+                first = [h.start.remote() for h in handles]
+            else:  # each shard takes up its actors' pending events and traces
+                member = plan.shard_of
+                pending: list[list] = [[] for _ in range(k)]
+                for e in start.pending:
+                    pending[member[e[1]]].append(e)
+                traces: list[dict] = [{} for _ in range(k)]
+                for i, h in enumerate(start.trace):
+                    traces[member[i]][i] = h
+                first = [h.restore.remote(pending[j], traces[j]) for j, h in enumerate(handles)]
+            started = ray.get(first, timeout=self.start_timeout_s)
         except ray.exceptions.GetTimeoutError:
             raise ConfigurationError(
                 f"the {k} shard actors could not all start within {self.start_timeout_s:g} s: the Ray cluster "
@@ -417,6 +518,7 @@ class RayBackend:
             transport = _CompiledCalls(handles)
         t_loop = time.perf_counter()
         lookahead = plan.lookahead_ps
+        ckpt_due = checkpoints.due(start.time_ps if start is not None else 0) if checkpoints is not None else None
         try:
             while True:
                 due = [t for t in next_time + inflight_min if t is not None]
@@ -437,14 +539,46 @@ class RayBackend:
                 absorb(transport.step(requests))
                 calls += len(requests)
                 windows += 1
+                if ckpt_due is not None and t_end >= ckpt_due and t_end < until_ps:
+                    ckpt = self._checkpoint(handles, network, t_end, until_ps, inflight, base_events + events,
+                                            base_windows + windows, seed, record_digest)
+                    written.append(str(checkpoints.write(ckpt)))
+                    if newest is not None:
+                        newest["ckpt"] = ckpt
+                    ckpt_due = checkpoints.due(t_end)
                 if progress is not None:
-                    progress(t_end, until_ps, events)
+                    progress(t_end, until_ps, base_events + events)
         finally:
             transport.close()
         if progress is not None:
             progress(until_ps, until_ps, events)
-        return {"inflight": inflight, "windows": windows, "calls": calls, "t_loop": t_loop,
+        return {"inflight": inflight, "windows": windows, "calls": calls, "t_loop": t_loop, "written": written,
                 "loop_s": time.perf_counter() - t_loop}
+
+
+    @staticmethod
+    def _checkpoint(handles, network: Network, t: int, until_ps: int, inflight, events: int, windows: int,
+                    seed: int, record_digest: bool) -> Checkpoint:
+        """The run's state at the window boundary ``t``: the shards' kernels and the batches in flight
+        between them, decoded (the same checkpoint a local run would write at ``t``)."""
+        n = len(network.names)
+        actors: list = [None] * n
+        trace = [0] * n
+        pending: list = []
+        for part in ray.get([h.snapshot.remote() for h in handles]):
+            mine, heap, traces = pickle.loads(part)
+            for i, a in mine.items():
+                actors[i] = a
+            for i, h in traces.items():
+                trace[i] = h
+            pending.extend(heap)
+        for batches in inflight:
+            for blob in batches:
+                pending.extend(decode_batch(blob)[1])
+        pending.sort(key=lambda e: e[:4])
+        return Checkpoint(time_ps=t, until_ps=until_ps, seed=seed, record_digest=record_digest,
+                          names=list(network.names), adjacency=network.adjacency, sites=list(network.sites),
+                          actors=actors, pending=pending, trace=trace, events=events, windows=windows)
 
 
 class _Calls:

@@ -3,7 +3,7 @@ the network description and the event kernel every backend shares."""
 
 from .actor import Actor, PlainData, TimerHandle, handler
 from .errors import (ActorError, ConfigurationError, LatencyError, NoRouteError, PayloadError,
-                     QactorsError, UnhandledMessageError, UnknownActorError)
+                     QactorsError, ShardLostError, UnhandledMessageError, UnknownActorError)
 from .kernel import Kernel, combine_digests
 from .messages import Message, check_payload, message, message_fields
 from .network import Network
@@ -15,5 +15,5 @@ __all__ = [
     "Network", "Kernel", "combine_digests", "actor_generator", "shared_generator",
     "PS", "NS", "US", "MS", "S", "to_ps", "format_ps",
     "QactorsError", "ConfigurationError", "LatencyError", "UnknownActorError", "NoRouteError",
-    "PayloadError", "UnhandledMessageError", "ActorError",
+    "PayloadError", "UnhandledMessageError", "ActorError", "ShardLostError",
 ]

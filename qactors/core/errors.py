@@ -17,6 +17,7 @@ __all__ = [
     "PayloadError",
     "UnhandledMessageError",
     "ActorError",
+    "ShardLostError",
 ]
 
 
@@ -71,3 +72,8 @@ class ActorError(QactorsError):
     """A handler (or ``on_start``) raised.  Names the actor, the message type,
     the simulated time and the original exception; ``remote_traceback`` holds
     the handler's traceback as text."""
+
+
+class ShardLostError(QactorsError):
+    """A shard process of a Ray run died (killed, out of memory, its node lost) more often than the
+    run's restart budget allows."""

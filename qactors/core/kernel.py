@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import traceback
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 from typing import Iterable
 
 from .actor import Actor
@@ -164,6 +164,27 @@ class Kernel:
         finally:
             self.events += n
         return n
+
+    # -- checkpoints ---------------------------------------------------------------
+    def snapshot(self) -> tuple[dict[int, Actor], list[tuple], dict[int, int], int]:
+        """This kernel's part of a checkpoint: its actors by index, its pending events (heap
+        entries), their digest traces and its event count.  Call it between ``run_until`` calls,
+        with the outbox handed on (nothing of this kernel's may be in flight elsewhere)."""
+        if self.outbox:
+            raise RuntimeError("snapshot with messages still in the outbox: hand them on first")
+        actors = {i: a for i, a in enumerate(self.actors) if a is not None}
+        return actors, list(self.heap), {i: self._trace[i] for i in actors}, self.events
+
+    def restore(self, pending: Iterable[tuple], trace: dict[int, int], events: int) -> None:
+        """Take up a checkpoint's pending events (those for this kernel's actors), traces and count;
+        the actors themselves were given to the constructor."""
+        heap = [e for e in pending if self.local[e[1]]]
+        heapify(heap)
+        self.heap = heap
+        for i, h in trace.items():
+            if self.local[i]:
+                self._trace[i] = h
+        self.events = events
 
     # -- results -----------------------------------------------------------------
     def actor_digests(self) -> list[tuple[int, bytes]]:

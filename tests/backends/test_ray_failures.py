@@ -198,3 +198,55 @@ def test_a_partitioner_cannot_claim_a_longer_window_than_its_cut(ray_session):
     assert qactors.run(net, until_ps=10**6, backend=backend).digest == qactors.run(net, until_ps=10**6).digest
     with pytest.raises(qactors.ConfigurationError, match="returned an invalid placement"):
         RayBackend(shards=2, partitioner=broken).plan(ring())
+
+
+class Crasher(Hopper):
+    """Kills its own process (as the OOM killer or a lost node would) when it handles hop ``crash_at``;
+    with a flag file, only the first time, even after the run starts again."""
+
+    def __init__(self, actor_id, nxt, crash_at, flag):
+        super().__init__(actor_id, nxt)
+        self.crash_at, self.flag = crash_at, flag
+
+    @handler(Hop)
+    def on_hop(self, msg, sender):
+        import os
+        if msg.n == self.crash_at and not (self.flag and os.path.exists(self.flag)):
+            if self.flag:
+                open(self.flag, "w").close()
+            os._exit(1)
+        super().on_hop(msg, sender)
+
+
+def crash_ring(flag, crash_at=38):  # hop n reaches h[(n + 1) % 6]: h3 gets hop 38 at 390 us
+    net = Network()
+    for i in range(6):
+        cls = Crasher if i == 3 else Hopper
+        args = (crash_at, str(flag) if flag else "") if i == 3 else ()
+        net.add_actor(cls(f"h{i}", f"h{(i + 1) % 6}", *args))
+    for i in range(6):
+        net.connect(f"h{i}", f"h{(i + 1) % 6}", latency_ps=10 * US)
+    return net
+
+
+def test_a_dead_shard_is_restarted_from_the_newest_checkpoint_with_the_uninterrupted_result(ray_session, tmp_path):
+    """h3's process dies at hop 38 (t = 390 us); the run starts again from its checkpoint at 300 us
+    and ends with the local run's digest, states and event count."""
+    from qactors import CheckpointPlan
+    local = qactors.run(ring(), until_ps=1000 * US, seed=4)
+    flag = tmp_path / "crashed"
+    result = qactors.run(crash_ring(flag), until_ps=1000 * US, seed=4, backend=RayBackend(shards=2, max_restarts=2),
+                         checkpoints=CheckpointPlan(tmp_path / "ckpt", every_ps=300 * US))
+    assert flag.exists() and result.stats["restarts"] == 1
+    assert "restarted from t=30" in result.stats["shards_lost"][0]
+    assert result.events == local.events and result.digest != local.digest  # Crasher's state has two fields more
+    again = qactors.run(crash_ring(flag), until_ps=1000 * US, seed=4)  # the flag is set: no crash
+    assert result.digest == again.digest and result.states == again.states
+    assert wait_for_cpus_back(ray_session, 2)
+
+
+def test_a_shard_that_keeps_dying_ends_the_run_with_shard_lost(ray_session):
+    with pytest.raises(qactors.ShardLostError, match=r"died 2 time\(s\), more than max_restarts=1 allows: "
+                                                     r"ActorDiedError.*the newest checkpoint is at t=0 ps"):
+        qactors.run(crash_ring(None), until_ps=1000 * US, seed=4, backend=RayBackend(shards=2, max_restarts=1))
+    assert wait_for_cpus_back(ray_session, 2)
