@@ -211,11 +211,22 @@ def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
     return ckpt
 
 
-def apply_change(ckpt: Checkpoint, change: Callable[[dict[str, Any]], None] | None) -> None:
-    """Let ``change(actors_by_id)`` alter actors of a checkpoint before a fork goes on from it."""
-    if change is None:
-        return
-    if not callable(change):
+def prepare_resume(ckpt: Checkpoint, until_ps: int | None, checkpoints: CheckpointPlan | None, copy: bool,
+                   change: Callable[[dict[str, Any]], None] | None) -> tuple[Checkpoint, int]:
+    """What every backend's ``resume`` does first: check the end time (default: the end of the run
+    that wrote ``ckpt``) and the checkpoint folder, copy the checkpoint unless told it is spare
+    (``copy=False``: just read from disk), and let ``change(actors_by_id)`` alter actors (a fork)."""
+    until = ckpt.until_ps if until_ps is None else until_ps
+    if type(until) is not int or until <= ckpt.time_ps:
+        raise ConfigurationError(f"until_ps must be an int after the checkpoint's time {ckpt.time_ps} ps, "
+                                 f"got {until!r}", field="until_ps", value=until)
+    if change is not None and not callable(change):
         raise ConfigurationError(f"change must be a callable taking the actors by id, got {change!r}",
                                  field="change", value=change)
-    change({a.id: a for a in ckpt.actors})
+    if checkpoints is not None:
+        checkpoints.prepare()
+    if copy:
+        ckpt = pickle.loads(pickle.dumps(ckpt, protocol=pickle.HIGHEST_PROTOCOL))
+    if change is not None:
+        change({a.id: a for a in ckpt.actors})
+    return ckpt, until

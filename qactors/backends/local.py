@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import pickle
 import time
 
-from ..core.errors import ConfigurationError
 from ..core.kernel import Kernel, combine_digests
 from ..core.network import Network
 from .base import ProgressFn, RunResult, check_run_args, fresh_actors, frozen_heap
-from .checkpoint import Checkpoint, CheckpointPlan, apply_change
+from .checkpoint import Checkpoint, CheckpointPlan, prepare_resume
 
 __all__ = ["LocalBackend"]
 
@@ -46,16 +44,8 @@ class LocalBackend:
 
         ``change(actors_by_id)`` may alter actors first (a fork); ``copy=False`` uses the
         checkpoint's actors themselves (one read from disk for one run)."""
-        until = ckpt.until_ps if until_ps is None else until_ps
-        if type(until) is not int or until <= ckpt.time_ps:
-            raise ConfigurationError(f"until_ps must be an int after the checkpoint's time {ckpt.time_ps} ps, "
-                                     f"got {until!r}", field="until_ps", value=until)
-        if checkpoints is not None:
-            checkpoints.prepare()
         t0 = time.perf_counter()
-        if copy:
-            ckpt = pickle.loads(pickle.dumps(ckpt, protocol=pickle.HIGHEST_PROTOCOL))
-        apply_change(ckpt, change)
+        ckpt, until = prepare_resume(ckpt, until_ps, checkpoints, copy, change)
         kernel = Kernel(ckpt.names, ckpt.adjacency, dict(enumerate(ckpt.actors)), ckpt.seed, ckpt.record_digest,
                         sites=ckpt.sites)
         kernel.restore(ckpt.pending, dict(enumerate(ckpt.trace)), ckpt.events)

@@ -46,7 +46,7 @@ from ..core.kernel import Kernel, combine_digests
 from ..core.messages import register_messages, registered_messages
 from ..core.network import Network
 from .base import _FULL_COLLECTION_EVERY, ProgressFn, RunResult, check_run_args, fresh_actors
-from .checkpoint import Checkpoint, CheckpointPlan, apply_change
+from .checkpoint import Checkpoint, CheckpointPlan, prepare_resume
 from .partition import Partition, finish_partition, partition, per_actor_partition
 
 __all__ = ["RayBackend", "ray_instance"]
@@ -339,16 +339,7 @@ class RayBackend:
                change=None, copy: bool = True) -> RunResult:
         """Go on from ``ckpt`` on this backend (see :func:`qactors.resume`); the checkpoint may come
         from any backend and shard count."""
-        until = ckpt.until_ps if until_ps is None else until_ps
-        if type(until) is not int or until <= ckpt.time_ps:
-            raise ConfigurationError(f"until_ps must be an int after the checkpoint's time {ckpt.time_ps} ps, "
-                                     f"got {until!r}", field="until_ps", value=until)
-        if checkpoints is not None:
-            checkpoints.prepare()
-        if copy or change is not None:
-            import pickle
-            ckpt = pickle.loads(pickle.dumps(ckpt, protocol=pickle.HIGHEST_PROTOCOL))
-        apply_change(ckpt, change)
+        ckpt, until = prepare_resume(ckpt, until_ps, checkpoints, copy, change)
         result = self._execute(ckpt.network(), ckpt, until, ckpt.seed, ckpt.record_digest, collect_states, progress,
                                checkpoints, True)
         result.stats["resumed_from_ps"] = ckpt.time_ps
