@@ -90,7 +90,7 @@ from .swapping import SwapRecord
 __all__ = ["Purification", "Request", "Reserve", "Reject", "Confirm", "Activate", "Release", "SpanDone",
            "Discard", "Purify", "PurifyReply", "Settled", "QNode", "LinkPort", "quantum_network", "network_actors",
            "shortest_path", "swap_tree", "request_report", "POLICIES", "SELECTIONS", "AsapSwapper", "TreeSwapper",
-           "DiscardAfter", "RestartOlderChild", "HopByHop", "with_parts", "check_request"]
+           "DiscardAfter", "RestartOlderChild", "HopByHop", "with_parts", "check_request", "rerouted"]
 
 POLICIES = ("asap", "nested", "sequential")
 """Names of the built-in swappers (:mod:`qactors.protocols.swappers`) a request's ``policy`` may give."""
@@ -958,6 +958,23 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
                         speakers={a: memory_id(a, link), b: memory_id(b, link)}, shared=is_shared,
                         faults=tuple(f for f in struck.get(link, ()) if isinstance(f, (LinkCut, DetectorDrop))))
     return net
+
+
+def rerouted(router: Router) -> Callable[[dict], None]:
+    """A change for :func:`qactors.fork`: from the checkpoint on, every :class:`QNode` routes new
+    requests and retries with ``router`` (requests under way keep their paths).  A router that
+    learns load from advertisements gets the sources of the network's requests as listeners."""
+    if not isinstance(router, Router):
+        raise _fail("router", router, "a router (qactors.protocols.routing, e.g. CongestionAware())", "router")
+    router.check()
+
+    def change(actors: dict) -> None:
+        nodes = [a for a in actors.values() if isinstance(a, QNode)]
+        sources = {a.id for a in nodes if a.pending} | {r.request.source for a in nodes for r in a.roles.values()}
+        for a in nodes:
+            a.router = router
+            a.listeners = tuple(sorted(sources - {a.id})) if router.advert_ps else ()
+    return change
 
 
 def _position(data: dict) -> tuple | None:

@@ -2,6 +2,8 @@
 
 Subcommands:
   run    run a scenario file and write its results (see docs/scenario-format.md)
+  resume go on from the newest checkpoint of a run (qactors run --checkpoint-every) to its end
+  fork   go on from a checkpoint with another routing policy, into another folder
   check  validate a scenario file without running it
   stress compare routing policies on a scenario under increasing load (replicas, saturation load)
   demo   run a built-in demo network (a repeater chain, or a ping ring) and print a summary
@@ -47,6 +49,34 @@ def _positive_float(text: str) -> float:
     return v
 
 
+_UNITS = {"ps": 1, "ns": 1_000, "us": 1_000_000, "ms": MS, "s": 1_000 * MS}
+
+
+def _duration(text: str) -> int:
+    """A simulated duration such as ``100ms``, ``2 s`` or ``500us``, in picoseconds."""
+    t = text.strip().lower()
+    for unit in sorted(_UNITS, key=len, reverse=True):
+        if t.endswith(unit):
+            try:
+                value = float(t[:-len(unit)])
+            except ValueError:
+                break
+            ps = round(value * _UNITS[unit])
+            if value > 0 and ps >= 1:
+                return ps
+            break
+    raise argparse.ArgumentTypeError(f"expected a positive duration with a unit ({', '.join(_UNITS)}), "
+                                     f"e.g. 100ms, got {text!r}")
+
+
+def _checkpoint_options(q) -> None:
+    q.add_argument("--checkpoint-every", type=_duration, default=None, metavar="DUR",
+                   help="write the run's whole state every DUR of simulated time (e.g. 100ms) into "
+                        "<output folder>/checkpoints, so that qactors resume can go on from it")
+    q.add_argument("--checkpoint-keep", type=_positive_int, default=2, metavar="N",
+                   help="checkpoints to keep, the newest (default 2)")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qactors", description="Quantum-internet simulator on actors.")
     p.add_argument("--version", action="version", version=f"qactors {__version__}")
@@ -82,6 +112,25 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
     r.add_argument("--overwrite", action="store_true",
                    help="replace the whole result set of an earlier run in the output folder")
+    _checkpoint_options(r)
+    rs = sub.add_parser("resume", help="go on from the newest checkpoint of a run to its end",
+                        description="Read the newest checkpoint in DIR (a run's output folder, its checkpoints/ "
+                                    "folder, or a checkpoint file), check that the scenario file it names is "
+                                    "unchanged, run on to the end and write the results as qactors run would "
+                                    "have (the same results and digest as an uninterrupted run).")
+    fk = sub.add_parser("fork", help="go on from a checkpoint with another routing policy",
+                        description="Like resume, but every node routes new requests and retries with --routing "
+                                    "from the checkpoint on, and the results go to --out: two policies compared "
+                                    "from the same network state.")
+    for q in (rs, fk):
+        q.add_argument("where", metavar="DIR", help="a run's output folder, its checkpoints/ folder or a checkpoint")
+        q.add_argument("--backend", default=None, metavar="B", help="local, ray, ray:K (default: the run's)")
+        q.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
+        _checkpoint_options(q)
+    fk.add_argument("--routing", required=True, metavar="POLICY",
+                    help="the routing policy from the checkpoint on (shortest, fewest-hops, rate-aware, "
+                         "fidelity-aware, k-shortest, congestion-aware, greedy-geographic, q-cast)")
+    fk.add_argument("--out", required=True, metavar="NEW", help="output folder of the fork (must hold no results)")
     st = sub.add_parser("stress", help="compare routing policies on a scenario under increasing load",
                         description="Run SCENARIO (an entanglement scenario, usually with [traffic]) with each "
                                     "routing policy at each load level, REPLICAS seeds each (run.seed + 0, 1, ...; "
@@ -113,7 +162,7 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--no-progress", action="store_true", help="do not report each finished run")
     c = sub.add_parser("check", help="validate a scenario file without running it")
     c.add_argument("scenario", metavar="SCENARIO", help="the scenario file (.toml)")
-    for q in (r, c, st):
+    for q in (r, c, st, rs, fk):
         q.add_argument("--allow-outside-paths", action="store_true",
                        help="let topology.file and outputs.dir in the scenario file be absolute or lead outside "
                             "its folder (refused by default, so that a file cannot read or write elsewhere)")
@@ -163,10 +212,32 @@ def _run_scenario(args) -> int:
                                        progress=False if args.no_progress else None)
     prepare_output_dir(scenario, overwrite=args.overwrite)  # refuse before running, not after
     print(f"{scenario.file}: {scenario.describe()}")
-    run = run_scenario(scenario, progress=ProgressBar() if scenario.progress else None, in_place=True)
+    run = run_scenario(scenario, progress=ProgressBar() if scenario.progress else None, in_place=True,
+                       checkpoint_every_ps=args.checkpoint_every, checkpoint_keep=args.checkpoint_keep)
     print(format_summary(run))  # first, so that the results are on screen whatever happens to the files
     written = write_outputs(run, overwrite=args.overwrite)
     print(f"wrote {', '.join(p.name for p in written)} to {scenario.output_dir}" if written else
+          "wrote nothing (outputs.files is empty)")
+    return 0
+
+
+def _resume(args, fork: bool) -> int:
+    from .scenario import format_summary, write_outputs
+    from .scenario.run import resume_scenario
+    change = None
+    if fork:
+        from .protocols.network import rerouted
+        from .protocols.routing import router_named
+        change = rerouted(router_named(args.routing))
+    run = resume_scenario(args.where, backend=args.backend, change=change, output_dir=args.out if fork else None,
+                          progress=None if args.no_progress else ProgressBar(),
+                          checkpoint_every_ps=args.checkpoint_every, checkpoint_keep=args.checkpoint_keep,
+                          allow_outside=args.allow_outside_paths)
+    what = f"forked with routing {args.routing!r}" if fork else "resumed"
+    print(f"{run.scenario.file}: {what} from t={format_ps(run.result.stats['resumed_from_ps'])}")
+    print(format_summary(run))
+    written = write_outputs(run, overwrite=True)  # the run's own folder (or the fork's, checked empty above)
+    print(f"wrote {', '.join(p.name for p in written)} to {run.scenario.output_dir}" if written else
           "wrote nothing (outputs.files is empty)")
     return 0
 
@@ -235,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
             return _check_scenario(args)
         if args.command == "stress":
             return _stress(args)
+        if args.command in ("resume", "fork"):
+            return _resume(args, args.command == "fork")
         if args.command == "demo":
             return _demo(args)
         return _info()

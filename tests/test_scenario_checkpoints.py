@@ -1,0 +1,76 @@
+"""qactors run --checkpoint-every / resume / fork on a shipped scenario: a run killed after its
+checkpoints (its result files never written) is resumed to the same results and digest as an
+uninterrupted run; a fork with another routing policy writes its own folder; a changed scenario
+file and a missing checkpoint are refused with the file named."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qactors.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+METRO = ROOT / "scenarios" / "metro-30.toml"
+
+
+def results(folder: Path) -> tuple:
+    run = json.loads((folder / "run.json").read_text())
+    return run["digest"], run["events"], (folder / "deliveries.csv").read_text()
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("full")
+    assert main(["run", str(METRO), "--out", str(out), "--no-progress"]) == 0
+    return results(out)
+
+
+def test_a_run_killed_after_its_checkpoints_resumes_to_the_same_results(tmp_path, uninterrupted, capsys):
+    out = tmp_path / "part"
+    assert main(["run", str(METRO), "--out", str(out), "--no-progress", "--checkpoint-every", "500ms",
+                 "--checkpoint-keep", "3"]) == 0
+    names = sorted(p.name for p in (out / "checkpoints").glob("ckpt-*.qckpt"))
+    # metro-30 is idle from 0.5 s to its last event near 2 s: one checkpoint for the idle stretch, not two
+    assert names == [f"ckpt-{t:020d}.qckpt" for t in (500 * 10 ** 9, 1500 * 10 ** 9)]
+    for f in ("run.json", "summary.json", "deliveries.csv"):  # as if killed before writing them
+        (out / f).unlink()
+    capsys.readouterr()
+    assert main(["resume", str(out), "--no-progress"]) == 0
+    assert "resumed from t=1.5 s" in capsys.readouterr().out
+    assert results(out) == uninterrupted
+    # an older checkpoint, by file, to the same end
+    (out / "run.json").unlink()
+    assert main(["resume", str(out / "checkpoints" / names[0]), "--no-progress"]) == 0
+    assert results(out) == uninterrupted
+
+
+def test_a_fork_writes_its_own_folder_and_refuses_one_with_results(tmp_path, uninterrupted):
+    out = tmp_path / "part"
+    assert main(["run", str(METRO), "--out", str(out), "--no-progress", "--checkpoint-every", "1s"]) == 0
+    fork = tmp_path / "fork"
+    assert main(["fork", str(out), "--routing", "fewest-hops", "--out", str(fork), "--no-progress"]) == 0
+    assert (fork / "run.json").exists() and results(out) == uninterrupted  # the original is untouched
+    assert main(["fork", str(out), "--routing", "fewest-hops", "--out", str(fork), "--no-progress"]) == 2
+    assert main(["fork", str(out), "--routing", "no-such", "--out", str(tmp_path / "f2"), "--no-progress"]) == 2
+
+
+def test_resume_refuses_a_changed_scenario_and_a_folder_without_checkpoints(tmp_path, capsys):
+    scenario = tmp_path / "metro.toml"
+    shutil.copy(METRO, scenario)
+    out = tmp_path / "part"
+    assert main(["run", str(scenario), "--out", str(out), "--no-progress", "--checkpoint-every", "1s"]) == 0
+    scenario.write_text(scenario.read_text().replace("seed = 1", "seed = 2"))
+    capsys.readouterr()
+    assert main(["resume", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "metro.toml" in err and "has changed since checkpoint" in err
+    assert main(["resume", str(tmp_path / "nothing-here"), "--no-progress"]) == 2
+    assert "nothing-here' cannot be read: No such file" in capsys.readouterr().err
+
+
+def test_checkpoint_every_needs_a_duration_with_a_unit(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["run", str(METRO), "--out", str(tmp_path), "--checkpoint-every", "100"])
+    assert "expected a positive duration with a unit" in capsys.readouterr().err
