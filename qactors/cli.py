@@ -69,10 +69,11 @@ def _duration(text: str) -> int:
                                      f"e.g. 100ms, got {text!r}")
 
 
-def _checkpoint_options(q) -> None:
+def _checkpoint_options(q, default: str = "none") -> None:
     q.add_argument("--checkpoint-every", type=_duration, default=None, metavar="DUR",
                    help="write the run's whole state every DUR of simulated time (e.g. 100ms) into "
-                        "<output folder>/checkpoints, so that qactors resume can go on from it")
+                        "<output folder>/checkpoints, so that qactors resume can go on from it, and stream the "
+                        f"deliveries so far into <output folder>/stream (default: {default})")
     q.add_argument("--checkpoint-keep", type=_positive_int, default=2, metavar="N",
                    help="checkpoints to keep, the newest (default 2)")
 
@@ -126,7 +127,7 @@ def _parser() -> argparse.ArgumentParser:
         q.add_argument("where", metavar="DIR", help="a run's output folder, its checkpoints/ folder or a checkpoint")
         q.add_argument("--backend", default=None, metavar="B", help="local, ray, ray:K (default: the run's)")
         q.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
-        _checkpoint_options(q)
+        _checkpoint_options(q, "the run's own interval")
     fk.add_argument("--routing", required=True, metavar="POLICY",
                     help="the routing policy from the checkpoint on (shortest, fewest-hops, rate-aware, "
                          "fidelity-aware, k-shortest, congestion-aware, greedy-geographic, q-cast)")

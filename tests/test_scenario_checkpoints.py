@@ -34,12 +34,28 @@ def test_a_run_killed_after_its_checkpoints_resumes_to_the_same_results(tmp_path
     names = sorted(p.name for p in (out / "checkpoints").glob("ckpt-*.qckpt"))
     # metro-30 is idle from 0.5 s to its last event near 2 s: one checkpoint for the idle stretch, not two
     assert names == [f"ckpt-{t:020d}.qckpt" for t in (500 * 10 ** 9, 1500 * 10 ** 9)]
+    manifest = json.loads((out / "stream" / "stream.json").read_text())
+    assert manifest["checkpoint"] == names[-1] and manifest["time_ps"] == 1500 * 10 ** 9
+    streamed = [json.loads(line) for line in (out / "stream" / "deliveries.jsonl").read_text().splitlines()]
+    assert len(streamed) == manifest["rows"] > 0
+    final = (out / "deliveries.csv").read_text().splitlines()[1:]
+    # every delivery before 1.5 s, as the final table has it (metro-30 delivers them all by then)
+    assert sorted((d["request"], d["end"], d["time_ps"], repr(d["fidelity"]), d["pair_id"]) for d in streamed) == \
+        sorted(tuple(int(x) if i == 2 else x for i, x in enumerate(row.split(","))) for row in final
+               if int(row.split(",")[2]) < 1500 * 10 ** 9)
+    import pyarrow.parquet as pq
+    assert sum(pq.read_table(out / "stream" / p).num_rows for p in manifest["parquet"]) == manifest["rows"]
     for f in ("run.json", "summary.json", "deliveries.csv"):  # as if killed before writing them
         (out / f).unlink()
+    with open(out / "stream" / "deliveries.jsonl", "a") as f:
+        f.write('{"request": "half a line')  # and in the middle of an append
     capsys.readouterr()
     assert main(["resume", str(out), "--no-progress"]) == 0
     assert "resumed from t=1.5 s" in capsys.readouterr().out
     assert results(out) == uninterrupted
+    lines = (out / "stream" / "deliveries.jsonl").read_text().splitlines()  # the half line cut off, none doubled
+    assert [json.loads(line) for line in lines] == streamed
+    assert sorted(p.name for p in (out / "checkpoints").glob("*.qckpt")) == names  # the run's interval: none new
     # an older checkpoint, by file, to the same end
     (out / "run.json").unlink()
     assert main(["resume", str(out / "checkpoints" / names[0]), "--no-progress"]) == 0

@@ -12,6 +12,7 @@ from ..simulation import resume as _resume
 from ..simulation import run as _run
 from .model import Scenario
 from .schema import Problem, ScenarioError
+from .stream import STREAM_DIR, DeliveryStream
 
 __all__ = ["ScenarioRun", "run_scenario", "resume_scenario"]
 
@@ -39,7 +40,8 @@ def run_scenario(scenario: Scenario, *, progress: Callable[[int, int, int], None
 
     ``checkpoint_every_ps``: write the run's whole state every so much simulated time into
     ``<output folder>/checkpoints`` (the newest ``checkpoint_keep``), each recording the scenario
-    file and its SHA-256, so that :func:`resume_scenario` (``qactors resume``) can go on from it.
+    file and its SHA-256, so that :func:`resume_scenario` (``qactors resume``) can go on from it,
+    and stream the deliveries so far into ``<output folder>/stream`` (:mod:`.stream`).
 
     A scenario with a ``[sweep]`` runs every point, each with the same seed (so that the
     points differ only by the swept value, not by their random draws)."""
@@ -49,8 +51,7 @@ def run_scenario(scenario: Scenario, *, progress: Callable[[int, int, int], None
             raise ScenarioError([Problem(scenario.file, "--checkpoint-every", checkpoint_every_ps,
                                          "checkpoints are written for one run, and a [sweep] is several: "
                                          "run each point as a scenario of its own to checkpoint it")])
-        plan = CheckpointPlan(Path(scenario.output_dir) / "checkpoints", checkpoint_every_ps, keep=checkpoint_keep,
-                              meta=scenario_meta(scenario))
+        plan = _plan(scenario, checkpoint_every_ps, checkpoint_keep)
     if scenario.sweep:
         points = tuple((value, _run_one(point, progress, in_place)) for value, point in scenario.sweep)
         first = points[0][1]
@@ -69,6 +70,16 @@ def _reported(scenario: Scenario, result) -> ScenarioRun:
     return ScenarioRun(scenario, result, reports, rows)
 
 
+def _plan(scenario: Scenario, every_ps: int, keep: int) -> CheckpointPlan:
+    """Checkpoints in ``<output folder>/checkpoints``, each with the delivery rows so far streamed to
+    ``<output folder>/stream`` (:mod:`qactors.scenario.stream`)."""
+    out = Path(scenario.output_dir)
+    plan = CheckpointPlan(out / "checkpoints", every_ps, keep=keep,
+                          meta={**scenario_meta(scenario), "checkpoint_every_ps": every_ps, "checkpoint_keep": keep})
+    plan.prepare()  # before the stream's folder: a folder that cannot be written is named as such
+    return dataclasses.replace(plan, on_write=DeliveryStream(scenario, out / STREAM_DIR))
+
+
 def scenario_meta(scenario: Scenario) -> dict:
     """What a checkpoint records of the scenario it belongs to, to rebuild it on resume."""
     return {"scenario": str(Path(scenario.file).resolve()), "sha256": scenario.sha256, "seed": scenario.seed,
@@ -85,7 +96,8 @@ def resume_scenario(where, *, backend: str | None = None, progress=None, change=
 
     The scenario file the checkpoint names is read again and must be unchanged (same SHA-256).
     ``change(actors_by_id)`` makes it a fork (see :func:`qactors.fork`); ``output_dir`` puts
-    the results (and further checkpoints) elsewhere; a fork should.
+    the results (and further checkpoints) elsewhere; a fork should.  Checkpoints (and the stream of
+    deliveries) go on at the run's own interval unless ``checkpoint_every_ps`` gives another.
     """
     from ..backends.checkpoint import latest_checkpoint, read_checkpoint
     path = Path(where)
@@ -107,8 +119,9 @@ def resume_scenario(where, *, backend: str | None = None, progress=None, change=
         from .outputs import prepare_output_dir
         prepare_output_dir(scenario, overwrite=False)
     plan = None
-    if checkpoint_every_ps is not None:
-        plan = CheckpointPlan(Path(scenario.output_dir) / "checkpoints", checkpoint_every_ps, keep=checkpoint_keep,
-                              meta=scenario_meta(scenario))
+    every = checkpoint_every_ps if checkpoint_every_ps is not None else meta.get("checkpoint_every_ps")
+    if every is not None:  # go on writing checkpoints (and streaming deliveries) as the run did
+        keep = checkpoint_keep if checkpoint_every_ps is not None else meta.get("checkpoint_keep", checkpoint_keep)
+        plan = _plan(scenario, every, keep)
     result = _resume(ckpt, backend=scenario.backend, progress=progress, checkpoints=plan, change=change)
     return _reported(scenario, result)
