@@ -90,3 +90,32 @@ def test_checkpoint_every_needs_a_duration_with_a_unit(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["run", str(METRO), "--out", str(tmp_path), "--checkpoint-every", "100"])
     assert "expected a positive duration with a unit" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_kill_minus_9_of_the_driver_keeps_the_stream_and_resume_finishes_the_run(tmp_path):
+    """europe-backbone (3718 nodes) as a separate process, killed with SIGKILL once its first
+    checkpoint and stream are on disk; resume then ends with the uninterrupted run's results."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    scenario = ROOT / "scenarios" / "europe-backbone.toml"
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert main(["run", str(scenario), "--out", str(full), "--no-progress"]) == 0
+    cli = "import sys; from qactors.cli import main; sys.exit(main())"
+    proc = subprocess.Popen([sys.executable, "-c", cli, "run", str(scenario), "--out", str(part),
+                             "--no-progress", "--checkpoint-every", "250ms"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    manifest = part / "stream" / "stream.json"
+    deadline = time.time() + 600
+    while not manifest.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read()[-2000:]
+    assert manifest.exists() and not (part / "run.json").exists()  # killed mid-run, the stream on disk
+    assert main(["resume", str(part), "--no-progress"]) == 0
+    assert results(part) == results(full)
+    rows = (part / "stream" / "deliveries.jsonl").read_text().splitlines()
+    assert len(rows) == json.loads(manifest.read_text())["rows"]
