@@ -69,6 +69,22 @@ def _duration(text: str) -> int:
                                      f"e.g. 100ms, got {text!r}")
 
 
+def _ray_address_option(q) -> None:
+    q.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="run the Ray backends on this Ray cluster ('auto': the cluster this machine belongs to, as "
+                        "under ray job submit; or host:port, ray://host:10001). Without it a Ray backend starts a "
+                        "private instance on this machine and ignores RAY_ADDRESS")
+
+
+def _on_cluster(args):
+    """The Ray connection ``--ray-address`` asks for, kept for the whole command (or nothing)."""
+    import contextlib
+    if getattr(args, "ray_address", None) is None:
+        return contextlib.nullcontext()
+    from .backends.ray_backend import ray_instance
+    return ray_instance(address=args.ray_address)
+
+
 def _checkpoint_options(q, default: str = "none") -> None:
     q.add_argument("--checkpoint-every", type=_duration, default=None, metavar="DUR",
                    help="write the run's whole state every DUR of simulated time (e.g. 100ms) into "
@@ -114,6 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--overwrite", action="store_true",
                    help="replace the whole result set of an earlier run in the output folder")
     _checkpoint_options(r)
+    _ray_address_option(r)
     rs = sub.add_parser("resume", help="go on from the newest checkpoint of a run to its end",
                         description="Read the newest checkpoint in DIR (a run's output folder, its checkpoints/ "
                                     "folder, or a checkpoint file), check that the scenario file it names is "
@@ -128,6 +145,7 @@ def _parser() -> argparse.ArgumentParser:
         q.add_argument("--backend", default=None, metavar="B", help="local, ray, ray:K (default: the run's)")
         q.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
         _checkpoint_options(q, "the run's own interval")
+        _ray_address_option(q)
     fk.add_argument("--routing", required=True, metavar="POLICY",
                     help="the routing policy from the checkpoint on (shortest, fewest-hops, rate-aware, "
                          "fidelity-aware, k-shortest, congestion-aware, greedy-geographic, q-cast)")
@@ -302,13 +320,15 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":
-            return _run_scenario(args)
+            with _on_cluster(args):  # connected first: the scenario's ray:K is checked against that cluster
+                return _run_scenario(args)
         if args.command == "check":
             return _check_scenario(args)
         if args.command == "stress":
             return _stress(args)
         if args.command in ("resume", "fork"):
-            return _resume(args, args.command == "fork")
+            with _on_cluster(args):
+                return _resume(args, args.command == "fork")
         if args.command == "demo":
             return _demo(args)
         return _info()

@@ -6,6 +6,7 @@ one Ray instance and the rest of the suite shares one.
 """
 
 import json
+from pathlib import Path
 import subprocess
 import sys
 import textwrap
@@ -100,3 +101,36 @@ def test_losing_a_worker_node_mid_run_restarts_from_the_checkpoint_with_the_loca
     assert all("restarted from t=" in lost and "restarted from t=0 ps" not in lost for lost in report["lost"])
     assert set(report["placed"]) == {report["survivor"]}  # both shards moved to the node left
     assert report["events"] == local.events and report["digest"] == local.digest
+
+
+ADDRESS_SCRIPT = textwrap.dedent("""
+    import json, os, sys
+    from ray.cluster_utils import Cluster
+    from qactors.cli import main
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 3, "include_dashboard": False})
+    os.environ["RAY_ADDRESS"] = cluster.address  # as under ray job submit: not followed without --ray-address
+    try:
+        scenario, out = sys.argv[1], sys.argv[2]
+        common = ["run", scenario, "--backend", "ray:3", "--no-progress"]
+        refused = main(common + ["--out", out + "/private"])  # a private instance: this machine's cores
+        joined = main(common + ["--out", out + "/cluster", "--ray-address", cluster.address])
+        print(json.dumps({"refused": refused, "joined": joined}))
+    finally:
+        cluster.shutdown()
+""")
+
+
+def test_qactors_run_uses_a_cluster_only_when_ray_address_names_it(tmp_path):
+    """The named 3-CPU cluster takes ray:3; without --ray-address the same command checks ray:3 against
+    this machine's cores (and RAY_ADDRESS, set to the cluster here, is not followed)."""
+    import os
+    if (os.cpu_count() or 1) >= 3:
+        pytest.skip("needs a machine with fewer than 3 cores to tell the two apart")
+    scenario = Path(__file__).resolve().parents[2] / "scenarios" / "metro-30.toml"
+    out = subprocess.run([sys.executable, "-c", ADDRESS_SCRIPT, str(scenario), str(tmp_path)], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads([line for line in out.stdout.splitlines() if line.startswith('{"refused"')][-1])
+    assert report == {"refused": 2, "joined": 0}
+    assert (tmp_path / "cluster" / "run.json").exists() and not (tmp_path / "private").exists()
