@@ -45,6 +45,7 @@ __all__ = ["Actor", "PlainData", "handler", "TimerHandle"]
 TimerHandle = int
 _NO_LINKS: dict[int, int] = {}  # shared, never changed: the kernel gives each actor its own
 _NO_TIMERS: frozenset[int] = frozenset()
+_COMPACT_AT = 4096  # cancelled timers before the kernel considers dropping them from its heap
 _KERNEL_OWNED = frozenset(("__dict__", "__weakref__", "_kernel", "_links"))
 _SLOTS: dict[type, tuple] = {}
 
@@ -218,6 +219,10 @@ class Actor:
         if type(self._cancelled) is not set:
             self._cancelled = set()
         self._cancelled.add(handle)
+        k = self._kernel
+        k.cancels += 1
+        if k.cancels > _COMPACT_AT and 2 * k.cancels > len(k.heap):
+            k.compact()
 
     # -- copying ------------------------------------------------------------------
     def __getstate__(self):
