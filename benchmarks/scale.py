@@ -103,9 +103,12 @@ def one(args: tuple) -> dict:
     gc.collect()
     built = rss_mib()
     actors = len(net)
+    import inspect
+    # in place, as qactors run does (a qactors older than the option copies the actors first)
+    extra = {"in_place": True} if "in_place" in inspect.signature(qactors.run).parameters else {}
     cpu0 = time.process_time()
     result = qactors.run(net, until_ps=to_ps(sim_ms * 1e-3), seed=seed, record_digest=digest, collect_states=False,
-                         in_place=True)
+                         **extra)
     cpu = time.process_time() - cpu0
     loop_s = result.stats["loop_s"]
     peak = peak_mib()
@@ -115,7 +118,8 @@ def one(args: tuple) -> dict:
             "rss_built_mib": round(built, 1), "peak_rss_mib": round(peak, 1),
             "bytes_per_actor_built": round((built - before) * 2 ** 20 / actors),
             "bytes_per_actor_peak": round((peak - before) * 2 ** 20 / actors),
-            **{k: result.stats[k] for k in ("far_pairs", "latency_searches", "latency_settled")}}
+            "in_place": bool(extra),
+            **{k: result.stats.get(k) for k in ("far_pairs", "latency_searches", "latency_settled")}}
 
 
 def median_of(runs: list[dict]) -> dict:
