@@ -24,7 +24,7 @@ from collections import deque
 from ..core.errors import ConfigurationError
 from ..core.network import Network
 
-__all__ = ["Partition", "partition", "per_actor_partition", "finish_partition"]
+__all__ = ["Partition", "partition", "per_actor_partition", "finish_partition", "event_weights"]
 
 BALANCE_SLACK = 0.1
 
@@ -75,11 +75,11 @@ def _clusters(network: Network, tau: float) -> _UnionFind:
     return uf
 
 
-def _largest(uf: _UnionFind, n: int) -> int:
-    sizes: dict[int, int] = {}
+def _largest(uf: _UnionFind, n: int, weights=None) -> float:
+    sizes: dict[int, float] = {}
     for i in range(n):
         r = uf.find(i)
-        sizes[r] = sizes.get(r, 0) + 1
+        sizes[r] = sizes.get(r, 0) + (1 if weights is None else weights[i])
     return max(sizes.values())
 
 
@@ -89,30 +89,41 @@ def finish_partition(network: Network, shards: int, shard_of: list[int]) -> Part
     return Partition(shards, tuple(shard_of), min(cut) if cut else None, len(cut))
 
 
-def partition(network: Network, shards: int) -> Partition:
-    """Assign each actor of ``network`` to one of ``shards`` shards (see module doc)."""
+def partition(network: Network, shards: int, weights=None) -> Partition:
+    """Assign each actor of ``network`` to one of ``shards`` shards (see module doc).
+
+    ``weights``: the work of each actor (e.g. its events in a pilot run, see
+    :func:`event_weights`); shards then balance that instead of their actor counts."""
     if type(shards) is not int or shards < 1:
         raise ConfigurationError(f"shards must be an int >= 1, got {shards!r}", field="shards", value=shards)
     n = len(network)
     if shards == 1:
         return finish_partition(network, 1, [0] * n)
+    if weights is not None:
+        weights = [float(w) for w in weights]
+        if len(weights) != n or any(not w >= 0 for w in weights):
+            raise ConfigurationError(f"weights must give a number >= 0 for each of the {n} actors",
+                                     field="weights")
+    total = n if weights is None else sum(weights)
     latencies = sorted({lat for _, _, lat in network.links()})
     candidates = latencies + [float("inf")]
-    cap = max(-(-n // shards), int((1 + BALANCE_SLACK) * n / shards))
-    cap = max(cap, _largest(_clusters(network, 0), n))  # a site is never split
+    cap = max(total / shards, (1 + BALANCE_SLACK) * total / shards)
+    if weights is None:
+        cap = max(-(-n // shards), int((1 + BALANCE_SLACK) * n / shards))
+    cap = max(cap, _largest(_clusters(network, 0), n, weights))  # a site is never split
     lo, hi = 0, len(candidates) - 1  # candidates[lo] is always feasible: nothing but sites merged
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if _largest(_clusters(network, candidates[mid]), n) <= cap:
+        if _largest(_clusters(network, candidates[mid]), n, weights) <= cap:
             lo = mid
         else:
             hi = mid - 1
     uf = _clusters(network, candidates[lo])
 
     roots = sorted({uf.find(i) for i in range(n)})
-    weight = {r: 0 for r in roots}
+    weight = {r: 0.0 for r in roots}
     for i in range(n):
-        weight[uf.find(i)] += 1
+        weight[uf.find(i)] += 1 if weights is None else weights[i]
     nbrs: dict[int, set[int]] = {r: set() for r in roots}
     for i, j, _ in network.links():
         ri, rj = uf.find(i), uf.find(j)
@@ -135,7 +146,7 @@ def partition(network: Network, shards: int) -> Partition:
     # is still unassigned, until it holds its share of the remaining actors.
     shard_of_root: dict[int, int] = {}
     free = set(roots)
-    left = n
+    left = total
     for s in range(shards):
         if not free:
             break
@@ -161,3 +172,18 @@ def partition(network: Network, shards: int) -> Partition:
 def per_actor_partition(network: Network) -> Partition:
     """One shard per actor: the literal deployment.  Sites are ignored."""
     return finish_partition(network, len(network), list(range(len(network))))
+
+
+def event_weights(network: Network, until_ps: int, seed: int) -> list[int]:
+    """Each actor's events in a local pilot run of ``network`` until ``until_ps`` (plus one, so
+    that an actor idle in the pilot still weighs something): the work :func:`partition` balances
+    when a Ray backend is asked to balance events (``RayBackend(balance="events")``)."""
+    from ..core.kernel import Kernel
+    from .base import fresh_actors, frozen_heap
+    kernel = Kernel(network.names, network.adjacency, dict(enumerate(fresh_actors(network))), seed, False,
+                    sites=network.sites)
+    kernel.counts = [0] * len(network)
+    kernel.start()
+    with frozen_heap():
+        kernel.run_until(until_ps)
+    return [c + 1 for c in kernel.counts]

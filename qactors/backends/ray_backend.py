@@ -47,7 +47,7 @@ from ..core.messages import register_messages, registered_messages
 from ..core.network import Network
 from .base import _FULL_COLLECTION_EVERY, ProgressFn, RunResult, check_run_args, fresh_actors
 from .checkpoint import Checkpoint, CheckpointPlan, prepare_resume
-from .partition import Partition, finish_partition, partition, per_actor_partition
+from .partition import Partition, event_weights, finish_partition, partition, per_actor_partition
 
 __all__ = ["RayBackend", "ray_instance"]
 
@@ -276,6 +276,12 @@ class RayBackend:
             ``benchmarks/kernel.py``).  Default False.
         start_timeout_s: how long to wait for all shard actors to be placed
             and started before giving up with a ConfigurationError.
+        balance: what the partitioner balances across shards: ``"actors"``
+            (their counts; the default) or ``"events"`` (each actor's events in
+            a local pilot run of the first ``pilot_fraction`` of the run, 5 %
+            by default: on a network whose load is uneven, such as traffic
+            between cities, the shards then get equal work rather than equal
+            numbers of actors).  A resumed run balances actors.
         max_restarts: how often a run starts again when a shard process dies
             (killed, out of memory, its node lost): from the newest checkpoint
             it wrote (``checkpoints=``), or from the start; the result equals
@@ -289,7 +295,7 @@ class RayBackend:
     def __init__(self, shards: int = 2, *, per_actor: bool = False, address: str | None = None,
                  nodes: Sequence[str] | None = None, num_cpus_per_shard: float | None = None,
                  partitioner=partition, compiled: bool = False, start_timeout_s: float = 300.0,
-                 max_restarts: int = 3):
+                 max_restarts: int = 3, balance: str = "actors", pilot_fraction: float = 0.05):
         if not per_actor:
             checks.integer("shards", shards, low=1)
         if num_cpus_per_shard is not None:
@@ -303,17 +309,24 @@ class RayBackend:
         self.compiled = compiled
         self.start_timeout_s = start_timeout_s
         self.max_restarts = checks.integer("max_restarts", max_restarts, low=0)
+        if balance not in ("actors", "events"):
+            raise ConfigurationError(f"balance must be 'actors' or 'events', got {balance!r}", field="balance",
+                                     value=balance)
+        self.balance = balance
+        self.pilot_fraction = checks.real("pilot_fraction", pilot_fraction, low=0.0, low_open=True, high=1.0)
         self.name = "ray-per-actor" if per_actor else "ray"
 
-    def plan(self, network: Network) -> Partition:
-        """The placement this backend would use for ``network``.
+    def plan(self, network: Network, weights=None) -> Partition:
+        """The placement this backend would use for ``network`` (``weights``: each actor's work,
+        given to the partitioner to balance; see ``balance``).
 
         The lookahead is always recomputed from the assignment, so a custom
         partitioner cannot claim a longer window than its cut links allow.
         """
         if self.per_actor:
             return per_actor_partition(network)
-        plan = self.partitioner(network, self.shards)
+        plan = self.partitioner(network, self.shards) if weights is None else \
+            self.partitioner(network, self.shards, weights=weights)
         k, n = getattr(plan, "shards", None), len(network)
         shard_of = list(getattr(plan, "shard_of", ()))
         if type(k) is not int or k < 1 or len(shard_of) != n or any(
@@ -350,7 +363,11 @@ class RayBackend:
         """Launch, drive and finish the shards; when a shard dies, start again from the newest
         checkpoint of this run (or from where it started), up to ``max_restarts`` times."""
         t0 = time.perf_counter()
-        plan = self.plan(network)
+        weights = None
+        if self.balance == "events" and source is None and not self.per_actor and self.shards > 1:
+            weights = event_weights(network, max(1, round(until_ps * self.pilot_fraction)), seed)
+        pilot_s = time.perf_counter() - t0
+        plan = self.plan(network, weights)
         restarts, lost = 0, []
         newest = {"ckpt": source}
         with ray_instance(address=self.address):  # starts (and then stops) Ray only if it is not running
@@ -404,7 +421,8 @@ class RayBackend:
                    "cut_links": plan.cut_links, "shard_calls": result["calls"],
                    "events_per_shard": [f[2]["events"] for f in finals],
                    "busy_s_per_shard": [round(f[2]["busy_s"], 6) for f in finals], "node_ids": node_ids,
-                   "restarts": restarts, "shards_lost": lost,
+                   "restarts": restarts, "shards_lost": lost, "balance": "events" if weights else "actors",
+                   "pilot_s": round(pilot_s, 3),
                    **({"checkpoints": result["written"]} if checkpoints is not None else {})})
 
     def _forget_dead_nodes(self) -> None:

@@ -57,6 +57,7 @@ class Kernel:
         self.outbox: list[tuple] = []
         self.events = 0
         self.cancels = 0  # timers cancelled and perhaps still in the heap (an upper bound; see compact)
+        self.counts: list[int] | None = None  # events handled per actor, when a caller asks (a pilot run)
         self.record_digest = record_digest
         self.check_near = check_near
         self._paths = PathLatency(adjacency)
@@ -134,6 +135,7 @@ class Kernel:
         actors = self.actors
         names = self.names
         trace = self._trace if self.record_digest else None
+        counts = self.counts
         n = 0
         a = msg = None
         t = src = 0
@@ -155,6 +157,8 @@ class Kernel:
                         actor=a.id, message_type=type(msg).__name__, time_ps=t, sender=names[src])
                 if trace is not None:
                     trace[dst] = hash((trace[dst], t, src, seq, msg._qactors_code))
+                if counts is not None:
+                    counts[dst] += 1
                 n += 1
                 fn(a, msg, names[src])
         except QactorsError:

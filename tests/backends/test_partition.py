@@ -68,3 +68,39 @@ def test_disconnected_components_go_to_different_shards_with_unbounded_windows()
 def test_bad_shard_count(bad):
     with pytest.raises(ConfigurationError, match="shards must be an int >= 1"):
         partition(chain([1]), bad)
+
+
+def test_weights_balance_the_work_not_the_actor_counts():
+    """A chain of 100 actors where the first 20 do nine tenths of the work: balanced by counts the
+    first shard gets almost all of it; balanced by weights each shard gets about half (within the
+    partitioner's slack), still cutting one link."""
+    net = chain([10] * 99)
+    weights = [45.0] * 20 + [1.25] * 80  # 900 + 100
+    by_count = partition(net, 2)
+    by_work = partition(net, 2, weights=weights)
+    work = lambda plan, s: sum(w for w, x in zip(weights, plan.shard_of) if x == s)  # noqa: E731
+    assert work(by_count, by_count.shard_of[0]) > 900
+    assert max(work(by_work, 0), work(by_work, 1)) <= 0.5 * 1000 * 1.1 + 45 and by_work.cut_links == 1
+    with pytest.raises(ConfigurationError, match="weights must give a number >= 0 for each of the 100 actors"):
+        partition(net, 2, weights=[1.0] * 99)
+
+
+def test_event_weights_count_each_actors_events_in_a_pilot_run():
+    from qactors.backends.partition import event_weights
+    import qactors
+    net = ping_ring(6)
+    weights = event_weights(net, 10 ** 9, seed=3)
+    assert len(weights) == len(net) and min(weights) >= 1
+    assert sum(weights) - len(net) == qactors.run(net, until_ps=10 ** 9, seed=3).events
+
+
+@pytest.mark.ray
+def test_a_ray_run_balancing_events_has_the_local_digest(ray_session):
+    import qactors
+    from qactors.backends.ray_backend import RayBackend
+    net = ping_ring(12)
+    local = qactors.run(net, until_ps=3 * 10 ** 9, seed=5)
+    remote = qactors.run(net, until_ps=3 * 10 ** 9, seed=5, backend=RayBackend(shards=2, balance="events"))
+    assert remote.digest == local.digest and remote.stats["balance"] == "events"
+    with pytest.raises(ConfigurationError, match="balance must be 'actors' or 'events'"):
+        RayBackend(balance="work")
