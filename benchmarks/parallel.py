@@ -88,18 +88,21 @@ def load(path: str, duration_ms: float | None):
     return Scenario.from_dict(data, file=str(path), base_dir=path.resolve().parent).with_overrides(progress=False)
 
 
-def one_run(path: str, duration_ms: float | None, backend: str) -> dict:
-    """Build the scenario and run it once on ``backend`` (in the calling process)."""
+def one_run(path: str, duration_ms: float | None, backend: str, balance: str = "actors") -> dict:
+    """Build the scenario and run it once on ``backend`` (in the calling process); a Ray backend's
+    partitioner balances ``balance`` (actor counts, or events in a pilot run)."""
     import qactors
     scenario = load(path, duration_ms)
     ray = None
+    runner = backend
     if backend != "local":
         import ray
-        from qactors.backends.ray_backend import start_local_ray
+        from qactors.backends.ray_backend import RayBackend, start_local_ray
         start_local_ray(num_cpus=2)
+        runner = RayBackend(shards=int(backend.split(":")[1]), balance=balance)
     try:
         c0 = time.process_time()
-        result = qactors.run(scenario.network, until_ps=scenario.duration_ps, seed=scenario.seed, backend=backend,
+        result = qactors.run(scenario.network, until_ps=scenario.duration_ps, seed=scenario.seed, backend=runner,
                              collect_states=False)
         cpu = time.process_time() - c0
     finally:
@@ -116,7 +119,8 @@ def one_run(path: str, duration_ms: float | None, backend: str) -> dict:
     else:
         out.update(lookahead_ps=result.lookahead_ps, cut_links=st["cut_links"],
                    cross_shard_messages=st["cross_shard_messages"], shard_calls=st["shard_calls"],
-                   events_per_shard=st["events_per_shard"], busy_s_per_shard=st["busy_s_per_shard"])
+                   events_per_shard=st["events_per_shard"], busy_s_per_shard=st["busy_s_per_shard"],
+                   balance=st["balance"], rebalanced_at_ps=st.get("rebalanced_at_ps"), stretches_s=st.get("stretches_s"))
     return out
 
 
@@ -136,6 +140,9 @@ def main(argv=None) -> int:
     p.add_argument("--duration-ms", type=float, default=None,
                    help="simulated time to run, ms (default: the file's run.duration_ms)")
     p.add_argument("--repeat", type=int, default=3, help="runs per backend, interleaved (default 3)")
+    p.add_argument("--balance", choices=("actors", "events"), default="events",
+                   help="what ray:2's partitioner balances: events (default), placing the run again after its "
+                        "first 15 %% (RayBackend(balance=\"events\")), or actor counts")
     p.add_argument("--quick", action="store_true",
                    help=f"a smoke test: the first {QUICK_DURATION_MS:g} ms, one repeat, a short two-process bound")
     args = p.parse_args(argv)
@@ -153,7 +160,7 @@ def main(argv=None) -> int:
         log(f"repeat {i + 1}/{repeat}: local")
         local.append(fresh(one_run, args.scenario, duration, "local"))
         log(f"  local {local[-1]['wall_s']} s, {local[-1]['events']} events; ray:2")
-        ray2.append(fresh(one_run, args.scenario, duration, "ray:2"))
+        ray2.append(fresh(one_run, args.scenario, duration, "ray:2", args.balance))
         log(f"  ray:2 {ray2[-1]['wall_s']} s, {ray2[-1]['windows']} windows; two plain processes")
         bound.append(kernel.two_process_speedup(iterations))
         log(f"  two-process speed-up {bound[-1]:.3f}")
@@ -175,7 +182,7 @@ def main(argv=None) -> int:
         "events": first["events"],
         "local": {"wall_s": median(local, "wall_s"), "cpu_s": median(local, "cpu_s"),
                   "setup_s": median(local, "setup_s"), "loop_s": median(local, "loop_s")},
-        "ray2": {"wall_s": median(ray2, "wall_s"), "setup_s": median(ray2, "setup_s"), "loop_s": loop_ray,
+        "ray2": {"balance": args.balance, "rebalanced_at_ps": r0["rebalanced_at_ps"], "wall_s": median(ray2, "wall_s"), "setup_s": median(ray2, "setup_s"), "loop_s": loop_ray,
                  "windows": windows, "events_per_window": round(first["events"] / windows, 1),
                  "ms_per_window": round(1e3 * loop_ray / windows, 3),
                  "cross_shard_messages": r0["cross_shard_messages"], "cut_links": r0["cut_links"],

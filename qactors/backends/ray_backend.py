@@ -47,7 +47,7 @@ from ..core.messages import register_messages, registered_messages
 from ..core.network import Network
 from .base import _FULL_COLLECTION_EVERY, ProgressFn, RunResult, check_run_args, fresh_actors
 from .checkpoint import Checkpoint, CheckpointPlan, prepare_resume
-from .partition import Partition, event_weights, finish_partition, partition, per_actor_partition
+from .partition import Partition, finish_partition, partition, per_actor_partition
 
 __all__ = ["RayBackend", "ray_instance"]
 
@@ -145,6 +145,7 @@ class _Shard:
         self.sent_remote = 0
         self.error: QactorsError | None = None
         self.busy_s = 0.0  # wall time spent inside step(): the shard's share of the run
+        self.kernel.counts = [0] * len(names)  # events per actor: what balance="events" places by
         # this process exists for one run: keep the collector off the actor graph (see base.frozen_heap)
         gc.freeze()
         gc.set_threshold(*gc.get_threshold()[:2], _FULL_COLLECTION_EVERY)
@@ -212,6 +213,11 @@ class _Shard:
     def pid(self) -> int:
         return os.getpid()
 
+    def counts(self) -> dict[int, int]:
+        """Events each of this shard's actors handled so far (the placement's pilot)."""
+        k = self.kernel
+        return {i: k.counts[i] for i, a in enumerate(k.actors) if a is not None}
+
     def failure(self) -> tuple[tuple[int, int], QactorsError]:
         """The error that stopped this shard and the (time, actor index) of the event that raised it."""
         return (self.kernel.failed_at or (0, -1), self.error)
@@ -277,11 +283,15 @@ class RayBackend:
         start_timeout_s: how long to wait for all shard actors to be placed
             and started before giving up with a ConfigurationError.
         balance: what the partitioner balances across shards: ``"actors"``
-            (their counts; the default) or ``"events"`` (each actor's events in
-            a local pilot run of the first ``pilot_fraction`` of the run, 5 %
-            by default: on a network whose load is uneven, such as traffic
-            between cities, the shards then get equal work rather than equal
-            numbers of actors).  A resumed run balances actors.
+            (their counts; the default) or ``"events"``: the run stops at each
+            fraction of ``rebalance_at`` (15 % of it by default),
+            and is placed again so that the events each actor handled since
+            the stop before balance, going on from where it stopped (a
+            checkpoint kept in memory; the result is the same).  On a network
+            whose load is uneven and moves, such as traffic arriving between
+            cities, the shards then get equal work rather than equal numbers
+            of actors; each stop costs a start of the shards.  A resumed run
+            balances actors.
         max_restarts: how often a run starts again when a shard process dies
             (killed, out of memory, its node lost): from the newest checkpoint
             it wrote (``checkpoints=``), or from the start; the result equals
@@ -295,7 +305,8 @@ class RayBackend:
     def __init__(self, shards: int = 2, *, per_actor: bool = False, address: str | None = None,
                  nodes: Sequence[str] | None = None, num_cpus_per_shard: float | None = None,
                  partitioner=partition, compiled: bool = False, start_timeout_s: float = 300.0,
-                 max_restarts: int = 3, balance: str = "actors", pilot_fraction: float = 0.05):
+                 max_restarts: int = 3, balance: str = "actors",
+                 rebalance_at: Sequence[float] = (0.15,)):
         if not per_actor:
             checks.integer("shards", shards, low=1)
         if num_cpus_per_shard is not None:
@@ -313,7 +324,8 @@ class RayBackend:
             raise ConfigurationError(f"balance must be 'actors' or 'events', got {balance!r}", field="balance",
                                      value=balance)
         self.balance = balance
-        self.pilot_fraction = checks.real("pilot_fraction", pilot_fraction, low=0.0, low_open=True, high=1.0)
+        self.rebalance_at = tuple(checks.real("rebalance_at", f, low=0.0, low_open=True, high=1.0, high_open=True)
+                                  for f in rebalance_at)
         self.name = "ray-per-actor" if per_actor else "ray"
 
     def plan(self, network: Network, weights=None) -> Partition:
@@ -359,14 +371,36 @@ class RayBackend:
         return result
 
     def _execute(self, network: Network, source: Checkpoint | None, until_ps: int, seed: int, record_digest: bool,
-                 collect_states: bool, progress, checkpoints: CheckpointPlan | None, in_place: bool) -> RunResult:
+                 collect_states: bool, progress, checkpoints: CheckpointPlan | None, in_place: bool,
+                 weights=None, pause: bool = False):
         """Launch, drive and finish the shards; when a shard dies, start again from the newest
-        checkpoint of this run (or from where it started), up to ``max_restarts`` times."""
+        checkpoint of this run (or from where it started), up to ``max_restarts`` times.
+
+        ``balance="events"``: the first ``pilot_fraction`` of the run goes on a placement that
+        balances actors, counting each actor's events; the run is then placed again to balance
+        those counts and goes on from where it stopped (a checkpoint kept in memory).  ``pause``:
+        stop at ``until_ps`` and return ``(checkpoint, counts, stats)`` instead of finishing."""
         t0 = time.perf_counter()
-        weights = None
-        if self.balance == "events" and source is None and not self.per_actor and self.shards > 1:
-            weights = event_weights(network, max(1, round(until_ps * self.pilot_fraction)), seed)
-        pilot_s = time.perf_counter() - t0
+        points = sorted({round(until_ps * f) for f in self.rebalance_at} - {0, until_ps}) if (
+            self.balance == "events" and source is None and weights is None and not pause and not self.per_actor
+            and self.shards > 1) else []
+        if points:
+            net, stops = network, []
+            for t in points:  # each stop places the run again by the events of the stretch before it
+                source, counts, st = self._execute(net, source, t, seed, record_digest, False, progress, checkpoints,
+                                                   in_place or source is not None, weights=weights, pause=True)
+                weights, net = [c + 1 for c in counts], source.network()
+                stops.append(st)
+            result = self._execute(net, source, until_ps, seed, record_digest, collect_states, progress, checkpoints,
+                                   True, weights=weights)
+            result.wall_s = time.perf_counter() - t0
+            result.stats.update(balance="events", rebalanced_at_ps=points,
+                                restarts=result.stats["restarts"] + sum(s["restarts"] for s in stops),
+                                shards_lost=[x for s in stops for x in s["shards_lost"]] + result.stats["shards_lost"],
+                                stretches_s=[round(s["wall_s"], 3) for s in stops])
+            if checkpoints is not None:
+                result.stats["checkpoints"] = [p for s in stops for p in s["written"]] + result.stats["checkpoints"]
+            return result
         plan = self.plan(network, weights)
         restarts, lost = 0, []
         newest = {"ckpt": source}
@@ -379,6 +413,16 @@ class RayBackend:
                                  record_digest, in_place or start is not None)
                     result = self._drive(handles, plan, until_ps, progress, start, checkpoints, newest, network,
                                          seed, record_digest)
+                    if pause:
+                        base = start.events if start is not None else 0
+                        ckpt = self._checkpoint(handles, network, until_ps, until_ps, result["inflight"],
+                                                base + result["events"], result["windows"], seed, record_digest)
+                        counts = [0] * len(network.names)
+                        for part in ray.get([h.counts.remote() for h in handles]):
+                            for i, c in part.items():
+                                counts[i] += c
+                        return ckpt, counts, {"restarts": restarts, "shards_lost": lost, "written": result["written"],
+                                              "wall_s": time.perf_counter() - t0}
                     finals = ray.get([h.finish.remote(result["inflight"][j], collect_states)
                                       for j, h in enumerate(handles)])
                     for f in finals:
@@ -422,7 +466,6 @@ class RayBackend:
                    "events_per_shard": [f[2]["events"] for f in finals],
                    "busy_s_per_shard": [round(f[2]["busy_s"], 6) for f in finals], "node_ids": node_ids,
                    "restarts": restarts, "shards_lost": lost, "balance": "events" if weights else "actors",
-                   "pilot_s": round(pilot_s, 3),
                    **({"checkpoints": result["written"]} if checkpoints is not None else {})})
 
     def _forget_dead_nodes(self) -> None:
@@ -562,6 +605,7 @@ class RayBackend:
         if progress is not None:
             progress(until_ps, until_ps, events)
         return {"inflight": inflight, "windows": windows, "calls": calls, "t_loop": t_loop, "written": written,
+                "events": events,
                 "loop_s": time.perf_counter() - t_loop}
 
 
