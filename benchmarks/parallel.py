@@ -90,24 +90,21 @@ def load(path: str, duration_ms: float | None):
 
 def one_run(path: str, duration_ms: float | None, backend: str, balance: str = "actors") -> dict:
     """Build the scenario and run it once on ``backend`` (in the calling process); a Ray backend's
-    partitioner balances ``balance`` (actor counts, or events in a pilot run)."""
+    partitioner balances ``balance`` (actor counts, or the run's own event counts after a stop)."""
+    import contextlib
+
     import qactors
     scenario = load(path, duration_ms)
-    ray = None
-    runner = backend
+    runner, instance = backend, contextlib.nullcontext()
     if backend != "local":
-        import ray
-        from qactors.backends.ray_backend import RayBackend, start_local_ray
-        start_local_ray(num_cpus=2)
+        from qactors.backends.ray_backend import RayBackend, ray_instance
+        instance = ray_instance(num_cpus=2)  # a fresh private instance, shut down after the run
         runner = RayBackend(shards=int(backend.split(":")[1]), balance=balance)
-    try:
+    with instance:
         c0 = time.process_time()
         result = qactors.run(scenario.network, until_ps=scenario.duration_ps, seed=scenario.seed, backend=runner,
                              collect_states=False)
         cpu = time.process_time() - c0
-    finally:
-        if ray is not None:
-            ray.shutdown()
     st = result.stats
     out = {"backend": backend, "events": result.events, "digest": result.digest, "wall_s": round(result.wall_s, 3),
            "setup_s": round(st["setup_s"], 3), "loop_s": round(st["loop_s"], 3), "windows": result.windows,

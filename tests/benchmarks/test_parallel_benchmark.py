@@ -37,7 +37,11 @@ def test_quick_parallel_benchmark_prints_one_json_line_with_equal_digests():
     # the window figures follow from one another
     assert ray2["windows"] >= 1 and ray2["events_per_window"] == round(report["events"] / ray2["windows"], 1)
     assert ray2["ms_per_window"] == pytest.approx(1e3 * ray2["loop_s"] / ray2["windows"], abs=1e-3)
-    assert sum(ray2["events_per_shard"]) == report["events"] and len(ray2["busy_s_per_shard"]) == 2
+    # the shards' counts are those of the last placement: all the events unless the run was placed again
+    placed_again = ray2["balance"] == "events" and ray2["rebalanced_at_ps"]
+    assert (sum(ray2["events_per_shard"]) < report["events"]) if placed_again else \
+        (sum(ray2["events_per_shard"]) == report["events"])
+    assert len(ray2["busy_s_per_shard"]) == 2
     assert ray2["cut_links"] > 0 and ray2["cross_shard_messages"] > 0
     # a window is at most the shortest cut link: half a 50 km segment, 122 us in fibre
     assert 0 < ray2["lookahead_ps"] <= 123_000_000
