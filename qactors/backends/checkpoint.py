@@ -57,6 +57,27 @@ class Checkpoint:
     windows: int = 0
     meta: dict = dataclasses.field(default_factory=dict)
 
+    @classmethod
+    def gather(cls, parts, *, names, adjacency, sites, time_ps: int, until_ps: int, seed: int, record_digest: bool,
+               events: int, windows: int = 0, in_flight=()) -> "Checkpoint":
+        """A checkpoint from kernels' parts (``(actors by index, heap entries, traces by index)``, as
+        :meth:`~qactors.core.kernel.Kernel.snapshot` gives them) and the events in flight between
+        kernels (heap entries), whichever process held them."""
+        n = len(names)
+        actors: list = [None] * n
+        trace = [0] * n
+        pending: list = list(in_flight)
+        for mine, heap, traces in parts:
+            for i, a in mine.items():
+                actors[i] = a
+            for i, h in traces.items():
+                trace[i] = h
+            pending.extend(heap)
+        pending.sort(key=lambda e: e[:4])
+        return cls(time_ps=time_ps, until_ps=until_ps, seed=seed, record_digest=record_digest, names=list(names),
+                   adjacency=adjacency, sites=list(sites), actors=actors, pending=pending, trace=trace,
+                   events=events, windows=windows)
+
     def network(self) -> Network:
         """A Network of the checkpoint's actors, as they are at ``time_ps`` (for inspection)."""
         net = Network()

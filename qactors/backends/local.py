@@ -99,8 +99,7 @@ class LocalBackend:
 
 
 def _checkpoint(kernel: Kernel, adjacency, sites, t: int, until_ps: int) -> Checkpoint:
-    actors, pending, trace, events = kernel.snapshot()
-    return Checkpoint(time_ps=t, until_ps=until_ps, seed=kernel.seed, record_digest=kernel.record_digest,
-                      names=kernel.names, adjacency=adjacency, sites=list(sites), actors=[actors[i] for i in
-                                                                                         range(len(kernel.names))],
-                      pending=pending, trace=[trace[i] for i in range(len(kernel.names))], events=events, windows=0)
+    actors, heap, traces, events = kernel.snapshot()
+    return Checkpoint.gather([(actors, heap, traces)], names=kernel.names, adjacency=adjacency, sites=sites,
+                             time_ps=t, until_ps=until_ps, seed=kernel.seed, record_digest=kernel.record_digest,
+                             events=events)

@@ -24,7 +24,7 @@ from collections import deque
 from ..core.errors import ConfigurationError
 from ..core.network import Network
 
-__all__ = ["Partition", "partition", "per_actor_partition", "finish_partition", "event_weights"]
+__all__ = ["Partition", "partition", "per_actor_partition", "finish_partition"]
 
 BALANCE_SLACK = 0.1
 
@@ -92,8 +92,8 @@ def finish_partition(network: Network, shards: int, shard_of: list[int]) -> Part
 def partition(network: Network, shards: int, weights=None) -> Partition:
     """Assign each actor of ``network`` to one of ``shards`` shards (see module doc).
 
-    ``weights``: the work of each actor (e.g. its events in a pilot run, see
-    :func:`event_weights`); shards then balance that instead of their actor counts."""
+    ``weights``: the work of each actor (``RayBackend(balance="events")`` counts each actor's events
+    over a stretch of the run); shards then balance that instead of their actor counts."""
     if type(shards) is not int or shards < 1:
         raise ConfigurationError(f"shards must be an int >= 1, got {shards!r}", field="shards", value=shards)
     n = len(network)
@@ -173,17 +173,3 @@ def per_actor_partition(network: Network) -> Partition:
     """One shard per actor: the literal deployment.  Sites are ignored."""
     return finish_partition(network, len(network), list(range(len(network))))
 
-
-def event_weights(network: Network, until_ps: int, seed: int) -> list[int]:
-    """Each actor's events in a local pilot run of ``network`` until ``until_ps`` (plus one, so
-    that an actor idle in the pilot still weighs something): the work :func:`partition` balances
-    when a Ray backend is asked to balance events (``RayBackend(balance="events")``)."""
-    from ..core.kernel import Kernel
-    from .base import fresh_actors, frozen_heap
-    kernel = Kernel(network.names, network.adjacency, dict(enumerate(fresh_actors(network))), seed, False,
-                    sites=network.sites)
-    kernel.counts = [0] * len(network)
-    kernel.start()
-    with frozen_heap():
-        kernel.run_until(until_ps)
-    return [c + 1 for c in kernel.counts]

@@ -135,7 +135,7 @@ class _Shard:
 
     def __init__(self, shard_id: int, names: list[str], adjacency: list[dict[int, int]],
                  shard_of: Sequence[int], payload: tuple, seed: int, record_digest: bool,
-                 sites: Sequence[str] | None = None, check_near: bool = False):
+                 sites: Sequence[str] | None = None, check_near: bool = False, count_events: bool = False):
         actors, message_classes = payload
         register_messages(message_classes)
         self.shard_id = shard_id
@@ -145,7 +145,8 @@ class _Shard:
         self.sent_remote = 0
         self.error: QactorsError | None = None
         self.busy_s = 0.0  # wall time spent inside step(): the shard's share of the run
-        self.kernel.counts = [0] * len(names)  # events per actor: what balance="events" places by
+        if count_events:  # events per actor: what balance="events" places by
+            self.kernel.counts = [0] * len(names)
         # this process exists for one run: keep the collector off the actor graph (see base.frozen_heap)
         gc.freeze()
         gc.set_threshold(*gc.get_threshold()[:2], _FULL_COLLECTION_EVERY)
@@ -515,7 +516,7 @@ class RayBackend:
             mine = {i: actors[i] for i in plan.members(s)}
             handles.append(remote_cls.options(**opts).remote(
                 s, network.names, network.adjacency, plan.shard_of, (mine, classes), seed, record_digest,
-                network.sites, self.per_actor))
+                network.sites, self.per_actor, self.balance == "events"))
 
     def _drive(self, handles: list, plan: Partition, until_ps: int, progress: ProgressFn | None,
                 start: Checkpoint | None = None, checkpoints: CheckpointPlan | None = None,
@@ -614,24 +615,11 @@ class RayBackend:
                     seed: int, record_digest: bool) -> Checkpoint:
         """The run's state at the window boundary ``t``: the shards' kernels and the batches in flight
         between them, decoded (the same checkpoint a local run would write at ``t``)."""
-        n = len(network.names)
-        actors: list = [None] * n
-        trace = [0] * n
-        pending: list = []
-        for part in ray.get([h.snapshot.remote() for h in handles]):
-            mine, heap, traces = pickle.loads(part)
-            for i, a in mine.items():
-                actors[i] = a
-            for i, h in traces.items():
-                trace[i] = h
-            pending.extend(heap)
-        for batches in inflight:
-            for blob in batches:
-                pending.extend(decode_batch(blob)[1])
-        pending.sort(key=lambda e: e[:4])
-        return Checkpoint(time_ps=t, until_ps=until_ps, seed=seed, record_digest=record_digest,
-                          names=list(network.names), adjacency=network.adjacency, sites=list(network.sites),
-                          actors=actors, pending=pending, trace=trace, events=events, windows=windows)
+        parts = [pickle.loads(part) for part in ray.get([h.snapshot.remote() for h in handles])]
+        in_flight = [e for batches in inflight for blob in batches for e in decode_batch(blob)[1]]
+        return Checkpoint.gather(parts, names=network.names, adjacency=network.adjacency, sites=network.sites,
+                                 time_ps=t, until_ps=until_ps, seed=seed, record_digest=record_digest, events=events,
+                                 windows=windows, in_flight=in_flight)
 
 
 class _Calls:

@@ -46,21 +46,6 @@ TimerHandle = int
 _NO_LINKS: dict[int, int] = {}  # shared, never changed: the kernel gives each actor its own
 _NO_TIMERS: frozenset[int] = frozenset()
 _COMPACT_AT = 4096  # cancelled timers before the kernel considers dropping them from its heap
-_KERNEL_OWNED = frozenset(("__dict__", "__weakref__", "_kernel", "_links"))
-_SLOTS: dict[type, tuple] = {}
-
-
-def _slot_names(cls: type) -> tuple:
-    names = _SLOTS.get(cls)
-    if names is None:
-        seen: list[str] = []
-        for klass in cls.__mro__:
-            slots = vars(klass).get("__slots__", ())
-            for name in (slots,) if isinstance(slots, str) else slots:
-                if name not in seen:
-                    seen.append(name)
-        names = _SLOTS[cls] = tuple(seen)
-    return names
 
 
 def handler(*message_types: type) -> Callable:
@@ -229,11 +214,10 @@ class Actor:
         """What a copy, a shipment to a shard or a checkpoint keeps: the state and the kernel's record
         of this actor (clock, sequence, cancelled timers, random stream), not the kernel itself nor
         its links table, which the kernel that receives the actor sets again."""
-        slots = {}
-        for name in _slot_names(type(self)):
-            if name not in _KERNEL_OWNED and hasattr(self, name):
-                slots[name] = getattr(self, name)
-        return self.__dict__, slots
+        attributes, slots = object.__getstate__(self)
+        slots.pop("_kernel", None)
+        slots.pop("_links", None)
+        return attributes, slots
 
     def __setstate__(self, state) -> None:
         attributes, slots = state

@@ -57,7 +57,7 @@ class Kernel:
         self.outbox: list[tuple] = []
         self.events = 0
         self.cancels = 0  # timers cancelled and perhaps still in the heap (an upper bound; see compact)
-        self.counts: list[int] | None = None  # events handled per actor, when a caller asks (a pilot run)
+        self.counts: list[int] | None = None  # events handled per actor, when asked (balance="events")
         self.record_digest = record_digest
         self.check_near = check_near
         self._paths = PathLatency(adjacency)

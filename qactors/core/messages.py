@@ -165,22 +165,8 @@ def check_payload(msg: object) -> None:
         raise PayloadError(
             f"messages must be instances of a @message-decorated Message subclass: {problem} ({msg!r:.80})",
             value_type=cls.__name__)
-    try:
-        if msg._qactors_fit:
-            return  # checked before (a message sent again, or forwarded)
-    except AttributeError:
-        pass
-    for value in msg._qactors_getter(msg):
-        t = type(value)
-        if t in _SCALARS:
-            if t is int and not _INT_MIN <= value <= _INT_MAX:
-                break
-        elif not _fits(value):
-            break
-    else:
-        object.__setattr__(msg, "_qactors_fit", True)
-        return
-    _raise_field_problem(msg)  # one field does not fit: find it and say why
+    if not _fit_message(msg):
+        _raise_field_problem(msg)  # one field does not fit: find it and say why
 
 
 def _raise_field_problem(msg: Message) -> None:
@@ -239,12 +225,21 @@ def _fits(v: object) -> bool:
 
 
 def _fit_message(v: Message) -> bool:
+    """Whether ``v``'s fields can cross processes; a message found fit is marked, so it (and a record
+    nested in many messages) is checked once."""
     try:
         return v._qactors_fit
     except AttributeError:
         pass
-    if not is_message_class(type(v)) or _nested_problem(v) is not None:
+    if not is_message_class(type(v)):
         return False
+    for value in v._qactors_getter(v):
+        t = type(value)
+        if t in _SCALARS:
+            if t is int and not _INT_MIN <= value <= _INT_MAX:
+                return False
+        elif not _fits(value):
+            return False
     object.__setattr__(v, "_qactors_fit", True)
     return True
 

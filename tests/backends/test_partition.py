@@ -85,15 +85,6 @@ def test_weights_balance_the_work_not_the_actor_counts():
         partition(net, 2, weights=[1.0] * 99)
 
 
-def test_event_weights_count_each_actors_events_in_a_pilot_run():
-    from qactors.backends.partition import event_weights
-    import qactors
-    net = ping_ring(6)
-    weights = event_weights(net, 10 ** 9, seed=3)
-    assert len(weights) == len(net) and min(weights) >= 1
-    assert sum(weights) - len(net) == qactors.run(net, until_ps=10 ** 9, seed=3).events
-
-
 @pytest.mark.ray
 def test_a_ray_run_balancing_events_has_the_local_digest(ray_session):
     import qactors
