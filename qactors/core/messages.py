@@ -231,15 +231,8 @@ def _fit_message(v: Message) -> bool:
         return v._qactors_fit
     except AttributeError:
         pass
-    if not is_message_class(type(v)):
+    if not is_message_class(type(v)) or not _fits(v._qactors_getter(v)):  # the fields, as a tuple
         return False
-    for value in v._qactors_getter(v):
-        t = type(value)
-        if t in _SCALARS:
-            if t is int and not _INT_MIN <= value <= _INT_MAX:
-                return False
-        elif not _fits(value):
-            return False
     object.__setattr__(v, "_qactors_fit", True)
     return True
 
