@@ -19,6 +19,7 @@ smallest) at least 1 / 1.5, and the largest (20k-node) grid's peak resident memo
 
     python benchmarks/scale.py                       # 1k, 5k and 20k nodes, 3 repeats (about 10 min)
     python benchmarks/scale.py --sizes 100 400 --sim-ms 1 --repeat 1     # seconds
+    python benchmarks/scale.py --baseline /path/to/other/venv/bin/python  # beside another qactors, alternating
 """
 
 from __future__ import annotations
@@ -138,7 +139,14 @@ def main(argv=None) -> int:
     p.add_argument("--reach", type=int, default=4, help="rows and columns between a request's ends, at most (default 4)")
     p.add_argument("--seed", type=int, default=1, help="seed of the requests and the run (default 1)")
     p.add_argument("--repeat", type=int, default=3, help="runs per size; figures are medians (default 3)")
+    p.add_argument("--baseline", metavar="PYTHON", default=None,
+                   help="also run each job with this interpreter (another qactors installed in it), alternating "
+                        "with this tree's, and report the baseline's figures and the ratios beside")
+    p.add_argument("--one", default=None, help=argparse.SUPPRESS)  # a baseline job: run it, print its JSON
     args = p.parse_args(argv)
+    if args.one is not None:
+        print(json.dumps(one(tuple(json.loads(args.one)))))
+        return 0
     if args.repeat < 1 or args.reach < 1 or min(args.sizes) < 4 or not (args.sim_ms > 0 and math.isfinite(args.sim_ms)):
         p.error("--repeat and --reach must be >= 1, --sizes >= 4 and --sim-ms a finite number > 0")
     ctx = multiprocessing.get_context("spawn")
@@ -148,13 +156,24 @@ def main(argv=None) -> int:
         with ctx.Pool(1) as pool:
             return pool.apply(one, (job,))
 
-    per_size, digest_share = [], None
+    def baseline(job: tuple) -> dict:
+        import subprocess
+        out = subprocess.run([args.baseline, __file__, "--one", json.dumps(job)], capture_output=True, text=True,
+                             cwd="/", check=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    per_size, base_size = [], []
     for n in sizes:
-        runs = []
+        runs, base = [], []
         for i in range(args.repeat):
             log(f"  scale N={n} run {i + 1}/{args.repeat}")
-            runs.append(fresh((n, args.reach, args.seed, args.sim_ms, False)))
+            job = (n, args.reach, args.seed, args.sim_ms, False)
+            runs.append(fresh(job))
+            if args.baseline:
+                base.append(baseline(job))
         per_size.append(median_of(runs))
+        if base:
+            base_size.append(median_of(base))
     on, off = [], []
     for i in range(args.repeat):  # digest on and off alternately, at the smallest size
         log(f"  scale N={sizes[0]} digest on/off {i + 1}/{args.repeat}")
@@ -170,6 +189,12 @@ def main(argv=None) -> int:
         "largest_peak_rss_mib": large["peak_rss_mib"],
         "digest_share_of_run_cpu": round(digest_share, 3), "digest_cpu_s_on": on, "digest_cpu_s_off": off,
         "targets": {"rate_ratio_at_least": round(1 / 1.5, 3), "peak_rss_mib_below": 400},
+        **({"baseline": {"python": args.baseline, "sizes": base_size,
+                         "rate_ratio": round(base_size[-1]["events_per_cpu_s"] / base_size[0]["events_per_cpu_s"], 3),
+                         "events_per_cpu_s_over_baseline": [round(a["events_per_cpu_s"] / b["events_per_cpu_s"], 3)
+                                                            for a, b in zip(per_size, base_size)],
+                         "peak_rss_over_baseline": [round(a["peak_rss_mib"] / b["peak_rss_mib"], 3)
+                                                    for a, b in zip(per_size, base_size)]}} if base_size else {}),
     }))
     return 0
 

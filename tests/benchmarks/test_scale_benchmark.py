@@ -40,3 +40,14 @@ def test_scale_requests_stay_within_reach():
     for s, d in ends:
         (r0, c0), (r1, c1) = [tuple(int(x) for x in v[1:].split("_")) for v in (s, d)]
         assert s != d and abs(r0 - r1) <= 2 and abs(c0 - c1) <= 2
+
+
+def test_scale_benchmark_runs_a_baseline_interpreter_beside():
+    """With --baseline (here this same interpreter) every job also runs there, and the ratios line up."""
+    out = subprocess.run([sys.executable, str(SCRIPT), "--sizes", "100", "--sim-ms", "1", "--repeat", "1",
+                          "--baseline", sys.executable], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    (mine,), (theirs,) = report["sizes"], report["baseline"]["sizes"]
+    assert mine["events"] == theirs["events"] > 0  # the same code, the same run
+    assert len(report["baseline"]["events_per_cpu_s_over_baseline"]) == 1
