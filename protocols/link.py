@@ -763,6 +763,9 @@ class SlotRounds(PlainData):
     when the emitters last attempted.
     """
 
+    # slots, in the order the fields were once set: a link has a record per slot pair (no instance dict)
+    __slots__ = ("round", "ready", "photons", "pairs", "attempt", "emitted_ps", "purpose", "waiting")
+
     def __init__(self) -> None:
         self.round = -1
         self.ready: dict[str, MemoryNoise] = {}
@@ -1069,6 +1072,10 @@ class LinkSide(PlainData):
     for any scheme.
     """
 
+    # slots, in the order the fields were once set (so a side encodes as before): one per memory slot
+    __slots__ = ("link", "station", "physics", "arm_delay_ps", "noise", "emits", "round", "attempt", "pair",
+                 "pair_attempts", "attempts_emitted", "photons_detected", "ignored")
+
     def __init__(self, link: str, station: str, physics: AttemptPhysics, arm_delay_ps: int, noise: MemoryNoise,
                  *, emits: bool = True):
         self.link, self.station, self.physics = link, station, physics
@@ -1189,9 +1196,9 @@ class LinkSideArgs(NamedTuple):
     arm_delay_ps: int
     emits: bool = True
 
-    def side(self, noise: MemoryNoise) -> LinkSide:
-        """The node's :class:`LinkSide` for a memory with ``noise``."""
-        return LinkSide(self.link, self.station, self.physics, self.arm_delay_ps, noise, emits=self.emits)
+    def side(self, noise: MemoryNoise, kind: type[LinkSide] = LinkSide) -> LinkSide:
+        """The node's :class:`LinkSide` (or subclass ``kind``) for a memory with ``noise``."""
+        return kind(self.link, self.station, self.physics, self.arm_delay_ps, noise, emits=self.emits)
 
 
 class LinkComponents(NamedTuple):

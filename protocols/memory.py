@@ -32,6 +32,7 @@ Allocation (``allocation``):
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Sequence
 
 from qactors.core.actor import handler
@@ -41,9 +42,9 @@ from qactors.hardware.memory import QuantumMemory
 from qactors.quantum.bell import MemoryNoise, PairRecord
 
 from .faults import DetectorDrop, LinkDown, LinkFailed, LinkRestored, LinkUp, MemoryDegradation, _Fault
-from .link import Go, Herald, LinkNode, LinkSideArgs, scaled_efficiency
+from .link import Go, Herald, LinkNode, LinkSide, LinkSideArgs, scaled_efficiency
 
-__all__ = ["MemoryBank", "Stored", "FreeSlots", "ALLOCATIONS", "memory_id", "utilisation"]
+__all__ = ["MemoryBank", "MemorySlot", "Stored", "FreeSlots", "ALLOCATIONS", "memory_id", "utilisation"]
 
 ALLOCATIONS = ("reserved", "shared")
 
@@ -77,10 +78,45 @@ def utilisation(state: dict, until_ps: int) -> tuple[float, float]:
     if until_ps <= 0:
         raise ConfigurationError(f"until_ps = {until_ps!r} is not allowed; allowed: a positive duration",
                                  field="until_ps", value=until_ps)
-    total = len(state["sides"]) * until_ps
-    busy = state["busy_ps"] + sum(until_ps - t for t in state["busy_since"].values())
-    held = state["held_ps"] + sum(until_ps - t for t in state["held_since"].values())
+    slots = state["sides"].values()
+    total = len(slots) * until_ps
+    busy = state["busy_ps"] + sum(until_ps - s.busy_since for s in slots if s.busy_since is not None)
+    held = state["held_ps"] + sum(until_ps - s.held_since for s in slots if s.held_since is not None)
     return busy / total, held / total
+
+
+class MemorySlot(LinkSide):
+    """One slot of a bank: its end of the link (:class:`~qactors.protocols.link.LinkSide`) and the bank's
+    bookkeeping of it: whether a generation round is under way, and since when (ps; None: not now) the
+    slot has been busy (generating or holding a pair) and holding a pair.
+
+    Kept on the slot, not in sets and dicts of slot ids per bank: a large network has tens of
+    thousands of banks, and those three containers cost about half a kilobyte each."""
+
+    __slots__ = ("generating", "busy_since", "held_since")
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.generating = False
+        self.busy_since: int | None = None
+        self.held_since: int | None = None
+
+    def stop_holding(self, now: int) -> int:
+        """Close the holding interval; return its length, ps (0 if none was open)."""
+        since, self.held_since = self.held_since, None
+        return 0 if since is None else now - since
+
+    def stop_busy(self, now: int) -> int:
+        """Close the busy interval (the slot neither generates nor holds); return its length, ps."""
+        since, self.busy_since = self.busy_since, None
+        self.generating = False
+        return 0 if since is None else now - since
+
+
+@lru_cache(maxsize=256)
+def _noise(memory: QuantumMemory) -> MemoryNoise:
+    """``memory.noise()``, one record for all the banks of equal memories (records are immutable)."""
+    return memory.noise()
 
 
 class MemoryBank(LinkNode):
@@ -111,11 +147,11 @@ class MemoryBank(LinkNode):
                                      field="memory", value=memory)
         if not sides:
             raise ConfigurationError(f"memory {actor_id!r} has no slots; allowed: at least one", field="sides")
-        noise = memory.noise()
+        noise = _noise(memory)
         self.node, self.link, self.allocation = node, link, allocation
         self.access_ps = memory.access_time_ps
-        self.sides = {args.link: args.side(noise) for args in sides}  # slot -> its LinkSide, which holds its pair
-        self.generating: set[str] = set()       # slots with a generation round under way
+        # slot -> its MemorySlot: the pair it holds, its rounds, whether it generates, since when it is busy
+        self.sides: dict[str, MemorySlot] = {args.link: args.side(noise, MemorySlot) for args in sides}
         self.stored = 0
         self.ignored = 0
         self.t1_s = memory.t1_s
@@ -123,11 +159,10 @@ class MemoryBank(LinkNode):
         self.down = False            # the link is cut: nothing is generated, heralds are not believed
         self.lost = 0                # pairs lost to cuts
         # utilisation, in slot-picoseconds: a slot is busy while it generates or holds a pair, and holds while
-        # a pair is stored in it; the open intervals (slot -> since) are closed by whoever reads the totals
+        # a pair is stored in it; the open intervals (MemorySlot.busy_since, held_since) are closed by whoever
+        # reads the totals
         self.busy_ps = 0
         self.held_ps = 0
-        self.busy_since: dict[str, int] = {}
-        self.held_since: dict[str, int] = {}
 
     @property
     def shared(self) -> bool:
@@ -163,16 +198,13 @@ class MemoryBank(LinkNode):
             return
         self.down = True
         lost = tuple(sorted(slot for slot, side in self.sides.items() if side.pair is not None))
+        now = self.now
         for side in self.sides.values():
             side.pair = None
             side.attempt = 0
+            self.held_ps += side.stop_holding(now)
+            self.busy_ps += side.stop_busy(now)
         self.lost += len(lost)
-        self.generating.clear()
-        now = self.now
-        self.held_ps += sum(now - t for t in self.held_since.values())
-        self.busy_ps += sum(now - t for t in self.busy_since.values())
-        self.held_since.clear()
-        self.busy_since.clear()
         self.send(self.node, LinkFailed(self.link, lost), delay_ps=self.access_ps)
 
     @handler(LinkUp)
@@ -198,11 +230,13 @@ class MemoryBank(LinkNode):
         super().on_go(msg, sender)
 
     def _generate(self, slot: str) -> None:
-        if slot in self.generating or self.sides[slot].pair is not None:
+        side = self.sides[slot]
+        if side.generating or side.pair is not None:
             return
-        self.generating.add(slot)
-        self.busy_since.setdefault(slot, self.now)
-        self.sides[slot].ready(self)
+        side.generating = True
+        if side.busy_since is None:
+            side.busy_since = self.now
+        side.ready(self)
 
     @handler(Herald)
     def on_herald(self, msg: Herald, sender: str) -> None:
@@ -213,9 +247,9 @@ class MemoryBank(LinkNode):
         pair = side.herald(self, msg) if side is not None else None
         if pair is None:
             return
-        self.generating.discard(msg.link)
+        side.generating = False
+        side.held_since = self.now
         self.stored += 1
-        self.held_since[msg.link] = self.now
         self.send(self.node, Stored(msg.link, pair, msg.purpose), delay_ps=self.access_ps)
 
     @handler(FreeSlots)
@@ -229,8 +263,8 @@ class MemoryBank(LinkNode):
                 continue
             if side.pair is not None:
                 side.release(self, offer=False)
-                self.held_ps += self.now - self.held_since.pop(slot, self.now)
+                self.held_ps += side.stop_holding(self.now)
             if (msg.generate or self.shared) and not self.down:
                 self._generate(slot)
-            elif slot not in self.generating and slot in self.busy_since:
-                self.busy_ps += self.now - self.busy_since.pop(slot)
+            elif not side.generating:
+                self.busy_ps += side.stop_busy(self.now)

@@ -35,6 +35,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .codec import record_fields
 from .errors import LatencyError, UnknownActorError
 from .errors import PayloadError
 from .messages import Message, check_payload, message_class_problem
@@ -65,10 +66,16 @@ def handler(*message_types: type) -> Callable:
 
 class PlainData:
     """Base of the plain-data records actors keep in their state (protocol bookkeeping, statistics):
-    equal when every field is, so states compare across processes; unhashable, being mutable."""
+    equal when every field is, so states compare across processes; unhashable, being mutable.
+
+    A record kept by the thousand (one per memory slot) may declare ``__slots__``: it then has no
+    instance dict, which is most of a small record's size, and its fields are its slots
+    (:func:`~qactors.core.codec.record_fields`)."""
+
+    __slots__ = ()
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and vars(self) == vars(other)
+        return type(other) is type(self) and record_fields(self) == record_fields(other)
 
     __hash__ = None  # type: ignore[assignment]
 

@@ -25,7 +25,7 @@ import msgpack
 from .errors import PayloadError
 from .messages import Message, _memo, message_class
 
-__all__ = ["encode_batch", "decode_batch", "canonical_bytes", "SCHEMA_VERSION"]
+__all__ = ["encode_batch", "decode_batch", "canonical_bytes", "record_fields", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = 1
 _EXT_MESSAGE = 1
@@ -77,9 +77,27 @@ def _canon_message(obj: Message) -> list:
     return ["__msg__", obj._qactors_name, obj._qactors_getter(obj)]
 
 
+def record_fields(obj) -> dict:
+    """A record's fields by name: its instance dict, or, for a class with ``__slots__`` and no dict,
+    its slots in declaration order (base classes' first), so a record encodes alike either way when
+    its slots are declared in the order its ``__init__`` used to set them."""
+    fields = getattr(obj, "__dict__", None)
+    if fields is not None:
+        return fields
+    names = _SLOT_NAMES.get(type(obj))
+    if names is None:
+        names = _SLOT_NAMES[type(obj)] = tuple(
+            n for k in reversed(type(obj).__mro__) for n in k.__dict__.get("__slots__", ())
+            if n not in ("__dict__", "__weakref__"))
+    return {n: getattr(obj, n) for n in names}
+
+
+_SLOT_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _canon_object(obj) -> list:
     t = type(obj)
-    return ["__obj__", f"{t.__module__}.{t.__qualname__}", vars(obj)]
+    return ["__obj__", f"{t.__module__}.{t.__qualname__}", record_fields(obj)]
 
 
 def _canon_default(obj):
@@ -106,7 +124,7 @@ def _canon_default(obj):
             return ["__ndarray__", str(obj.dtype), list(obj.shape), np.ascontiguousarray(obj).tobytes()]
         if isinstance(obj, np.generic):
             return obj.item()
-    if hasattr(obj, "__dict__") and not callable(obj):
+    if (hasattr(obj, "__dict__") or hasattr(t, "__slots__")) and not callable(obj):
         params = getattr(t, "__dataclass_params__", None)
         if params is not None and params.frozen:
             return _memo(_CANONICAL, obj, _canon_object)

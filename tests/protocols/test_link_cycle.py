@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import qactors
+from qactors.core.codec import record_fields
 from qactors.hardware import QuantumMemory
 from qactors.protocols.link import (GOOD, Go, Herald, LinkPhysics, MidpointSourcePhysics, MidpointStation, Photon,
                                     Ready, ReceiverStation, SenderReceiverPhysics, link_timing, plan_link,
@@ -122,7 +123,7 @@ def _without_physics(states: dict) -> dict:
     for actor, state in states.items():
         state = {k: v for k, v in state.items() if k != "physics"}
         if "side" in state:
-            state["side"] = {k: v for k, v in vars(state["side"]).items() if k != "physics"}
+            state["side"] = {k: v for k, v in record_fields(state["side"]).items() if k != "physics"}
         out[actor] = state
     return out
 
