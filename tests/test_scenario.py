@@ -24,7 +24,7 @@ SHIPPED = sorted((ROOT / "scenarios").glob("*.toml"))
 # the library's scenarios are run from the CLI and checked by their own tests; here they are only validated
 _LIBRARY_TESTS = "".join((ROOT / "tests" / f).read_text() for f in (
     "test_scenario_library.py", "test_scenario_experiments.py", "test_scenario_continental.py",
-    "test_scenario_europe_traffic.py"))
+    "test_scenario_europe_traffic.py", "test_scenario_world_traffic.py"))
 RUN_HERE = [p for p in SHIPPED if f'"{p.stem}"' not in _LIBRARY_TESTS]
 
 def test_the_base_scenario_is_valid():
