@@ -228,11 +228,12 @@ class Receiver(PlainData):
 
 
 class ApplicationState(PartState):
-    """Per request at a node: the receiver's statistics and the slots whose qubits wait for the sender's
-    bits (pair id -> slot)."""
+    """Per request at a node: the receiver's statistics (at the destination; None elsewhere: a request
+    has a role at every node of its path, and a Receiver's tables take about 0.8 kB) and the slots
+    whose qubits wait for the sender's bits (pair id -> slot)."""
 
-    def __init__(self) -> None:
-        self.receiver = Receiver()
+    def __init__(self, receiver: bool = True) -> None:
+        self.receiver = Receiver() if receiver else None
         self.holding: dict[str, str] = {}
 
 
@@ -251,7 +252,7 @@ class Application(Part):
     bsm_visibility: float = 1.0
 
     def new_state(self, node: Any, role: Any) -> ApplicationState:
-        return ApplicationState()
+        return ApplicationState(receiver=role.index == role.n)
 
     def use(self, node: Any, role: Any, pair: PairRecord) -> bool:
         """An end delivered ``pair``; False if it must keep its qubit (until the sender's bits come)."""

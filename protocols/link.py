@@ -853,13 +853,14 @@ class _LinkActor(Actor):
         self.settle_ps = _settle_ps(physics, 2 * delays[emitters[0]])
         self.slots = {s: SlotRounds() for s in slots}
         self.shared = shared
-        self.wants: list[str] = []  # shared: purposes that want pairs, sorted
+        self.wants: tuple[str, ...] = ()  # shared: purposes that want pairs, sorted
         self.turn = 0               # shared: how many rounds have been given a purpose
         self.heralds = 0
         self.ignored = 0
         self.faults = tuple(faults)  # LinkCut and DetectorDrop records for this link (protocols.faults)
         # derived from the faults, for the check at every round's opening: (from, until) of each cut
-        self._cuts = sorted((f.at_ps, f.repair_ps or _checks.MAX_PS) for f in self.faults if isinstance(f, LinkCut))
+        self._cuts = tuple(sorted((f.at_ps, f.repair_ps or _checks.MAX_PS) for f in self.faults
+                                  if isinstance(f, LinkCut)))
         self.down = False
         self.lost_rounds = 0
 
@@ -916,13 +917,13 @@ class _LinkActor(Actor):
         if msg.on == wanted:
             return
         if msg.on:
-            self.wants = sorted((*self.wants, msg.purpose))
+            self.wants = tuple(sorted((*self.wants, msg.purpose)))
             if len(self.wants) == 1 and not self.down:  # rounds waiting for a purpose open now
                 for sid, slot in self.slots.items():
                     if slot.waiting:
                         self._open(sid, slot)
         else:
-            self.wants = [p for p in self.wants if p != msg.purpose]
+            self.wants = tuple(p for p in self.wants if p != msg.purpose)
 
     def _open(self, sid: str, slot: SlotRounds) -> None:
         """Both ends of ``sid`` are ready: open its next round."""
@@ -1035,8 +1036,8 @@ class MidpointStation(_LinkActor):
 
     def __init__(self, actor_id: str, link: str, node_a: str, node_b: str, physics: AttemptPhysics, model: str,
                  arm_delay_ps: int, **kw):
-        arms = {node_a: arm_delay_ps, node_b: arm_delay_ps}
-        super().__init__(actor_id, link, node_a, node_b, physics, model, arms, dict(arms), (node_a, node_b), **kw)
+        arms = {node_a: arm_delay_ps, node_b: arm_delay_ps}  # delays and lags alike: one table for both
+        super().__init__(actor_id, link, node_a, node_b, physics, model, arms, arms, (node_a, node_b), **kw)
         self.arm_delay_ps = arm_delay_ps
 
 

@@ -252,11 +252,13 @@ class QNode(Actor):
         self.ports = {p.link: p for p in ports}
         self.port_of = {slot: p.link for p in ports for slot in p.slots}     # slot id -> link name
         self.port_to = {p.neighbour: p.link for p in ports}                  # neighbour -> link name
+        # the node's sets are frozensets, replaced when they change: most nodes of a large network never
+        # hold anything in most of them, and an empty set costs 216 bytes where the empty frozenset is shared
         self.owner: dict[str, str] = {}       # reserved slot id -> request id holding it
-        self.using: set[str] = set()           # requests that hold slots (reserved or shared) here
+        self.using: frozenset[str] = frozenset()  # requests that hold slots (reserved or shared) here
         self.held: dict[str, PairRecord] = {}  # slot id -> pair in memory (oriented along its request's path)
         self.serving: dict[str, str] = {}      # slot id -> request id the held pair serves
-        self.offered: set[str] = set()         # slots asked to generate, not heard from since
+        self.offered: frozenset[str] = frozenset()  # slots asked to generate, not heard from since
         self.pending = {r.request_id: r for r in requests if r.source == actor_id}  # as given (legs added later)
         self.roles: dict[str, _Role] = {}
         self.swap_success_probability = swap_success_probability
@@ -271,7 +273,7 @@ class QNode(Actor):
         self.avoid: dict[str, set] = {}      # original request id -> links that failed it
         self.legs: dict[str, int] = {}       # original request id -> paths started after failures
         self.paths: dict[str, tuple] = {}    # original request id -> the first path its router chose
-        self.down_links: set[str] = set()    # this node's links known to be cut
+        self.down_links: frozenset[str] = frozenset()  # this node's links known to be cut
         self.faults = tuple(faults)          # NodeFailure records for this node
         self.down = False
         self.advert_seq = 0
@@ -350,7 +352,7 @@ class QNode(Actor):
         port = self.ports[self.port_of[channel]]
         generate = generate and not port.shared
         if generate:
-            self.offered.add(channel)
+            self.offered |= {channel}
         self.send(port.memory, FreeSlots((channel,), generate), delay_ps=port.access_ps)
 
     def _want(self, role: _Role, on: bool) -> None:
@@ -398,7 +400,7 @@ class QNode(Actor):
         for c in channels:
             if not self._shared(c):
                 self.owner[c] = role.request.request_id
-        self.using.add(role.request.request_id)
+        self.using |= {role.request.request_id}
         self._touched()
 
     def _unreserve(self, role: _Role) -> None:
@@ -417,7 +419,7 @@ class QNode(Actor):
             port = self.ports[link]
             self.send(port.memory, FreeSlots(tuple(freed[link]), False), delay_ps=port.access_ps)
         role.left = role.right = ()
-        self.using.discard(rid)
+        self.using -= {rid}
         self._touched()
 
     def _start_in_step(self, role: _Role, lane: int, l: int, r: int) -> None:
@@ -502,7 +504,7 @@ class QNode(Actor):
         if link is None or sender != self.ports[link].memory:
             self.ignored += 1  # not one of this node's memories
             return
-        self.offered.discard(channel)
+        self.offered -= {channel}
         port = self.ports[link]
         rid = msg.purpose if port.shared else self.owner.get(channel, "")
         role = self.roles.get(rid)
@@ -660,9 +662,9 @@ class QNode(Actor):
         port = self._port_reporting(msg.link, sender)
         if port is None:
             return
-        self.down_links.add(msg.link)
+        self.down_links |= {msg.link}
+        self.offered -= set(port.slots)
         for slot in port.slots:
-            self.offered.discard(slot)
             pair = self.held.get(slot)
             if pair is None:
                 continue
@@ -684,7 +686,7 @@ class QNode(Actor):
     def on_link_restored(self, msg: LinkRestored, sender: str) -> None:
         if self._port_reporting(msg.link, sender) is None:
             return
-        self.down_links.discard(msg.link)
+        self.down_links -= {msg.link}
         self._touched()
 
     @handler(PathFailed)
@@ -728,11 +730,11 @@ class QNode(Actor):
                 role.outcome = role.outcome or f"failed: node {self.id} down"
                 role.counted = False
         self.routed.clear()
-        self.using.clear()
+        self.using = frozenset()
         self.owner.clear()
         self.held.clear()
         self.serving.clear()
-        self.offered.clear()
+        self.offered = frozenset()
         self._part_dispatch = self._dispatch
         self._dispatch = _WhileDown({_Fault: QNode.on_fault})
 
@@ -949,13 +951,15 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
         net.add_actor(QNode(v, ports[v], checked, g.nodes[v].get("swap_success_probability", swap_success_probability),
                             reservation, nmap=nmap, router=router, listeners=listeners,
                             faults=tuple(f for f in struck.get(v, ()) if isinstance(f, NodeFailure))), site=v)
+    bank_ids = {}  # (node, link) -> the bank's id, one string for the bank and its channel's table
     for bank in banks:
+        bank_ids[bank.node, bank.link] = bank.id
         net.add_actor(bank, site=bank.node)
         net.connect(bank.node, bank.id, latency_ps=bank.access_ps)
     for link, a, b, link_physics, length, station, slots, is_shared in links:
         link_components(net, link, a, b, link_physics, length_km=length, model=model,
                         refractive_index=refractive_index, station=station, slots=slots,
-                        speakers={a: memory_id(a, link), b: memory_id(b, link)}, shared=is_shared,
+                        speakers={a: bank_ids[a, link], b: bank_ids[b, link]}, shared=is_shared,
                         faults=tuple(f for f in struck.get(link, ()) if isinstance(f, (LinkCut, DetectorDrop))))
     return net
 
