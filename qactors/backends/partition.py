@@ -19,12 +19,13 @@ the cut is a narrow band.  Pure Python, O((N + E) log E); no Ray.
 from __future__ import annotations
 
 import dataclasses
+import heapq
 from collections import deque
 
 from ..core.errors import ConfigurationError
 from ..core.network import Network
 
-__all__ = ["Partition", "partition", "per_actor_partition", "finish_partition"]
+__all__ = ["Partition", "partition", "per_actor_partition", "finish_partition", "shard_lookahead"]
 
 BALANCE_SLACK = 0.1
 
@@ -167,6 +168,42 @@ def partition(network: Network, shards: int, weights=None) -> Partition:
             break
         left -= taken
     return finish_partition(network, shards, [shard_of_root[uf.find(i)] for i in range(n)])
+
+
+def shard_lookahead(network: Network, plan: Partition) -> list[dict[int, int]]:
+    """``la[a][b]``: the lowest latency of any path from an actor of shard ``a`` to an actor of
+    shard ``b`` (``b`` absent: none joins them), the lookahead of the channel ``a -> b``.
+
+    A message between two actors is never faster than the shortest path of links between
+    them (the kernel checks every send), and such a path crosses from shard to shard by cut
+    links only, so its latency is at least the shortest path from ``a`` to ``b`` in the graph
+    of shards whose edges weigh the shortest cut link between them.  Under a direct link
+    between two shards this can be shorter than their own shortest cut link, when a detour
+    through a third shard is faster."""
+    k = plan.shards
+    shard_of = plan.shard_of
+    edge: list[dict[int, int]] = [{} for _ in range(k)]
+    for i, nbrs in enumerate(network.adjacency):
+        a = shard_of[i]
+        for j, lat in nbrs.items():
+            b = shard_of[j]
+            if a != b and lat < edge[a].get(b, lat + 1):
+                edge[a][b] = lat
+    out = []
+    for a in range(k):  # Dijkstra from each shard over the (small) shard graph
+        dist = {a: 0}
+        heap = [(0, a)]
+        while heap:
+            d, u = heapq.heappop(heap)
+            if d > dist[u]:
+                continue
+            for v, w in edge[u].items():
+                if d + w < dist.get(v, d + w + 1):
+                    dist[v] = d + w
+                    heapq.heappush(heap, (d + w, v))
+        del dist[a]
+        out.append(dist)
+    return out
 
 
 def per_actor_partition(network: Network) -> Partition:

@@ -47,7 +47,7 @@ from ..core.messages import register_messages, registered_messages
 from ..core.network import Network
 from .base import _FULL_COLLECTION_EVERY, ProgressFn, RunResult, check_run_args, fresh_actors
 from .checkpoint import Checkpoint, CheckpointPlan, prepare_resume
-from .partition import Partition, finish_partition, partition, per_actor_partition
+from .partition import Partition, finish_partition, partition, per_actor_partition, shard_lookahead
 
 __all__ = ["RayBackend", "ray_instance"]
 
@@ -234,6 +234,202 @@ class _Shard:
             return e
 
 
+class _LinkedShard(_Shard):
+    """A shard that keeps step with the shards it exchanges messages with, not through the driver.
+
+    Conservative (Chandy-Misra-Bryant) synchronisation with a lookahead per channel: for every
+    shard ``j`` it can send to, ``la_out[j]`` is the lowest latency of any path into ``j``
+    (:func:`~qactors.backends.partition.shard_lookahead`).  Each call on a channel
+    (:meth:`receive`, taken in the order sent, by sequence number) carries the messages for
+    the receiver and the sender's bounds:
+
+    * the *promise* ``min(next event, safe time) + lookahead``: whatever the sender handles
+      later is no earlier than that minimum, so nothing it sends later arrives before it;
+    * the *independent bound*: the sender's next event and the promises it holds from every
+      shard but the receiver, i.e. when it could next act unless the receiver makes it;
+      with the receiver's own next event and the messages to it the sender had not yet taken
+      up (the *ack* says which), the receiver bounds the sender's next message itself.  So a
+      shard with nothing to do for a while does not hold the other back by one lookahead per
+      exchange: two idle shards jump to the next event at once, as a global window would.
+
+    A shard handles every event before the smallest bound it holds (its safe time), sends
+    what changed and waits; so shards run ahead of one another by up to a lookahead, and no
+    call waits on all shards.
+
+    The driver only sets barriers (:meth:`run_to`): the run's end, checkpoints and stops.  A
+    shard returns from ``run_to(b)`` when it has handled every event before ``b`` and every
+    shard that can send to it has said the same (the marker on that channel's last call
+    before the barrier): then no message is in flight and the shards' states are a consistent
+    cut.  When a shard's event raises, it sends every peer an abort at ``t + 1`` and unbounded
+    bounds; the others handle every event up to ``t`` (one of theirs might fail first in event
+    order, as on one process) and return, and the driver reports the earliest error.
+    """
+
+    def connect(self, peers: list, la_in: dict[int, int], la_out: dict[int, int], t0: int) -> None:
+        import asyncio
+        self.peers = peers
+        self.la_in, self.la_out = la_in, la_out
+        inf = math.inf
+        # per sender k: the bound held on its next message to this shard, its last report, order
+        self.clock = {k: t0 + la for k, la in la_in.items()}
+        self.indep = {k: None for k in la_in}   # None: no report yet
+        self.acked = {k: -1 for k in la_in}     # last of this shard's calls with messages k took up
+        self.marker = {k: t0 for k in la_in}    # barrier k has reached
+        self.next_in = {k: 0 for k in la_in}
+        self.held: dict[int, dict[int, tuple]] = {k: {} for k in la_in}
+        self.taken = {k: -1 for k in la_in}     # last of k's calls with messages this shard took up
+        # per receiver j
+        self.seq_out = {j: 0 for j in la_out}
+        self.unacked: dict[int, list[tuple[int, int]]] = {j: [] for j in la_out}  # (seq, earliest arrival)
+        self.reported = {j: None for j in la_out}
+        self.sent_marker = {j: t0 for j in la_out}
+        self.done = t0
+        self.abort_at = inf
+        self.rounds = 0
+        self.calls_out = 0
+        self.wake = asyncio.Event()
+
+    async def receive(self, blob: bytes) -> None:
+        src, seq, *rest = msgpack.unpackb(blob)
+        held = self.held[src]
+        held[seq] = rest
+        inf = math.inf
+        while self.next_in[src] in held:  # apply in the order they were sent
+            seq = self.next_in[src]
+            promise, indep, ack, marker, abort, batch = held.pop(seq)
+            self.next_in[src] = seq + 1
+            if batch:
+                self.kernel.deliver(decode_batch(batch)[1])
+                self.taken[src] = seq
+            promise = inf if promise is None else promise
+            if promise > self.clock[src]:
+                self.clock[src] = promise
+            self.indep[src] = inf if indep is None else indep
+            self.acked[src] = ack
+            marker = inf if marker is None else marker
+            if marker > self.marker[src]:
+                self.marker[src] = marker
+            if abort is not None and abort < self.abort_at:
+                self.abort_at = abort
+        self.wake.set()
+
+    async def progress(self) -> tuple[int, int]:
+        return self.done, self.kernel.events
+
+    def _refine(self, nxt: float) -> None:
+        """Raise each sender's bound with its report: it next acts at its independent bound, or
+        when a message of this shard reaches it (sent and not yet taken up, or sent from this
+        shard's next event on), and what it then sends arrives a lookahead later."""
+        clock, la_out, la_in = self.clock, self.la_out, self.la_in
+        for k, indep in self.indep.items():
+            if indep is None:
+                continue
+            la = la_out.get(k)
+            t = indep
+            if la is not None:
+                pending = self.unacked[k]
+                ack = self.acked[k]
+                if pending and pending[0][0] <= ack:
+                    pending[:] = [p for p in pending if p[0] > ack]
+                for _, arrival in pending:
+                    if arrival < t:
+                        t = arrival
+                if nxt + la < t:
+                    t = nxt + la
+            t += la_in[k]
+            if t > clock[k]:
+                clock[k] = t
+
+    def _send(self, nxt: float, reached, abort=None) -> None:
+        """Hand each peer its messages and this shard's bounds, where something changed for it
+        (``reached``: the barrier reached, -1 if none; None with ``abort``: unbounded)."""
+        per_shard: dict[int, list] = {}
+        shard_of = self.shard_of
+        for e in self.kernel.take_outbox():
+            per_shard.setdefault(shard_of[e[0]], []).append(e)
+        clock = self.clock
+        floor = min(clock.values(), default=math.inf)
+        bound = min(nxt, floor)
+        for j, la in self.la_out.items():
+            evs = per_shard.pop(j, None)
+            if abort is not None:
+                report = (None, None, self.taken.get(j, -1))
+            else:
+                others = floor if clock.get(j, math.inf) > floor else min(
+                    (c for k, c in clock.items() if k != j), default=math.inf)
+                indep = min(nxt, others)
+                report = (bound + la, None if indep == math.inf else indep, self.taken.get(j, -1))
+            new_marker = reached is None or reached > self.sent_marker[j]
+            if not (evs or report != self.reported[j] or new_marker or abort is not None):
+                continue
+            seq = self.seq_out[j]
+            self.seq_out[j] = seq + 1
+            self.reported[j] = report
+            if new_marker:
+                self.sent_marker[j] = math.inf if reached is None else reached
+            batch = None
+            if evs:
+                self.sent_remote += len(evs)
+                self.unacked[j].append((seq, min(e[1] for e in evs)))
+                batch = encode_batch(self.rounds, evs)
+            self.peers[j].receive.remote(msgpack.packb((self.shard_id, seq, *report, reached, abort, batch)))
+            self.calls_out += 1
+        if per_shard:  # a send to a shard no path reaches: the kernel's route check forbids it
+            raise RuntimeError(f"messages for shards {sorted(per_shard)} that no channel of shard "
+                               f"{self.shard_id} reaches")
+
+    async def run_to(self, barrier: int) -> tuple:
+        """Handle every event before ``barrier`` in step with the peers (see the class doc);
+        return ``(ok, events, rounds)``; ``ok`` False: an event raised (see :meth:`failure`)."""
+        kernel = self.kernel
+        clock, marker = self.clock, self.marker
+        events0 = kernel.events
+        inf = math.inf
+        while True:
+            stop = min(barrier, self.abort_at)
+            nxt = kernel.next_time()
+            nxt = inf if nxt is None else nxt
+            self._refine(nxt)
+            safe = min(min(clock.values(), default=inf), stop)
+            moved = safe > self.done
+            if moved:
+                t1 = time.perf_counter()
+                try:
+                    kernel.run_until(safe)
+                except QactorsError as e:
+                    self.error = e
+                    at = (kernel.failed_at or (self.done, -1))[0]
+                    self._send(inf, None, abort=at + 1)  # unbounded: this shard sends nothing more
+                    return False, kernel.events - events0, self.rounds
+                finally:
+                    self.busy_s += time.perf_counter() - t1
+                self.done = safe
+                self.rounds += 1
+                nxt = kernel.next_time()
+                nxt = inf if nxt is None else nxt
+            self._send(nxt, stop if self.done >= stop else -1)
+            if self.done >= stop and all(m >= stop for m in marker.values()):
+                return True, kernel.events - events0, self.rounds
+            if not moved:
+                await self.wake.wait()
+                self.wake.clear()
+
+    def start(self) -> bytes:
+        """Start the actors; their first messages to other shards leave with the first bounds."""
+        try:
+            self.kernel.start()
+            return b"ok"
+        except QactorsError as e:
+            self.error = e
+            return b""
+
+    def finish(self, batches: Sequence[bytes], collect_states: bool):
+        out = super().finish(batches, collect_states)
+        if not isinstance(out, QactorsError):
+            out[2].update(rounds=self.rounds, calls_out=self.calls_out)
+        return out
+
+
 def _ship_by_value(classes) -> None:
     """Let shard processes rebuild classes whose module they may not be able to import.
 
@@ -293,6 +489,14 @@ class RayBackend:
             cities, the shards then get equal work rather than equal numbers
             of actors; each stop costs a start of the shards.  A resumed run
             balances actors.
+        sync: how shards keep step.  ``"links"``: among themselves, each with the shards it
+            exchanges messages with, by the bounds on each channel (:class:`_LinkedShard`); the
+            driver only sets barriers (checkpoints, the end).  ``"driver"``: windows set by the
+            driver, as long as the shortest cut link, one round trip per window.  Default:
+            ``"links"`` for two shards, ``"driver"`` otherwise: with three or more shards in a
+            cycle an idle stretch advances by one lookahead per exchange under ``"links"``
+            (the known weakness of null-message synchronisation), where the driver's window
+            jumps to the next event at once; a busy network runs well under either.
         max_restarts: how often a run starts again when a shard process dies
             (killed, out of memory, its node lost): from the newest checkpoint
             it wrote (``checkpoints=``), or from the start; the result equals
@@ -307,7 +511,7 @@ class RayBackend:
                  nodes: Sequence[str] | None = None, num_cpus_per_shard: float | None = None,
                  partitioner=partition, compiled: bool = False, start_timeout_s: float = 300.0,
                  max_restarts: int = 3, balance: str = "actors",
-                 rebalance_at: Sequence[float] = (0.15,)):
+                 rebalance_at: Sequence[float] = (0.15,), sync: str | None = None):
         if not per_actor:
             checks.integer("shards", shards, low=1)
         if num_cpus_per_shard is not None:
@@ -319,6 +523,14 @@ class RayBackend:
         self.num_cpus_per_shard = num_cpus_per_shard
         self.partitioner = partitioner
         self.compiled = compiled
+        if sync is None:  # see the class doc: "links" is exact in idle stretches for two shards only
+            sync = "links" if shards == 2 and not (per_actor or compiled) else "driver"
+        if sync not in ("links", "driver") or (sync == "links" and (per_actor or compiled)):
+            raise ConfigurationError(
+                f"sync={sync!r} is not allowed here; allowed: 'links' (the default for partitioned shards) or "
+                f"'driver' (which the per-actor placement and the compiled transport always use)",
+                field="sync", value=sync)
+        self.sync = sync
         self.start_timeout_s = start_timeout_s
         self.max_restarts = checks.integer("max_restarts", max_restarts, low=0)
         if balance not in ("actors", "events"):
@@ -412,8 +624,9 @@ class RayBackend:
                 try:
                     self._launch(handles, start.network() if start is not None else network, plan, seed,
                                  record_digest, in_place or start is not None)
-                    result = self._drive(handles, plan, until_ps, progress, start, checkpoints, newest, network,
-                                         seed, record_digest)
+                    drive = self._drive_linked if self.sync == "links" else self._drive
+                    result = drive(handles, plan, until_ps, progress, start, checkpoints, newest, network, seed,
+                                   record_digest)
                     if pause:
                         base = start.events if start is not None else 0
                         ckpt = self._checkpoint(handles, network, until_ps, until_ps, result["inflight"],
@@ -463,7 +676,9 @@ class RayBackend:
             shards=plan.shards, lookahead_ps=plan.lookahead_ps,
             stats={"setup_s": result["t_loop"] - t0, "loop_s": result["loop_s"],
                    "cross_shard_messages": sum(f[2]["sent_remote"] for f in finals),
-                   "cut_links": plan.cut_links, "shard_calls": result["calls"],
+                   "cut_links": plan.cut_links, "sync": self.sync,
+                   "shard_calls": result["calls"] if result["calls"] is not None else
+                   sum(f[2]["calls_out"] for f in finals),
                    "events_per_shard": [f[2]["events"] for f in finals],
                    "busy_s_per_shard": [round(f[2]["busy_s"], 6) for f in finals], "node_ids": node_ids,
                    "restarts": restarts, "shards_lost": lost, "balance": "events" if weights else "actors",
@@ -506,7 +721,7 @@ class RayBackend:
         actors = network.actors if in_place else fresh_actors(network)
         classes = list(registered_messages().values())
         _ship_by_value([type(a) for a in actors] + classes)
-        remote_cls = ray.remote(_Shard)
+        remote_cls = ray.remote(_LinkedShard if self.sync == "links" else _Shard)
         for s in range(plan.shards):
             opts: dict = {"num_cpus": cpus, "max_restarts": 0}
             if self.nodes:
@@ -548,24 +763,7 @@ class RayBackend:
                     inflight_min[dst] = tmin if inflight_min[dst] is None else min(inflight_min[dst], tmin)
 
         transport = _Calls(handles)
-        try:
-            if start is None:
-                first = [h.start.remote() for h in handles]
-            else:  # each shard takes up its actors' pending events and traces
-                member = plan.shard_of
-                pending: list[list] = [[] for _ in range(k)]
-                for e in start.pending:
-                    pending[member[e[1]]].append(e)
-                traces: list[dict] = [{} for _ in range(k)]
-                for i, h in enumerate(start.trace):
-                    traces[member[i]][i] = h
-                first = [h.restore.remote(pending[j], traces[j]) for j, h in enumerate(handles)]
-            started = ray.get(first, timeout=self.start_timeout_s)
-        except ray.exceptions.GetTimeoutError:
-            raise ConfigurationError(
-                f"the {k} shard actors could not all start within {self.start_timeout_s:g} s: the Ray cluster "
-                f"lacks the resources (CPUs, pinned nodes) to place them; ray.available_resources() = "
-                f"{ray.available_resources()}", field="shards", value=k) from None
+        started = self._start_shards(handles, plan, start)
         absorb(dict(enumerate(started)))
         if self.compiled:
             transport = _CompiledCalls(handles)
@@ -609,6 +807,100 @@ class RayBackend:
                 "events": events,
                 "loop_s": time.perf_counter() - t_loop}
 
+
+    def _start_shards(self, handles: list, plan: Partition, start: Checkpoint | None) -> list:
+        """Each shard's reply to starting its actors, or (``start``) to taking up its actors'
+        pending events and traces from a checkpoint."""
+        try:
+            if start is None:
+                first = [h.start.remote() for h in handles]
+            else:
+                first = self._restore_calls(handles, plan, start)
+            return ray.get(first, timeout=self.start_timeout_s)
+        except ray.exceptions.GetTimeoutError:
+            k = len(handles)
+            raise ConfigurationError(
+                f"the {k} shard actors could not all start within {self.start_timeout_s:g} s: the Ray cluster "
+                f"lacks the resources (CPUs, pinned nodes) to place them; ray.available_resources() = "
+                f"{ray.available_resources()}", field="shards", value=k) from None
+
+    @staticmethod
+    def _restore_calls(handles: list, plan: Partition, start: Checkpoint) -> list:
+        k, member = len(handles), plan.shard_of
+        pending: list[list] = [[] for _ in range(k)]
+        for e in start.pending:
+            pending[member[e[1]]].append(e)
+        traces: list[dict] = [{} for _ in range(k)]
+        for i, h in enumerate(start.trace):
+            traces[member[i]][i] = h
+        return [h.restore.remote(pending[j], traces[j]) for j, h in enumerate(handles)]
+
+    def _drive_linked(self, handles: list, plan: Partition, until_ps: int, progress: ProgressFn | None,
+                      start: Checkpoint | None = None, checkpoints: CheckpointPlan | None = None,
+                      newest: dict | None = None, network: Network | None = None, seed: int = 0,
+                      record_digest: bool = True) -> dict:
+        """``sync="links"``: the shards keep step among themselves (:class:`_LinkedShard`); the
+        driver sets barriers only, at checkpoints and at the end, and asks for progress."""
+        k = len(handles)
+        t_first = start.time_ps if start is not None else 0
+        base_events = start.events if start is not None else 0
+        base_windows = start.windows if start is not None else 0
+        written: list[str] = []
+        started = self._start_shards(handles, plan, start)
+        self._raise_failures(handles, [j for j, r in enumerate(started) if not r])
+        la = shard_lookahead(network, plan)
+        ray.get([h.connect.remote(handles, {a: la[a][j] for a in range(k) if j in la[a]}, la[j], t_first)
+                 for j, h in enumerate(handles)])
+        t_loop = time.perf_counter()
+        events = rounds = 0
+        ckpt_due = checkpoints.due(t_first) if checkpoints is not None else None
+        barrier = t_first
+        while barrier < until_ps:
+            barrier = until_ps if ckpt_due is None else min(until_ps, max(ckpt_due, barrier + 1))
+            replies = self._await_barrier(handles, barrier, until_ps, progress, base_events)
+            events += sum(r[1] for r in replies)
+            rounds = max([rounds] + [r[2] for r in replies])
+            self._raise_failures(handles, [j for j, r in enumerate(replies) if not r[0]])
+            if ckpt_due is not None and barrier >= ckpt_due and barrier < until_ps:
+                ckpt = self._checkpoint(handles, network, barrier, until_ps, [[] for _ in range(k)],
+                                        base_events + events, base_windows + rounds, seed, record_digest)
+                written.append(str(checkpoints.write(ckpt)))
+                if newest is not None:
+                    newest["ckpt"] = ckpt
+                ckpt_due = checkpoints.due(barrier)
+        if progress is not None:
+            progress(until_ps, until_ps, base_events + events)
+        return {"inflight": [[] for _ in range(k)], "windows": rounds, "calls": None, "t_loop": t_loop,
+                "written": written, "events": events, "loop_s": time.perf_counter() - t_loop}
+
+    @staticmethod
+    def _await_barrier(handles: list, barrier: int, until_ps: int, progress: ProgressFn | None,
+                       events0: int) -> list[tuple]:
+        """Every shard's ``run_to(barrier)`` reply; meanwhile, twice a second, the progress of the
+        slowest shard.  A shard process that died raises here (``RayActorError``)."""
+        refs = [h.run_to.remote(barrier) for h in handles]
+        polls: list = []
+        while True:
+            ready, waiting = ray.wait(refs, num_returns=len(refs), timeout=0.5)
+            if not waiting:
+                return ray.get(refs)
+            for ref in ready:  # a shard that died ends the wait at once: its neighbours never reach the barrier
+                ray.get(ref)
+            if progress is not None:
+                if polls and not ray.wait(polls, num_returns=len(polls), timeout=0)[1]:
+                    done = ray.get(polls)
+                    progress(min(min(d for d, _ in done), until_ps), until_ps,
+                             events0 + sum(e for _, e in done))
+                    polls = []
+                if not polls:
+                    polls = [h.progress.remote() for h in handles]
+
+    @staticmethod
+    def _raise_failures(handles: list, failed: list[int]) -> None:
+        """Raise the error of the earliest failed event among shards ``failed`` (as on one process)."""
+        if failed:
+            reports = ray.get([handles[j].failure.remote() for j in failed])
+            raise min(reports, key=lambda r: r[0])[1]
 
     @staticmethod
     def _checkpoint(handles, network: Network, t: int, until_ps: int, inflight, events: int, windows: int,

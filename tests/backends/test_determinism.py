@@ -31,7 +31,8 @@ def test_reference_run_is_nontrivial(reference):
     assert s["shared_coins_agreeing"] == s["shared_coins_compared"] == s["pongs_received"]
 
 
-@pytest.mark.parametrize("backend", ["ray:1", "ray:2", RayBackend(shards=4, num_cpus_per_shard=0.5)])
+@pytest.mark.parametrize("backend", ["ray:1", "ray:2", RayBackend(shards=4, num_cpus_per_shard=0.5),
+                                     RayBackend(shards=3, num_cpus_per_shard=0.6, sync="links")])
 def test_partitioned_ray_matches_local(ray_session, network, reference, backend):
     result = qactors.run(network, until_ps=UNTIL, seed=11, backend=backend)
     assert result.digest == reference.digest
@@ -54,7 +55,7 @@ def test_idle_shards_sit_windows_out_with_ordinary_calls(ray_session):
         net.connect(f"r{i}", f"r{(i + 1) % 8}", latency_ps=10 * US)
     local = qactors.run(net, until_ps=1 * MS, seed=0)
     for compiled in (False, True):
-        result = qactors.run(net, until_ps=1 * MS, seed=0, backend=RayBackend(shards=2, compiled=compiled))
+        result = qactors.run(net, until_ps=1 * MS, seed=0, backend=RayBackend(shards=2, compiled=compiled, sync="driver"))
         assert result.digest == local.digest and result.events == 99
         calls_per_window = result.stats["shard_calls"] / result.windows
         assert calls_per_window == (2 if compiled else 1)  # the compiled graph always calls every shard

@@ -95,3 +95,22 @@ def test_a_ray_run_balancing_events_has_the_local_digest(ray_session):
     assert remote.digest == local.digest and remote.stats["balance"] == "events"
     with pytest.raises(ConfigurationError, match="balance must be 'actors' or 'events'"):
         RayBackend(balance="work")
+
+
+def test_channel_lookahead_is_the_shortest_path_between_shards_even_through_a_third():
+    from qactors.backends.partition import finish_partition, shard_lookahead
+    # a0 (shard 0) - a1 (shard 1) by 100 ps; a0 - a2 (shard 2) by 10; a2 - a1 by 20:
+    # from shard 0 to shard 1 the detour through shard 2 (30 ps) beats the direct cut link
+    net = Network()
+    for i in range(3):
+        net.add_actor(Actor(f"a{i}"))
+    net.connect("a0", "a1", latency_ps=100)
+    net.connect("a0", "a2", latency_ps=10)
+    net.connect("a2", "a1", latency_ps=20)
+    la = shard_lookahead(net, finish_partition(net, 3, [0, 1, 2]))
+    assert la == [{1: 30, 2: 10}, {0: 30, 2: 20}, {0: 10, 1: 20}]
+    # two shards that no link joins have no channel
+    apart = Network()
+    apart.add_actor(Actor("x"))
+    apart.add_actor(Actor("y"))
+    assert shard_lookahead(apart, finish_partition(apart, 2, [0, 1])) == [{}, {}]
