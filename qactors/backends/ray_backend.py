@@ -159,16 +159,21 @@ class _Shard:
             _, entries = decode_batch(blob)
             self.kernel.deliver(entries)
 
+    def _outbox_by_shard(self) -> dict[int, list]:
+        """The messages this shard's actors sent to other shards, by destination shard."""
+        per_shard: dict[int, list] = {}
+        shard_of = self.shard_of
+        for e in self.kernel.take_outbox():
+            per_shard.setdefault(shard_of[e[0]], []).append(e)
+        return per_shard
+
     def _reply(self, window: int, n: int) -> bytes:
         """msgpack ``[next_time, events, [[dst_shard, earliest_time, batch], ...]]``.
 
         Requests and replies are single msgpack byte strings because Ray moves
         ``bytes`` markedly faster than nested Python objects (about 0.3 ms
         less per window for two shards, measured)."""
-        per_shard: dict[int, list] = {}
-        shard_of = self.shard_of
-        for e in self.kernel.take_outbox():
-            per_shard.setdefault(shard_of[e[0]], []).append(e)
+        per_shard = self._outbox_by_shard()
         self.sent_remote += sum(len(v) for v in per_shard.values())
         out = [(s, min(e[1] for e in evs), encode_batch(window, evs)) for s, evs in sorted(per_shard.items())]
         return msgpack.packb((self.kernel.next_time(), n, out))
@@ -269,7 +274,6 @@ class _LinkedShard(_Shard):
         import asyncio
         self.peers = peers
         self.la_in, self.la_out = la_in, la_out
-        inf = math.inf
         # per sender k: the bound held on its next message to this shard, its last report, order
         self.clock = {k: t0 + la for k, la in la_in.items()}
         self.indep = {k: None for k in la_in}   # None: no report yet
@@ -343,10 +347,7 @@ class _LinkedShard(_Shard):
     def _send(self, nxt: float, reached, abort=None) -> None:
         """Hand each peer its messages and this shard's bounds, where something changed for it
         (``reached``: the barrier reached, -1 if none; None with ``abort``: unbounded)."""
-        per_shard: dict[int, list] = {}
-        shard_of = self.shard_of
-        for e in self.kernel.take_outbox():
-            per_shard.setdefault(shard_of[e[0]], []).append(e)
+        per_shard = self._outbox_by_shard()
         clock = self.clock
         floor = min(clock.values(), default=math.inf)
         bound = min(nxt, floor)
@@ -751,9 +752,7 @@ class RayBackend:
             failed = [j for j, reply in replies.items() if not reply]
             if failed:
                 transport.close()  # a compiled graph must be torn down before other calls
-                # several shards may fail in one window: report the first in event order, as locally
-                reports = ray.get([handles[j].failure.remote() for j in failed])
-                raise min(reports, key=lambda r: r[0])[1]
+                self._raise_failures(handles, failed)
             for j, reply in replies.items():
                 nxt, n, out = msgpack.unpackb(reply)
                 next_time[j] = nxt
@@ -791,18 +790,15 @@ class RayBackend:
                 calls += len(requests)
                 windows += 1
                 if ckpt_due is not None and t_end >= ckpt_due and t_end < until_ps:
-                    ckpt = self._checkpoint(handles, network, t_end, until_ps, inflight, base_events + events,
-                                            base_windows + windows, seed, record_digest)
-                    written.append(str(checkpoints.write(ckpt)))
-                    if newest is not None:
-                        newest["ckpt"] = ckpt
-                    ckpt_due = checkpoints.due(t_end)
+                    ckpt_due = self._write_checkpoint(handles, network, t_end, until_ps, inflight,
+                                                      base_events + events, base_windows + windows, seed,
+                                                      record_digest, checkpoints, written, newest)
                 if progress is not None:
                     progress(t_end, until_ps, base_events + events)
         finally:
             transport.close()
         if progress is not None:
-            progress(until_ps, until_ps, events)
+            progress(until_ps, until_ps, base_events + events)
         return {"inflight": inflight, "windows": windows, "calls": calls, "t_loop": t_loop, "written": written,
                 "events": events,
                 "loop_s": time.perf_counter() - t_loop}
@@ -862,12 +858,9 @@ class RayBackend:
             rounds = max([rounds] + [r[2] for r in replies])
             self._raise_failures(handles, [j for j, r in enumerate(replies) if not r[0]])
             if ckpt_due is not None and barrier >= ckpt_due and barrier < until_ps:
-                ckpt = self._checkpoint(handles, network, barrier, until_ps, [[] for _ in range(k)],
-                                        base_events + events, base_windows + rounds, seed, record_digest)
-                written.append(str(checkpoints.write(ckpt)))
-                if newest is not None:
-                    newest["ckpt"] = ckpt
-                ckpt_due = checkpoints.due(barrier)
+                ckpt_due = self._write_checkpoint(handles, network, barrier, until_ps, [[] for _ in range(k)],
+                                                  base_events + events, base_windows + rounds, seed, record_digest,
+                                                  checkpoints, written, newest)
         if progress is not None:
             progress(until_ps, until_ps, base_events + events)
         return {"inflight": [[] for _ in range(k)], "windows": rounds, "calls": None, "t_loop": t_loop,
@@ -901,6 +894,17 @@ class RayBackend:
         if failed:
             reports = ray.get([handles[j].failure.remote() for j in failed])
             raise min(reports, key=lambda r: r[0])[1]
+
+    def _write_checkpoint(self, handles, network: Network, t: int, until_ps: int, inflight, events: int,
+                          windows: int, seed: int, record_digest: bool, checkpoints: CheckpointPlan,
+                          written: list[str], newest: dict | None) -> int:
+        """Write the checkpoint at the boundary ``t`` (noting its path in ``written`` and keeping it
+        as the newest to restart from); return when the next one is due."""
+        ckpt = self._checkpoint(handles, network, t, until_ps, inflight, events, windows, seed, record_digest)
+        written.append(str(checkpoints.write(ckpt)))
+        if newest is not None:
+            newest["ckpt"] = ckpt
+        return checkpoints.due(t)
 
     @staticmethod
     def _checkpoint(handles, network: Network, t: int, until_ps: int, inflight, events: int, windows: int,
