@@ -288,7 +288,7 @@ class _LinkedShard(_Shard):
         self.reported = {j: None for j in la_out}
         self.sent_marker = {j: t0 for j in la_out}
         self.done = t0
-        self.abort_at = inf
+        self.abort_at = math.inf
         self.rounds = 0
         self.calls_out = 0
         self.wake = asyncio.Event()
