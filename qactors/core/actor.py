@@ -38,7 +38,7 @@ import numpy as np
 from .codec import record_fields
 from .errors import LatencyError, UnknownActorError
 from .errors import PayloadError
-from .messages import Message, check_payload, message_class_problem
+from .messages import _REGISTRY, Message, check_payload, message_class_problem
 from .rng import actor_generator, shared_generator
 
 __all__ = ["Actor", "PlainData", "handler", "TimerHandle"]
@@ -167,8 +167,10 @@ class Actor:
                 f"actor {self.id!r} sent {type(msg).__name__} to {to!r} at t={self._now} ps with "
                 f"delay_ps={delay_ps!r}; allowed: an int >= {lat} ps, the latency of the path between them",
                 actor=self.id, to=to, delay_ps=delay_ps, min_latency_ps=lat)
-        if not near:
-            self._check_payload(msg, to)
+        if not near:  # check_payload, inlined: this is every send's cost
+            cls = type(msg)
+            if _REGISTRY.get(getattr(cls, "_qactors_name", None)) is not cls or not cls._qactors_check(msg):
+                self._check_payload(msg, to)  # raises, naming the field
         self._seq = seq = self._seq + 1
         t = self._now + delay_ps
         if k.local[dst]:

@@ -50,6 +50,7 @@ class Message:
     _qactors_code: int = 0  # CRC-32 of the name: the type in the kernel's digest trace
     _qactors_fields: tuple[str, ...] = ()
     _qactors_getter: Callable[["Message"], tuple] = staticmethod(lambda m: ())
+    _qactors_check: Callable[["Message"], bool] = staticmethod(lambda m: True)  # its fields fit (see message)
 
 
 def _type_name(cls: type) -> str:
@@ -85,8 +86,24 @@ def message(cls: T) -> T:
     cls._qactors_code = zlib.crc32(cls._qactors_name.encode())
     cls._qactors_fields = names
     cls._qactors_getter = staticmethod(getter)
+    cls._qactors_check = staticmethod(_field_check(names))
     _REGISTRY[cls._qactors_name] = cls
     return cls
+
+
+def _field_check(names: tuple[str, ...]) -> Callable[[Message], bool]:
+    """A function telling whether a message with fields ``names`` can travel (``_fits`` of every field),
+    written out field by field: the check runs on every send, and a loop over a tuple of the fields
+    costs about twice as much.  Field names are identifiers (dataclasses checks them)."""
+    lines = ["def check(m):"]
+    for name in names:
+        lines += [f"    v = m.{name}", "    t = type(v)",
+                  "    if t is int:", "        if not LO <= v <= HI: return False",
+                  "    elif t not in SCALARS and not fits(v): return False"]
+    lines.append("    return True")
+    scope = {"LO": _INT_MIN, "HI": _INT_MAX, "SCALARS": _SCALARS, "fits": _fits}
+    exec("\n".join(lines), scope)  # noqa: S102 -- the source is built above from checked identifiers only
+    return scope["check"]
 
 
 def message_fields(msg: Message) -> tuple:
@@ -165,8 +182,9 @@ def check_payload(msg: object) -> None:
         raise PayloadError(
             f"messages must be instances of a @message-decorated Message subclass: {problem} ({msg!r:.80})",
             value_type=cls.__name__)
-    if not _fit_message(msg):
+    if not cls._qactors_check(msg):
         _raise_field_problem(msg)  # one field does not fit: find it and say why
+    object.__setattr__(msg, "_qactors_fit", True)  # forwarded or nested later: not checked again
 
 
 def _raise_field_problem(msg: Message) -> None:
@@ -231,7 +249,8 @@ def _fit_message(v: Message) -> bool:
         return v._qactors_fit
     except AttributeError:
         pass
-    if not is_message_class(type(v)) or not _fits(v._qactors_getter(v)):  # the fields, as a tuple
+    cls = type(v)
+    if _REGISTRY.get(getattr(cls, "_qactors_name", None)) is not cls or not cls._qactors_check(v):
         return False
     object.__setattr__(v, "_qactors_fit", True)
     return True
