@@ -32,7 +32,7 @@ class LocalBackend:
         else:
             actors = fresh_actors(network)
         kernel = Kernel(network.names, network.adjacency, dict(enumerate(actors)), seed, record_digest,
-                        sites=network.sites)
+                        sites=network.sites, index=network.index)
         kernel.start()
         return self._go(kernel, network.adjacency, network.sites, 0, until_ps, seed, t0, collect_states, progress,
                         checkpoints)

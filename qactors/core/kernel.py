@@ -47,9 +47,16 @@ class Kernel:
     """Runs the actors of one process in event order."""
 
     def __init__(self, names: list[str], adjacency: list[dict[int, int]], actors: dict[int, Actor],
-                 seed: int, record_digest: bool = True, sites: list[str] | None = None, check_near: bool = False):
+                 seed: int, record_digest: bool = True, sites: list[str] | None = None, check_near: bool = False,
+                 index: dict[str, int] | None = None):
+        """``index``: actor id -> index, ``names`` inverted (the network's own table, shared rather than built
+        again: on a 20k-node grid a second one was 8 MB); the kernel never changes it."""
         self.names = names
-        self.index = {n: i for i, n in enumerate(names)}
+        if index is None:
+            index = {n: i for i, n in enumerate(names)}
+        elif len(index) != len(names):
+            raise ValueError(f"Kernel: index has {len(index)} actors, names {len(names)}")
+        self.index = index
         self.seed = seed
         self.local = [False] * len(names)
         self.actors: list[Actor | None] = [None] * len(names)
@@ -63,17 +70,22 @@ class Kernel:
         self._paths = PathLatency(adjacency)
         self._trace = [0] * len(names)  # per actor: a running hash of the events it handled
         self.failed_at: tuple[int, int] | None = None  # (time, actor index) of the event that raised
+        # Actor and site numbers are the index's own int objects (a site's number: the index of its first
+        # actor), not new ones: past 256 every int is an object of its own, 32 bytes an actor per table.
+        numbers = sorted(index.values())  # already in order: one pass, and the index's own objects
+        if numbers and (numbers[0] != 0 or numbers[-1] != len(names) - 1):
+            raise ValueError("Kernel: index must number the actors 0 .. len(names) - 1")
         if sites and not check_near:  # with check_near every actor counts as a site of its own
-            numbers: dict[str, int] = {}
-            self.site_of = [numbers.setdefault(s, len(numbers)) for s in sites]
+            first: dict[str, int] = {}
+            self.site_of = [first.setdefault(s, i) for s, i in zip(sites, numbers)]
         else:
-            self.site_of = list(range(len(names)))
+            self.site_of = numbers
         for i in sorted(actors):
             a = actors[i]
             self.local[i] = True
             self.actors[i] = a
             a._kernel = self
-            a._idx = i
+            a._idx = numbers[i]
             a._links = adjacency[i]
             a._site = self.site_of[i]
 

@@ -446,3 +446,20 @@ def test_cancelled_timers_are_dropped_from_the_heap_without_changing_anything(mo
     plain = run_local(net, until=1000 + 3000)
     assert kept.states["f"]["fired"] == plain.states["f"]["fired"] == list(range(0, 3000, 10))
     assert kept.digest == plain.digest and kept.events == plain.events == 300
+
+
+def test_kernel_shares_the_network_index_and_its_numbers():
+    """Given the network's index, the kernel keeps that very table, and actor and site numbers are its
+    own int objects (no second id table, no second int per actor); an index that does not number the
+    actors 0 .. n-1 is refused."""
+    from qactors.core.kernel import Kernel
+    net = build(*(Recorder(f"a{i}") for i in range(300)), links=[(f"a{i}", f"a{i + 1}", 5) for i in range(299)])
+    actors = dict(enumerate(net.actors))
+    k = Kernel(net.names, net.adjacency, actors, 0, True, sites=net.sites, index=net.index)
+    assert k.index is net.index
+    assert all(a._idx is net.index[a.id] and k.site_of[a._idx] is a._idx for a in net.actors)
+    with pytest.raises(ValueError):
+        Kernel(net.names, net.adjacency, actors, 0, True, index={n: i + 1 for n, i in net.index.items()})
+    with pytest.raises(ValueError):
+        Kernel(net.names, net.adjacency, actors, 0, True, index={"a0": 0})
+    assert qactors.run(net, until_ps=10, seed=0).events == 0
