@@ -126,6 +126,16 @@ def _oriented(pair: PairRecord, left: str) -> PairRecord:
     return PairRecord(pair.pair_id, pair.coefficients, pair.ref_ps, pair.b, pair.a)
 
 
+_NONE: frozenset = frozenset()  # the empty value of a node's frozensets, one for all (see QNode.__init__)
+
+
+def _without(items: frozenset, gone) -> frozenset:
+    """``items`` less ``gone``: ``items`` itself when it holds none of them, :data:`_NONE` when nothing is left."""
+    if items.isdisjoint(gone):
+        return items
+    return items.difference(gone) or _NONE
+
+
 class _Role(PlainData):
     """One request at one node: plain data in the node's state.  ``state`` holds each protocol part's
     own state (``state[part.key]``); the rest is what every request needs."""
@@ -253,12 +263,13 @@ class QNode(Actor):
         self.port_of = {slot: p.link for p in ports for slot in p.slots}     # slot id -> link name
         self.port_to = {p.neighbour: p.link for p in ports}                  # neighbour -> link name
         # the node's sets are frozensets, replaced when they change: most nodes of a large network never
-        # hold anything in most of them, and an empty set costs 216 bytes where the empty frozenset is shared
+        # hold anything in most of them, and an empty set costs 216 bytes; an empty one is always _NONE,
+        # shared (CPython builds a new empty frozenset at every frozenset() or difference)
         self.owner: dict[str, str] = {}       # reserved slot id -> request id holding it
-        self.using: frozenset[str] = frozenset()  # requests that hold slots (reserved or shared) here
+        self.using: frozenset[str] = _NONE    # requests that hold slots (reserved or shared) here
         self.held: dict[str, PairRecord] = {}  # slot id -> pair in memory (oriented along its request's path)
         self.serving: dict[str, str] = {}      # slot id -> request id the held pair serves
-        self.offered: frozenset[str] = frozenset()  # slots asked to generate, not heard from since
+        self.offered: frozenset[str] = _NONE  # slots asked to generate, not heard from since
         self.pending = {r.request_id: r for r in requests if r.source == actor_id}  # as given (legs added later)
         self.roles: dict[str, _Role] = {}
         self.swap_success_probability = swap_success_probability
@@ -273,7 +284,7 @@ class QNode(Actor):
         self.avoid: dict[str, set] = {}      # original request id -> links that failed it
         self.legs: dict[str, int] = {}       # original request id -> paths started after failures
         self.paths: dict[str, tuple] = {}    # original request id -> the first path its router chose
-        self.down_links: frozenset[str] = frozenset()  # this node's links known to be cut
+        self.down_links: frozenset[str] = _NONE  # this node's links known to be cut
         self.faults = tuple(faults)          # NodeFailure records for this node
         self.down = False
         self.advert_seq = 0
@@ -419,7 +430,7 @@ class QNode(Actor):
             port = self.ports[link]
             self.send(port.memory, FreeSlots(tuple(freed[link]), False), delay_ps=port.access_ps)
         role.left = role.right = ()
-        self.using -= {rid}
+        self.using = _without(self.using, (rid,))
         self._touched()
 
     def _start_in_step(self, role: _Role, lane: int, l: int, r: int) -> None:
@@ -504,7 +515,7 @@ class QNode(Actor):
         if link is None or sender != self.ports[link].memory:
             self.ignored += 1  # not one of this node's memories
             return
-        self.offered -= {channel}
+        self.offered = _without(self.offered, (channel,))
         port = self.ports[link]
         rid = msg.purpose if port.shared else self.owner.get(channel, "")
         role = self.roles.get(rid)
@@ -663,7 +674,7 @@ class QNode(Actor):
         if port is None:
             return
         self.down_links |= {msg.link}
-        self.offered -= set(port.slots)
+        self.offered = _without(self.offered, port.slots)
         for slot in port.slots:
             pair = self.held.get(slot)
             if pair is None:
@@ -686,7 +697,7 @@ class QNode(Actor):
     def on_link_restored(self, msg: LinkRestored, sender: str) -> None:
         if self._port_reporting(msg.link, sender) is None:
             return
-        self.down_links -= {msg.link}
+        self.down_links = _without(self.down_links, (msg.link,))
         self._touched()
 
     @handler(PathFailed)
@@ -730,11 +741,11 @@ class QNode(Actor):
                 role.outcome = role.outcome or f"failed: node {self.id} down"
                 role.counted = False
         self.routed.clear()
-        self.using = frozenset()
+        self.using = _NONE
         self.owner.clear()
         self.held.clear()
         self.serving.clear()
-        self.offered = frozenset()
+        self.offered = _NONE
         self._part_dispatch = self._dispatch
         self._dispatch = _WhileDown({_Fault: QNode.on_fault})
 
