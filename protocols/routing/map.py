@@ -17,6 +17,7 @@ between the two: stale information is part of the model.  A
 from __future__ import annotations
 
 import math
+from heapq import heappop, heappush
 from typing import Iterable, NamedTuple
 
 import networkx as nx
@@ -60,7 +61,10 @@ class NetworkMap:
 
     ``links``: the :class:`MapLink` of every link; ``nodes``: the :class:`MapNode` of every node.
     :meth:`latency_ps` is the classical latency of the fastest fibre route between two nodes
-    (a Dijkstra per source node, kept)."""
+    (a Dijkstra per source node, kept).  :meth:`shortest` searches the map itself; the networkx
+    :attr:`graph` of the map (for routers that need networkx, such as Yen's k shortest paths) is
+    built on first use: on a 20k-node map it is some 14 MB that a run routing by shortest paths
+    never needs."""
 
     def __init__(self, nodes: Iterable[MapNode], links: Iterable[MapLink]):
         self.nodes = {n.name: n for n in nodes}
@@ -69,11 +73,89 @@ class NetworkMap:
         for link in self.links.values():
             self.adj[link.a][link.b] = link
             self.adj[link.b][link.a] = link
-        self.graph = nx.Graph()
-        self.graph.add_nodes_from(sorted(self.nodes))
-        for link in sorted(self.links.values()):
-            self.graph.add_edge(link.a, link.b, link=link, length_km=link.length_km, latency_ps=link.latency_ps)
+        self._graph: nx.Graph | None = None
+        self._order: dict[str, tuple] | None = None  # node -> its (neighbour, link) pairs in the graph's order
         self._latency: dict[str, dict[str, int]] = {}
+
+    @property
+    def graph(self) -> nx.Graph:
+        """The map as a networkx graph: its nodes sorted, its links added in name order, each edge with
+        ``link`` (the :class:`MapLink`), ``length_km`` and ``latency_ps``."""
+        if self._graph is None:
+            g = nx.Graph()
+            g.add_nodes_from(sorted(self.nodes))
+            for link in sorted(self.links.values()):
+                g.add_edge(link.a, link.b, link=link, length_km=link.length_km, latency_ps=link.latency_ps)
+            self._graph = g
+        return self._graph
+
+    def _neighbours(self) -> dict[str, tuple]:
+        """Each node's neighbours with the link to each, in the order of :attr:`graph`'s adjacency (which
+        decides between paths of equal cost)."""
+        if self._order is None:
+            order: dict[str, dict[str, MapLink]] = {v: {} for v in sorted(self.nodes)}
+            for link in sorted(self.links.values()):
+                order[link.a][link.b] = link
+                order[link.b][link.a] = link
+            self._order = {v: tuple(nbrs.items()) for v, nbrs in order.items()}
+        return self._order
+
+    def shortest(self, source: str, dest: str, cost, usable=None) -> tuple | None:
+        """The path of least total ``cost(link)`` from ``source`` to ``dest`` over the links for which
+        ``usable(link)`` holds (all when None), or None when there is none: the path that
+        ``networkx.shortest_path`` (a bidirectional Dijkstra) finds on :attr:`graph`, by the same
+        search in the same order, so with the same choice between paths of equal cost, without
+        building the graph.
+
+        Raises:
+            networkx.NodeNotFound: ``source`` or ``dest`` is not on the map."""
+        for end in (source, dest):
+            if end not in self.nodes:
+                raise nx.NodeNotFound(f"Node {end} is not on the map")
+        if source == dest:
+            return (source,)
+        order = self._neighbours()
+        done: list[dict] = [{}, {}]              # forward (from source), backward (from dest): final distances
+        preds: list[dict] = [{source: None}, {dest: None}]
+        seen: list[dict] = [{source: 0}, {dest: 0}]
+        fringe: list[list] = [[(0, 0, source)], [(0, 1, dest)]]
+        tick = 1  # one tie-break count for both heaps: first pushed, first out
+        best = meet = None
+        direction = 1
+        while fringe[0] and fringe[1]:
+            direction = 1 - direction  # the directions take turns, a stale entry popped included
+            d, _, v = heappop(fringe[direction])
+            mine, other = done[direction], done[1 - direction]
+            if v in mine:
+                continue
+            mine[v] = d
+            if v in other:
+                forward, back = [], []
+                node = meet
+                while node is not None:
+                    forward.append(node)
+                    node = preds[0][node]
+                node = preds[1][meet]
+                while node is not None:
+                    back.append(node)
+                    node = preds[1][node]
+                return tuple(reversed(forward)) + tuple(back)
+            near, far = seen[direction], seen[1 - direction]
+            for w, link in order[v]:
+                if usable is not None and not usable(link):
+                    continue
+                dw = d + cost(link)
+                if w in mine or (w in near and dw >= near[w]):
+                    continue
+                near[w] = dw
+                tick += 1
+                heappush(fringe[direction], (dw, tick, w))
+                preds[direction][w] = v
+                if w in far:
+                    total = dw + far[w]
+                    if best is None or best > total:
+                        best, meet = total, w
+        return None
 
     def path_links(self, path) -> list[MapLink]:
         return [self.adj[a][b] for a, b in zip(path, path[1:])]
@@ -82,8 +164,26 @@ class NetworkMap:
         """Latency of the fastest fibre route from ``a`` to ``b``, ps."""
         table = self._latency.get(a)
         if table is None:
-            table = self._latency[a] = nx.single_source_dijkstra_path_length(self.graph, a, weight="latency_ps")
+            table = self._latency[a] = self._latencies_from(a)
         return table[b]
+
+    def _latencies_from(self, source: str) -> dict[str, int]:
+        """Latency of the fastest fibre route from ``source`` to every node it reaches (Dijkstra)."""
+        order = self._neighbours()
+        done: dict[str, int] = {}
+        seen = {source: 0}
+        fringe = [(0, source)]
+        while fringe:
+            d, v = heappop(fringe)
+            if v in done:
+                continue
+            done[v] = d
+            for u, link in order[v]:
+                du = d + link.latency_ps
+                if u not in done and (u not in seen or du < seen[u]):
+                    seen[u] = du
+                    heappush(fringe, (du, u))
+        return done
 
     def offsets_ps(self, path) -> tuple[int, ...]:
         """Cumulative latency along ``path``, from its first node."""
@@ -151,9 +251,4 @@ class RouteView:
 
     def shortest(self, cost) -> tuple | None:
         """The path of least total ``cost(link)`` over usable links, or None (no such path)."""
-        try:
-            path = nx.shortest_path(self.graph(), self.request.source, self.request.dest,
-                                    weight=lambda a, b, d: cost(d["link"]))
-        except nx.NetworkXNoPath:
-            return None
-        return tuple(path)
+        return self.map.shortest(self.request.source, self.request.dest, cost, self.usable)

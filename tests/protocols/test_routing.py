@@ -220,3 +220,39 @@ def test_greedy_geographic_forwarding_walks_towards_the_destination_without_a_gl
     with pytest.raises(ConfigurationError, match="pos_km"):
         quantum_network(graph([("a", "b", 1.0)]), [Request("r", "a", "b")], physics=GOOD,
                         router=GreedyGeographic())
+
+
+def test_the_map_finds_the_paths_networkx_finds_on_its_graph_ties_included():
+    """NetworkMap.shortest searches the map without building its networkx graph; on random maps with
+    many ties (small integer lengths, hop counts) and links taken out, it returns the very path
+    networkx.shortest_path returns on the map's graph, and latency_ps the same latencies."""
+    import random
+
+    from qactors.protocols.routing import MapLink, MapNode, NetworkMap
+    rng = random.Random(7)
+    for trial in range(60):
+        n = rng.randint(2, 40)
+        names = [f"v{rng.randint(0, 999)}-{i}" for i in range(n)]
+        pairs = {tuple(sorted(rng.sample(names, 2))) for _ in range(rng.randint(1, 3 * n))}
+        links = [MapLink(f"{a}-{b}", a, b, float(rng.randint(1, 4)), rng.randint(1, 5) * 1000, 2, False,
+                         0.1, 100, 0.9) for a, b in pairs]
+        rng.shuffle(links)
+        nmap = NetworkMap([MapNode(v, 1.0, 0.01, None) for v in names], links)
+        out = {link.name for link in links if rng.random() < 0.2}
+        usable = (lambda link: link.name not in out)
+        for cost in ((lambda link: link.length_km), (lambda link: 1.0)):
+            view = nx.subgraph_view(nmap.graph, filter_edge=lambda a, b: usable(nmap.adj[a][b]))
+            for _ in range(10):
+                s, t = rng.choice(names), rng.choice(names)
+                try:
+                    want = tuple(nx.shortest_path(view, s, t, weight=lambda a, b, d: cost(d["link"])))
+                except nx.NetworkXNoPath:
+                    want = None
+                assert nmap.shortest(s, t, cost, usable) == want, (trial, s, t)
+        fresh = NetworkMap(list(nmap.nodes.values()), links)  # latencies without the graph ever built
+        s = rng.choice(names)
+        assert {t: fresh.latency_ps(s, t) for t in nx.node_connected_component(nmap.graph, s)} == \
+            nx.single_source_dijkstra_path_length(nmap.graph, s, weight="latency_ps")
+        assert fresh._graph is None
+    with pytest.raises(nx.NodeNotFound):
+        nmap.shortest("nowhere", names[0], lambda link: 1.0)
