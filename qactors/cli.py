@@ -94,6 +94,13 @@ def _checkpoint_options(q, default: str = "none") -> None:
                    help="checkpoints to keep, the newest (default 2)")
 
 
+def _set_option(q) -> None:
+    q.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
+                   help="change one value of the file for this run, e.g. --set run.duration_ms=20 "
+                        "--set traffic.rate_hz=500 (a TOML value; a bare word is a string); repeatable, "
+                        "checked like the file; recorded in run.json and checkpoints")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qactors", description="Quantum-internet simulator on actors.")
     p.add_argument("--version", action="version", version=f"qactors {__version__}")
@@ -124,6 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("scenario", metavar="SCENARIO", help="the scenario file (.toml)")
     r.add_argument("--out", metavar="DIR", default=None, help="output folder (overrides outputs.dir)")
     r.add_argument("--seed", type=int, default=None, metavar="N", help="random seed (overrides run.seed)")
+    _set_option(r)
     r.add_argument("--backend", default=None, metavar="B",
                    help="local, ray, ray:K or ray-per-actor (overrides run.backend)")
     r.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
@@ -181,6 +189,7 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--no-progress", action="store_true", help="do not report each finished run")
     c = sub.add_parser("check", help="validate a scenario file without running it")
     c.add_argument("scenario", metavar="SCENARIO", help="the scenario file (.toml)")
+    _set_option(c)
     for q in (r, c, st, rs, fk):
         q.add_argument("--allow-outside-paths", action="store_true",
                        help="let topology.file and outputs.dir in the scenario file be absolute or lead outside "
@@ -226,7 +235,8 @@ def _demo(args) -> int:
 
 def _run_scenario(args) -> int:
     from .scenario import Scenario, format_summary, prepare_output_dir, run_scenario, write_outputs
-    scenario = Scenario.from_toml(args.scenario, allow_outside=args.allow_outside_paths, output_dir=args.out)
+    scenario = Scenario.from_toml(args.scenario, allow_outside=args.allow_outside_paths, output_dir=args.out,
+                                  settings=tuple(args.settings))
     scenario = scenario.with_overrides(seed=args.seed, backend=args.backend,
                                        progress=False if args.no_progress else None)
     prepare_output_dir(scenario, overwrite=args.overwrite)  # refuse before running, not after
@@ -293,7 +303,8 @@ def _stress(args) -> int:
 
 def _check_scenario(args) -> int:
     from .scenario import Scenario
-    scenario = Scenario.from_toml(args.scenario, allow_outside=args.allow_outside_paths)
+    scenario = Scenario.from_toml(args.scenario, allow_outside=args.allow_outside_paths,
+                                  settings=tuple(args.settings))
     print(f"{scenario.file}: valid; {scenario.describe()}")
     for note in scenario.notes:
         print(f"  note: {note}")

@@ -73,6 +73,7 @@ class Scenario:
     sha256: str = ""
     kind: str = "entanglement"
     sweep_key: str = ""
+    settings: tuple[str, ...] = ()  # the command line's --set KEY=VALUE, applied to the file's tables
     sweep: tuple = ()  # ((value, Scenario), ...): the points of a [sweep], each a whole scenario; () without one
 
     @property
@@ -82,21 +83,29 @@ class Scenario:
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike, *, allow_outside: bool = False,
-                  output_dir: str | os.PathLike | None = None) -> "Scenario":
+                  output_dir: str | os.PathLike | None = None, settings: tuple[str, ...] = ()) -> "Scenario":
         """Read and validate a scenario file.
 
         Paths in it (``topology.file``, ``outputs.dir``) are relative to the file's folder and
         may not leave it, unless ``allow_outside`` (``qactors run --allow-outside-paths``).
         ``output_dir`` (``qactors run --out``) replaces ``outputs.dir``: a path the user gave,
-        relative to the current folder, allowed anywhere.
+        relative to the current folder, allowed anywhere.  ``settings`` (``qactors run --set``) are
+        ``"KEY=VALUE"`` strings applied to the file's tables before they are checked; the scenario
+        keeps them (``settings``), and checkpoints and ``run.json`` record them.
 
         Raises:
             ScenarioError: the file cannot be read, is not valid TOML (the problem has its
                 line and column), or any of its keys is wrong.
         """
         data, sha256 = read_toml(path)
-        return cls.from_dict(data, file=str(path), base_dir=Path(path).resolve().parent, sha256=sha256,
-                             allow_outside=allow_outside, output_dir=output_dir)
+        if settings:
+            from .sweep import apply_settings
+            apply_settings(data, settings, str(path))
+        scenario = cls.from_dict(data, file=str(path), base_dir=Path(path).resolve().parent, sha256=sha256,
+                                 allow_outside=allow_outside, output_dir=output_dir)
+        if settings:
+            scenario = dataclasses.replace(scenario, settings=tuple(str(t) for t in settings))
+        return scenario
 
     @classmethod
     def from_dict(cls, data: dict, *, file: str = "<scenario>", base_dir: str | os.PathLike = ".",

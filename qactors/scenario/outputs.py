@@ -105,7 +105,7 @@ def render_outputs(run: ScenarioRun) -> dict[str, str]:
         from .. import __version__
         texts["run.json"] = json.dumps(jsonable({
             "qactors": __version__, "scenario_file": str(Path(s.file).resolve()) if s.sha256 else s.file,
-            "scenario_sha256": s.sha256, "seed": s.seed, "backend": s.backend, "ran_on": r.backend,
+            "scenario_sha256": s.sha256, "settings": list(s.settings), "seed": s.seed, "backend": s.backend, "ran_on": r.backend,
             "shards": r.shards, "until_ps": r.until_ps, "events": r.events, "digest": r.digest,
             "wall_s": round(r.wall_s, 6), "windows": r.windows,
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -84,7 +84,7 @@ def scenario_meta(scenario: Scenario) -> dict:
     """What a checkpoint records of the scenario it belongs to, to rebuild it on resume."""
     return {"scenario": str(Path(scenario.file).resolve()), "sha256": scenario.sha256, "seed": scenario.seed,
             "backend": scenario.backend, "output_dir": str(Path(scenario.output_dir).resolve()),
-            "allow_outside": getattr(scenario, "allow_outside", False)}
+            "allow_outside": getattr(scenario, "allow_outside", False), "settings": list(scenario.settings)}
 
 
 def resume_scenario(where, *, backend: str | None = None, progress=None, change=None,
@@ -109,7 +109,8 @@ def resume_scenario(where, *, backend: str | None = None, progress=None, change=
                                      "it with qactors.resume() (only qactors run --checkpoint-every writes "
                                      "checkpoints qactors resume can report)")])
     scenario = Scenario.from_toml(meta["scenario"], allow_outside=allow_outside or meta.get("allow_outside", False),
-                                  output_dir=output_dir if output_dir is not None else meta["output_dir"])
+                                  output_dir=output_dir if output_dir is not None else meta["output_dir"],
+                                  settings=tuple(meta.get("settings", ())))
     if scenario.sha256 != meta["sha256"]:
         raise ScenarioError([Problem(meta["scenario"], "", meta["scenario"], f"has changed since checkpoint "
                                      f"{path.name} was written (SHA-256 {meta['sha256'][:12]}... then, "

@@ -6,6 +6,7 @@ import copy
 import dataclasses
 import math
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +28,51 @@ def with_value(data: dict, key: str, value: float) -> dict:
     """A deep copy of ``data`` with the value at key path ``key`` set (its parent must exist)."""
     out = copy.deepcopy(data)
     out.pop("sweep", None)
+    _assign(out, key, value)
+    return out
+
+
+def _assign(data: dict, key: str, value: object) -> None:
+    """Set the value at key path ``key`` of ``data`` in place; KeyError, IndexError or TypeError
+    if its parent table is not in ``data``."""
     parts = _split_key(key)
-    node: Any = out
+    node: Any = data
     for part in parts[:-1]:
         node = node[part]
     if not isinstance(node, dict) or not isinstance(parts[-1], str):
         raise KeyError(key)
     node[parts[-1]] = value
-    return out
+
+
+SETTING = ("KEY=VALUE: a key path of the file (such as run.duration_ms or requests[0].pairs) whose table the "
+           "file has, and a TOML value (20, 0.5, true, \"qcast\", [1, 2]; a bare word is a string)")
+
+
+def apply_settings(data: dict, settings, file: str) -> None:
+    """Apply ``qactors run --set KEY=VALUE`` settings to the file's tables, in order, in place.
+    The scenario is then checked as if the file held them: a wrong value or an unknown key is
+    reported by its key as usual.
+
+    Raises:
+        ScenarioError: a setting that is not KEY=VALUE, or whose key's table the file does not have.
+    """
+    ck = Checker(file)
+    for text in settings:
+        key, sep, raw = str(text).partition("=")
+        key, raw = key.strip(), raw.strip()
+        if not sep or not key:
+            ck.bad("--set", text, SETTING)
+            continue
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw  # a bare word (run.backend=local): a string
+        try:
+            _assign(data, key, value)
+        except (KeyError, IndexError, TypeError):
+            ck.bad(f"--set {key}", raw, SETTING, why="cannot be set: the file has no table for that key path")
+    if ck.problems:
+        raise ScenarioError(ck.problems)
 
 
 def value_at(data: dict, key: str) -> object:
