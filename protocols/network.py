@@ -129,6 +129,25 @@ def _oriented(pair: PairRecord, left: str) -> PairRecord:
 _NONE: frozenset = frozenset()  # the empty value of a node's frozensets, one for all (see QNode.__init__)
 
 
+class _Empty(dict):
+    """The one empty table that nodes share until they write to it (see QNode._table): it reads, encodes,
+    compares and pickles as an empty dict (unpickled, it is the shared one again), and refuses writes."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("a node's shared empty table is read-only: write through QNode._table(name)")
+
+    __setitem__ = __delitem__ = __ior__ = setdefault = pop = popitem = clear = update = _refuse
+
+    def __reduce__(self):
+        return "_EMPTY"
+
+
+_EMPTY: dict = _Empty()
+_HOP_BY_HOP = HopByHop()  # the default reservation, one (frozen) part for every node
+
+
 def _without(items: frozenset, gone) -> frozenset:
     """``items`` less ``gone``: ``items`` itself when it holds none of them, :data:`_NONE` when nothing is left."""
     if items.isdisjoint(gone):
@@ -265,25 +284,28 @@ class QNode(Actor):
         # the node's sets are frozensets, replaced when they change: most nodes of a large network never
         # hold anything in most of them, and an empty set costs 216 bytes; an empty one is always _NONE,
         # shared (CPython builds a new empty frozenset at every frozenset() or difference)
-        self.owner: dict[str, str] = {}       # reserved slot id -> request id holding it
+        # so are its tables that most nodes never fill: they start as the shared read-only _EMPTY, and a node
+        # writes to one only through _table(), which gives it a dict of its own first (64 bytes each)
+        self.owner: dict[str, str] = _EMPTY   # reserved slot id -> request id holding it
         self.using: frozenset[str] = _NONE    # requests that hold slots (reserved or shared) here
         self.held: dict[str, PairRecord] = {}  # slot id -> pair in memory (oriented along its request's path)
         self.serving: dict[str, str] = {}      # slot id -> request id the held pair serves
         self.offered: frozenset[str] = _NONE  # slots asked to generate, not heard from since
-        self.pending = {r.request_id: r for r in requests if r.source == actor_id}  # as given (legs added later)
+        # the requests this node is the source of, as given (legs added later)
+        self.pending = {r.request_id: r for r in requests if r.source == actor_id} or _EMPTY
         self.roles: dict[str, _Role] = {}
         self.swap_success_probability = swap_success_probability
-        self.reservation = (reservation or HopByHop()).check()
+        self.reservation = (reservation or _HOP_BY_HOP).check()
         self.ignored = 0
         self._map = nmap  # the static map every node is given (routing.NetworkMap): configuration, not state
         self.router = (router or ShortestPath()).check()
         self.listeners = tuple(sorted(set(listeners) - {actor_id})) if self.router.advert_ps else ()
-        self.known: dict[str, tuple] = {}    # link -> (load, up, as of ps), from other nodes' advertisements
-        self.heard: dict[str, int] = {}      # node -> seq of its latest advertisement here
-        self.routed: dict[str, int] = {}     # link -> running requests this node routed over it
-        self.avoid: dict[str, set] = {}      # original request id -> links that failed it
-        self.legs: dict[str, int] = {}       # original request id -> paths started after failures
-        self.paths: dict[str, tuple] = {}    # original request id -> the first path its router chose
+        self.known: dict[str, tuple] = _EMPTY  # link -> (load, up, as of ps), from other nodes' advertisements
+        self.heard: dict[str, int] = _EMPTY    # node -> seq of its latest advertisement here
+        self.routed: dict[str, int] = _EMPTY   # link -> running requests this node routed over it
+        self.avoid: dict[str, set] = _EMPTY    # original request id -> links that failed it
+        self.legs: dict[str, int] = _EMPTY     # original request id -> paths started after failures
+        self.paths: dict[str, tuple] = _EMPTY  # original request id -> the first path its router chose
         self.down_links: frozenset[str] = _NONE  # this node's links known to be cut
         self.faults = tuple(faults)          # NodeFailure records for this node
         self.down = False
@@ -331,6 +353,15 @@ class QNode(Actor):
         self.ignored += 1  # no part of this request takes such messages
 
     # -- helpers --------------------------------------------------------------------
+    def _table(self, name: str) -> dict:
+        """This node's own table ``name`` (owner, pending, known, ...), to write to: the shared empty one it
+        starts with is replaced by a dict of its own first."""
+        table = getattr(self, name)
+        if table is _EMPTY:
+            table = {}
+            setattr(self, name, table)
+        return table
+
     def _role(self, request_id: str) -> _Role | None:
         role = self.roles.get(request_id)
         if role is None or role.status == "done":
@@ -410,7 +441,7 @@ class QNode(Actor):
         """Mark the reserved (not shared) slots among ``channels`` as the request's."""
         for c in channels:
             if not self._shared(c):
-                self.owner[c] = role.request.request_id
+                self._table("owner")[c] = role.request.request_id
         self.using |= {role.request.request_id}
         self._touched()
 
@@ -552,7 +583,7 @@ class QNode(Actor):
                 break
         if path is None:
             return None, "no usable path"
-        self.paths.setdefault(origin, tuple(path))
+        self._table("paths").setdefault(origin, tuple(path))
         return self._route_on(request, path)
 
     def _route_on(self, request: Request, path) -> tuple[Request | None, str]:
@@ -596,7 +627,7 @@ class QNode(Actor):
             link = link_name(a, b)
             n = self.routed.get(link, 0) + step
             if n:
-                self.routed[link] = n
+                self._table("routed")[link] = n
             else:
                 del self.routed[link]
 
@@ -650,9 +681,9 @@ class QNode(Actor):
         if msg.seq <= self.heard.get(msg.node, 0):
             self.ignored += 1  # older than what this node already heard from there
             return
-        self.heard[msg.node] = msg.seq
+        self._table("heard")[msg.node] = msg.seq
         for link, load, up in msg.links:
-            self.known.setdefault(link, {})[msg.node] = (load, up, msg.at_ps)
+            self._table("known").setdefault(link, {})[msg.node] = (load, up, msg.at_ps)
 
     # -- faults ----------------------------------------------------------------------------------
     def _path_links(self, role: _Role) -> list[str]:
@@ -719,11 +750,11 @@ class QNode(Actor):
         if given.path or left < 0 or (request.deadline_ps and request.deadline_ps <= self.now):
             return
         if self.router.reroute:
-            self.avoid.setdefault(origin, set()).add(link)
-        k = self.legs[origin] = self.legs.get(origin, 0) + 1
+            self._table("avoid").setdefault(origin, set()).add(link)
+        k = self._table("legs")[origin] = self.legs.get(origin, 0) + 1
         leg = replace(request, request_id=f"{origin}~{k}", leg_of=origin, pairs=request.pairs - len(role.delivered),
                       retries=left, start_ps=self.now, path=(), offsets_ps=(), shared=())
-        self.pending[leg.request_id] = leg
+        self._table("pending")[leg.request_id] = leg
         self.set_timer(_Start(leg.request_id, 0), delay_ps=0)
 
     @handler(_Fault)
@@ -740,9 +771,9 @@ class QNode(Actor):
                 role.status = "done"
                 role.outcome = role.outcome or f"failed: node {self.id} down"
                 role.counted = False
-        self.routed.clear()
+        self.routed = _EMPTY
         self.using = _NONE
-        self.owner.clear()
+        self.owner = _EMPTY
         self.held.clear()
         self.serving.clear()
         self.offered = _NONE
@@ -957,9 +988,13 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
                             and f.link in ("", bank.link)) + tuple(
             f for f in struck.get(bank.link, ()) if isinstance(f, DetectorDrop))
     listeners = sorted({r.source for r in checked})
+    sourced: dict[str, list[Request]] = {}  # node -> the requests it is the source of (what QNode keeps of them)
+    for request in checked:
+        sourced.setdefault(request.source, []).append(request)
     net = Network()
     for v in sorted(g.nodes):
-        net.add_actor(QNode(v, ports[v], checked, g.nodes[v].get("swap_success_probability", swap_success_probability),
+        net.add_actor(QNode(v, ports[v], sourced.get(v, ()),
+                            g.nodes[v].get("swap_success_probability", swap_success_probability),
                             reservation, nmap=nmap, router=router, listeners=listeners,
                             faults=tuple(f for f in struck.get(v, ()) if isinstance(f, NodeFailure))), site=v)
     bank_ids = {}  # (node, link) -> the bank's id, one string for the bank and its channel's table

@@ -575,3 +575,26 @@ def test_exponential_backoff_lets_a_refused_request_wait_for_the_memory_to_free_
     assert b.active_from >= 2 * MS and b.active_from >= a_done and b.attempt >= 1
     with pytest.raises(qactors.ConfigurationError, match="backoff_ps"):
         run(line(2), requests, reservation=HopByHop(backoff_ps=-1))
+
+
+def test_nodes_share_their_empty_tables_and_sets_until_they_write():
+    """A node's rarely filled tables and its empty sets are one shared object for all nodes: reserving gives
+    the node a table of its own and leaves the others' shared; a copy of the actors shares them too."""
+    import pickle
+
+    from qactors.protocols.network import _EMPTY, _NONE
+    net = quantum_network(line(4), [Request("r", 0, 3, pairs=2)], physics=PHYS, allocation="reserved")
+    nodes = [a for a in net.actors if isinstance(a, QNode)]
+    for a in nodes:
+        assert a.known is a.heard is a.routed is a.avoid is a.legs is a.paths is a.owner is _EMPTY
+        assert a.using is a.offered is a.down_links is _NONE
+    assert nodes[0].pending != {} and all(a.pending is _EMPTY for a in nodes[1:])
+    assert len({id(a.reservation) for a in nodes}) == 1
+    copies = pickle.loads(pickle.dumps(nodes))  # as a run's copy of the actors (one pickle)
+    assert all(c.owner is _EMPTY for c in copies) and len({id(c.using) for c in copies}) == 1
+    with pytest.raises(TypeError):
+        _EMPTY["x"] = 1
+    result = qactors.run(net, until_ps=200 * MS, seed=1, collect_states=True)
+    assert len(role(result, "3").delivered) == 2
+    assert result.states["0"]["paths"] == {"r": ("0", "1", "2", "3")} and _EMPTY == {}
+    assert_path_free(result, line(4))
