@@ -937,6 +937,7 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
             raise _fail(f"node {v!r} swap_success_probability", p_swap, "a number in (0, 1]",
                         "swap_success_probability")
     ports: dict[str, list[LinkPort]] = {v: [] for v in g.nodes}
+    same = _Numbers()
     banks: list[MemoryBank] = []
     links = []
     link_names: dict[str, tuple[str, str]] = {}
@@ -966,9 +967,11 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
         station = f"{link}/{'receiver' if link_physics.layout != 'midpoint' else 'station'}"
         plan = plan_link(link, a, b, link_physics, length_km=length, refractive_index=refractive_index,
                          station=station)
-        map_links.append(MapLink(link, a, b, float(length), plan.node_delay_ps, count, link_allocation == "shared",
-                                 link_physics.success_probability(), plan.attempt_ps,
-                                 link_physics.reference_fidelity()))
+        plan = plan._replace(a=plan.a._replace(arm_delay_ps=same(plan.a.arm_delay_ps)),
+                             b=plan.b._replace(arm_delay_ps=same(plan.b.arm_delay_ps)))
+        map_links.append(MapLink(link, a, b, same(float(length)), same(plan.node_delay_ps), count,
+                                 link_allocation == "shared", same(link_physics.success_probability()),
+                                 same(plan.attempt_ps), same(link_physics.reference_fidelity())))
         links.append((link, a, b, link_physics, length, station, slots, link_allocation == "shared"))
         for node, other, args in ((a, b, plan.a), (b, a, plan.b)):
             bank = MemoryBank(memory_id(node, link), node, link, [args._replace(link=slot) for slot in slots],
@@ -976,8 +979,8 @@ def quantum_network(graph: nx.Graph, requests: Sequence[Request], *, physics: At
             banks.append(bank)
             ports[node].append(LinkPort(link, other, slots, bank.id, bank.access_ps, station, args.arm_delay_ps,
                                         link_allocation == "shared"))
-    nmap = NetworkMap([MapNode(v, float(g.nodes[v].get("swap_success_probability", swap_success_probability)),
-                               memories[v].t2_s, _position(g.nodes[v])) for v in g.nodes], map_links)
+    nmap = NetworkMap([MapNode(v, same(float(g.nodes[v].get("swap_success_probability", swap_success_probability))),
+                               memories[v].t2_s, _position(g.nodes[v], same)) for v in g.nodes], map_links)
     checked = []
     ids: set[str] = set()
     for request in requests:
@@ -1027,9 +1030,20 @@ def rerouted(router: Router) -> Callable[[dict], None]:
     return change
 
 
-def _position(data: dict) -> tuple | None:
+def _position(data: dict, same=lambda x: x) -> tuple | None:
     pos = data.get("pos_km")
-    return (float(pos[0]), float(pos[1])) if pos is not None else None
+    return (same(float(pos[0])), same(float(pos[1]))) if pos is not None else None
+
+
+class _Numbers(dict):
+    """Called with a number, returns the first equal one it was called with: the network's many equal delays
+    and probabilities, each computed per link, kept as one object (32 bytes saved per copy).  Equal means
+    the same type and value, and for a float the same bits (0.0 and -0.0 stay apart; a NaN is kept as is)."""
+
+    def __call__(self, x):
+        if type(x) is float:
+            return x if x != x else self.setdefault((float, x.hex()), x)
+        return self.setdefault((type(x), x), x)
 
 
 def network_actors(net: Network) -> list[tuple[str, str, str]]:

@@ -33,6 +33,7 @@ class Network:
         self.index: dict[str, int] = {}
         self.sites: list[str] = []
         self.adjacency: list[dict[int, int]] = []
+        self._latencies: dict[int, int] = {}  # while building: each distinct latency's one int object (connect)
         self.spent = False  # its actors ran in place (run(..., in_place=True)): it cannot run again
 
     # -- building ---------------------------------------------------------------
@@ -78,6 +79,8 @@ class Network:
             raise ConfigurationError(
                 f"link {a!r}-{b!r} already exists with latency_ps={old}; cannot redeclare it as {latency_ps}",
                 field="latency_ps", value=latency_ps)
+        # equal latencies as one object: a builder computes one per link, 32 bytes each past 256
+        latency_ps = self._latencies.setdefault(latency_ps, latency_ps)
         self.adjacency[ia][ib] = latency_ps
         self.adjacency[ib][ia] = latency_ps
 
@@ -104,6 +107,7 @@ class Network:
         """Validate the whole description before anything runs."""
         if not self.actors:
             raise ConfigurationError("the network has no actors; add some with add_actor()", field="actors")
+        self._latencies = {}  # built (connect may start it again)
         if self.spent:
             raise ConfigurationError("this network's actors already ran in place (run(..., in_place=True)) and "
                                      "hold that run's final state; build the network again to run it again",

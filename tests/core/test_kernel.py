@@ -463,3 +463,11 @@ def test_kernel_shares_the_network_index_and_its_numbers():
     with pytest.raises(ValueError):
         Kernel(net.names, net.adjacency, actors, 0, True, index={"a0": 0})
     assert qactors.run(net, until_ps=10, seed=0).events == 0
+
+
+def test_equal_link_latencies_are_one_object():
+    net = build(*(Recorder(f"a{i}") for i in range(4)),
+                links=[(f"a{i}", f"a{i + 1}", 10 ** 9 + int("5")) for i in range(3)])
+    assert len({id(lat) for nbrs in net.adjacency for lat in nbrs.values()}) == 1
+    net.check()
+    assert not net._latencies

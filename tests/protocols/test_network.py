@@ -598,3 +598,21 @@ def test_nodes_share_their_empty_tables_and_sets_until_they_write():
     assert len(role(result, "3").delivered) == 2
     assert result.states["0"]["paths"] == {"r": ("0", "1", "2", "3")} and _EMPTY == {}
     assert_path_free(result, line(4))
+
+
+def test_the_builder_keeps_one_object_per_equal_number_and_tells_apart_what_differs():
+    from qactors.protocols.network import _Numbers
+    same = _Numbers()
+    a, b = float("0.1"), float("0.1") * 1.0 + 0.0
+    assert same(a) is a and same(b) is a
+    assert same(-0.0) is not same(0.0) and str(same(-0.0)) == "-0.0"
+    assert type(same(1)) is int and type(same(1.0)) is float and same(True) is True
+    nan = float("nan")
+    assert same(nan) is nan
+    big = 10 ** 12 + int("7")
+    assert same(big) is same(10 ** 12 + 7) is big
+    net = quantum_network(line(3), [Request("r", 0, 2, pairs=1)], physics=PHYS)
+    links = list(net.actors[0]._map.links.values())
+    assert links[0].p is links[1].p and links[0].latency_ps is links[1].latency_ps
+    lat = [lat for nbrs in net.adjacency for lat in nbrs.values()]
+    assert len({id(x) for x in lat}) == len(set(lat))
