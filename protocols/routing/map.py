@@ -63,8 +63,8 @@ class NetworkMap:
     :meth:`latency_ps` is the classical latency of the fastest fibre route between two nodes
     (a Dijkstra per source node, kept).  :meth:`shortest` searches the map itself; the networkx
     :attr:`graph` of the map (for routers that need networkx, such as Yen's k shortest paths) is
-    built on first use: on a 20k-node map it is some 14 MB that a run routing by shortest paths
-    never needs."""
+    built on first use: on the scale benchmark's grid it was about 90 bytes per actor, which a run
+    routing by shortest paths never needs."""
 
     def __init__(self, nodes: Iterable[MapNode], links: Iterable[MapLink]):
         self.nodes = {n.name: n for n in nodes}
@@ -74,7 +74,7 @@ class NetworkMap:
             self.adj[link.a][link.b] = link
             self.adj[link.b][link.a] = link
         self._graph: nx.Graph | None = None
-        self._order: dict[str, tuple] | None = None  # node -> its (neighbour, link) pairs in the graph's order
+        self._order: dict[str, dict[str, MapLink]] | None = None  # neighbours in the graph's order
         self._latency: dict[str, dict[str, int]] = {}
 
     @property
@@ -89,15 +89,17 @@ class NetworkMap:
             self._graph = g
         return self._graph
 
-    def _neighbours(self) -> dict[str, tuple]:
-        """Each node's neighbours with the link to each, in the order of :attr:`graph`'s adjacency (which
-        decides between paths of equal cost)."""
+    def _neighbours(self) -> dict[str, dict[str, MapLink]]:
+        """Each node's neighbours and the link to each, in the order of :attr:`graph`'s adjacency (which
+        decides between paths of equal cost): :attr:`adj` itself when its order is that one already (a
+        network built by quantum_network), else a table of its own."""
         if self._order is None:
             order: dict[str, dict[str, MapLink]] = {v: {} for v in sorted(self.nodes)}
             for link in sorted(self.links.values()):
                 order[link.a][link.b] = link
                 order[link.b][link.a] = link
-            self._order = {v: tuple(nbrs.items()) for v, nbrs in order.items()}
+            same = all(list(order[v].items()) == list(self.adj[v].items()) for v in order)
+            self._order = self.adj if same else order
         return self._order
 
     def shortest(self, source: str, dest: str, cost, usable=None) -> tuple | None:
@@ -141,7 +143,7 @@ class NetworkMap:
                     node = preds[1][node]
                 return tuple(reversed(forward)) + tuple(back)
             near, far = seen[direction], seen[1 - direction]
-            for w, link in order[v]:
+            for w, link in order[v].items():
                 if usable is not None and not usable(link):
                     continue
                 dw = d + cost(link)
@@ -178,7 +180,7 @@ class NetworkMap:
             if v in done:
                 continue
             done[v] = d
-            for u, link in order[v]:
+            for u, link in order[v].items():
                 du = d + link.latency_ps
                 if u not in done and (u not in seen or du < seen[u]):
                     seen[u] = du
