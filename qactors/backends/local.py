@@ -31,7 +31,7 @@ class LocalBackend:
             actors = network.actors
         else:
             actors = fresh_actors(network)
-        kernel = Kernel(network.names, network.adjacency, dict(enumerate(actors)), seed, record_digest,
+        kernel = Kernel(network.names, network.adjacency, actors, seed, record_digest,
                         sites=network.sites, index=network.index)
         kernel.start()
         return self._go(kernel, network.adjacency, network.sites, 0, until_ps, seed, t0, collect_states, progress,
@@ -46,7 +46,7 @@ class LocalBackend:
         checkpoint's actors themselves (one read from disk for one run)."""
         t0 = time.perf_counter()
         ckpt, until = prepare_resume(ckpt, until_ps, checkpoints, copy, change)
-        kernel = Kernel(ckpt.names, ckpt.adjacency, dict(enumerate(ckpt.actors)), ckpt.seed, ckpt.record_digest,
+        kernel = Kernel(ckpt.names, ckpt.adjacency, list(ckpt.actors), ckpt.seed, ckpt.record_digest,
                         sites=ckpt.sites)
         kernel.restore(ckpt.pending, dict(enumerate(ckpt.trace)), ckpt.events)
         result = self._go(kernel, ckpt.adjacency, ckpt.sites, ckpt.time_ps, until, ckpt.seed, t0, collect_states,

@@ -46,11 +46,12 @@ __all__ = ["Kernel", "combine_digests"]
 class Kernel:
     """Runs the actors of one process in event order."""
 
-    def __init__(self, names: list[str], adjacency: list[dict[int, int]], actors: dict[int, Actor],
+    def __init__(self, names: list[str], adjacency: list[dict[int, int]], actors: dict[int, Actor] | list[Actor],
                  seed: int, record_digest: bool = True, sites: list[str] | None = None, check_near: bool = False,
                  index: dict[str, int] | None = None):
-        """``index``: actor id -> index, ``names`` inverted (the network's own table, shared rather than built
-        again: on a 20k-node grid a second one was 8 MB); the kernel never changes it."""
+        """``actors``: this kernel's actors by index, or the list of every actor (all local; the kernel keeps
+        that list itself).  ``index``: actor id -> index, ``names`` inverted (the network's own table, shared
+        rather than built again: on a 20k-node grid a second one was 8 MB).  The kernel changes neither."""
         self.names = names
         if index is None:
             index = {n: i for i, n in enumerate(names)}
@@ -58,8 +59,16 @@ class Kernel:
             raise ValueError(f"Kernel: index has {len(index)} actors, names {len(names)}")
         self.index = index
         self.seed = seed
-        self.local = [False] * len(names)
-        self.actors: list[Actor | None] = [None] * len(names)
+        n = len(names)
+        self.local = bytearray(n)  # 1: the actor is in this kernel (a byte, not a list slot, per actor)
+        if type(actors) is list:
+            if len(actors) != n:
+                raise ValueError(f"Kernel: {len(actors)} actors for {n} names (a list holds every actor)")
+            self.actors: list[Actor | None] = actors
+            mine = enumerate(actors)
+        else:
+            self.actors = [None] * n
+            mine = ((i, actors[i]) for i in sorted(actors))
         self.heap: list[tuple] = []
         self.outbox: list[tuple] = []
         self.events = 0
@@ -68,7 +77,8 @@ class Kernel:
         self.record_digest = record_digest
         self.check_near = check_near
         self._paths = PathLatency(adjacency)
-        self._trace = [0] * len(names)  # per actor: a running hash of the events it handled
+        # per actor: a running hash of the events it handled (without the digest, zeros that take a byte each)
+        self._trace: list[int] | bytes = [0] * n if record_digest else bytes(n)
         self.failed_at: tuple[int, int] | None = None  # (time, actor index) of the event that raised
         # Actor and site numbers are the index's own int objects (a site's number: the index of its first
         # actor), not new ones: past 256 every int is an object of its own, 32 bytes an actor per table.
@@ -80,9 +90,8 @@ class Kernel:
             self.site_of = [first.setdefault(s, i) for s, i in zip(sites, numbers)]
         else:
             self.site_of = numbers
-        for i in sorted(actors):
-            a = actors[i]
-            self.local[i] = True
+        for i, a in mine:
+            self.local[i] = 1
             self.actors[i] = a
             a._kernel = self
             a._idx = numbers[i]
@@ -219,9 +228,10 @@ class Kernel:
         heap = [e for e in pending if self.local[e[1]]]
         heapify(heap)
         self.heap = heap
-        for i, h in trace.items():
-            if self.local[i]:
-                self._trace[i] = h
+        if self.record_digest:
+            for i, h in trace.items():
+                if self.local[i]:
+                    self._trace[i] = h
         self.events = events
 
     # -- results -----------------------------------------------------------------

@@ -232,7 +232,7 @@ class PathLatency:
     def _landmarks(self) -> None:
         """Components, then up to LANDMARKS landmarks in the largest, farthest-point first."""
         n, adj = self.n, self.adjacency
-        component = array("q", [-1]) * n
+        component = array("i" if n < 2 ** 31 else "q", [-1]) * n  # 4 bytes an actor where that holds them
         sizes = []
         for s in range(n):
             if component[s] >= 0:

@@ -471,3 +471,18 @@ def test_equal_link_latencies_are_one_object():
     assert len({id(lat) for nbrs in net.adjacency for lat in nbrs.values()}) == 1
     net.check()
     assert not net._latencies
+
+
+def test_a_kernel_of_every_actor_keeps_their_list_and_a_byte_per_actor():
+    """Given the list of every actor, the kernel keeps that list (no second one); which actors are its own
+    and, without the digest, their traces take a byte each, and checkpoints still carry a trace per actor."""
+    from qactors.core.kernel import Kernel
+    net = build(Recorder("a", [("b", "x", 5)]), Recorder("b"), links=[("a", "b", 5)])
+    k = Kernel(net.names, net.adjacency, net.actors, 0, False, sites=net.sites, index=net.index)
+    assert k.actors is net.actors and list(k.local) == [1, 1] and k._trace == bytes(2)
+    k.start()
+    k.run_until(100)
+    actors, heap, traces, events = k.snapshot()
+    assert traces == {0: 0, 1: 0} and events == 1 and net.actors[1].log
+    with pytest.raises(ValueError):
+        Kernel(net.names, net.adjacency, net.actors[:1], 0, False)
