@@ -267,8 +267,8 @@ class QNode(Actor):
     purifications and the request's ``outcome`` at the source."""
 
     kind = "node"
-    __slots__ = ("_map", "_part_dispatch")  # configuration and a saved table: not state, and out of the
-    # instance dict, which then stays within the 30 keys CPython shares between instances
+    __slots__ = ("_map", "_part_dispatch", "_odd_slots", "_odd_neighbours")  # configuration and a saved table:
+    # not state, and out of the instance dict, which then stays within the 30 keys CPython shares between instances
 
     def __init__(self, actor_id: str, ports: Sequence[LinkPort], requests: Sequence[Request] = (),
                  swap_success_probability: float = 1.0, reservation: HopByHop | None = None, *,
@@ -279,8 +279,13 @@ class QNode(Actor):
             raise _fail("swap_success_probability", swap_success_probability, "a number in (0, 1]",
                         "swap_success_probability")
         self.ports = {p.link: p for p in ports}
-        self.port_of = {slot: p.link for p in ports for slot in p.slots}     # slot id -> link name
-        self.port_to = {p.neighbour: p.link for p in ports}                  # neighbour -> link name
+        # which port holds a slot and which leads to a neighbour follow from the names quantum_network gives
+        # ("<link>:<i>" for a link's slots, "<a>-<b>" for the link of nodes a < b): only the answers those
+        # names do not give are kept (_port_of, _port_to), not two tables per node
+        of_slot = {slot: p.link for p in ports for slot in p.slots}    # slot id -> link name
+        to_node = {p.neighbour: p.link for p in ports}                 # neighbour -> link name
+        self._odd_slots = {k: v for k, v in of_slot.items() if self._named_slot(k) != v} or _EMPTY
+        self._odd_neighbours = {k: v for k, v in to_node.items() if self._named_link(k) != v} or _EMPTY
         # the node's sets are frozensets, replaced when they change: most nodes of a large network never
         # hold anything in most of them, and an empty set costs 216 bytes; an empty one is always _NONE,
         # shared (CPython builds a new empty frozenset at every frozenset() or difference)
@@ -353,6 +358,43 @@ class QNode(Actor):
         self.ignored += 1  # no part of this request takes such messages
 
     # -- helpers --------------------------------------------------------------------
+    def _named_slot(self, slot) -> str | None:
+        """The link of this node that holds ``slot`` by its name ``"<link>:<i>"``, or None."""
+        if type(slot) is not str:
+            return None
+        link = slot.rpartition(":")[0]
+        port = self.ports.get(link)
+        return link if port is not None and slot in port.slots else None
+
+    def _named_link(self, neighbour) -> str | None:
+        """This node's link to ``neighbour`` by its name ``"<a>-<b>"`` (a < b), or None."""
+        if type(neighbour) is not str:
+            return None
+        link = f"{self.id}-{neighbour}" if self.id < neighbour else f"{neighbour}-{self.id}"
+        port = self.ports.get(link)
+        return link if port is not None and port.neighbour == neighbour else None
+
+    def _port_of(self, slot: str, missing=KeyError) -> LinkPort:
+        """The port of the link whose memory holds ``slot``; ``missing`` if none of this node's does (default:
+        raise KeyError)."""
+        link = self._odd_slots.get(slot)
+        if link is None:
+            link = self._named_slot(slot)
+        if link is None:
+            if missing is KeyError:
+                raise KeyError(slot)
+            return missing
+        return self.ports[link]
+
+    def _port_to(self, neighbour: str) -> LinkPort:
+        """The port of the link to ``neighbour`` (KeyError: no link to it)."""
+        link = self._odd_neighbours.get(neighbour)
+        if link is None:
+            link = self._named_link(neighbour)
+        if link is None:
+            raise KeyError(neighbour)
+        return self.ports[link]
+
     def _table(self, name: str) -> dict:
         """This node's own table ``name`` (owner, pending, known, ...), to write to: the shared empty one it
         starts with is replaced by a dict of its own first."""
@@ -373,7 +415,7 @@ class QNode(Actor):
         self.send(role.request.path[index], msg, delay_ps=max(1, role.request.latency(role.index, index)))
 
     def _free_channels(self, link_to: str, count: int) -> list[str]:
-        port = self.ports[self.port_to[link_to]]
+        port = self._port_to(link_to)
         if port.link in self.down_links:
             return []
         if port.shared:  # a shared bank lends every slot to every request: nothing to reserve
@@ -381,7 +423,7 @@ class QNode(Actor):
         return sorted(c for c in port.slots if c not in self.owner)[:count]
 
     def _shared(self, channel: str) -> bool:
-        return self.ports[self.port_of[channel]].shared
+        return self._port_of(channel).shared
 
     def _offer(self, channel: str) -> None:
         """Ask a reserved slot's memory to generate (a shared memory always does)."""
@@ -391,7 +433,7 @@ class QNode(Actor):
     def _reset(self, channel: str, generate: bool) -> None:
         """Tell the slot's memory its qubit is free, and whether to generate the next pair (a shared memory
         always does, unasked)."""
-        port = self.ports[self.port_of[channel]]
+        port = self._port_of(channel)
         generate = generate and not port.shared
         if generate:
             self.offered |= {channel}
@@ -404,7 +446,7 @@ class QNode(Actor):
         if role.index >= role.n or not request.shared or not request.shared[role.index] or role.wants == on:
             return
         role.wants = on
-        port = self.ports[self.port_to[request.path[role.index + 1]]]
+        port = self._port_to(request.path[role.index + 1])
         self.send(port.channel, Want(port.link, request.request_id, on), delay_ps=port.channel_ps)
 
     def _drop(self, channel: str, offer: bool, tell: bool = True) -> None:
@@ -454,7 +496,7 @@ class QNode(Actor):
                 continue
             if self.owner.get(c) == rid:
                 del self.owner[c]
-                freed.setdefault(self.port_of[c], []).append(c)
+                freed.setdefault(self._port_of(c).link, []).append(c)
             if c in self.held and self.serving.get(c) == rid:
                 self._drop(c, offer=False, tell=self._shared(c))
         for link in sorted(freed):
@@ -542,12 +584,11 @@ class QNode(Actor):
     @handler(Stored)
     def on_stored(self, msg: Stored, sender: str) -> None:
         channel = msg.slot
-        link = self.port_of.get(channel)
-        if link is None or sender != self.ports[link].memory:
+        port = self._port_of(channel, None)
+        if port is None or sender != port.memory:
             self.ignored += 1  # not one of this node's memories
             return
         self.offered = _without(self.offered, (channel,))
-        port = self.ports[link]
         rid = msg.purpose if port.shared else self.owner.get(channel, "")
         role = self.roles.get(rid)
         pair = msg.pair
@@ -645,7 +686,7 @@ class QNode(Actor):
             role = self.roles.get(rid)
             if role is not None:
                 for c in (*role.left, *role.right):
-                    users.setdefault(self.port_of[c], set()).add(rid)
+                    users.setdefault(self._port_of(c).link, set()).add(rid)
         out = []
         for link in sorted(self.ports):
             port = self.ports[link]
@@ -689,7 +730,7 @@ class QNode(Actor):
     def _path_links(self, role: _Role) -> list[str]:
         """The links of ``role``'s path at this node."""
         path, i = role.request.path, role.index
-        return [self.port_to[path[j]] for j in (i - 1, i + 1) if 0 <= j < len(path)]
+        return [self._port_to(path[j]).link for j in (i - 1, i + 1) if 0 <= j < len(path)]
 
     def _port_reporting(self, link: str, sender: str) -> LinkPort | None:
         """The port of ``link`` if ``sender`` is its memory (else the report is counted as ignored)."""
@@ -786,7 +827,7 @@ class QNode(Actor):
     # -- what parts use ----------------------------------------------------------------------
     def _discard(self, role: _Role, channel: str, partner_too: bool = True) -> None:
         """Drop a link pair and tell both path ends (and the partner, if it may still hold it)."""
-        partner = role.request.path.index(self.ports[self.port_of[channel]].neighbour)
+        partner = role.request.path.index(self._port_of(channel).neighbour)
         self._notify_drop(role, self.held[channel], (partner,) if partner_too else ())
         self._drop(channel, offer=True)
 

@@ -74,7 +74,7 @@ class HopByHop(Part):
             self._rejected(node, role, node.id, why)
             return
         node._count(role)
-        link = node.port_to[request.path[1]]
+        link = node._port_to(request.path[1]).link
         channels = node._free_channels(request.path[1], request.channels)
         if len(channels) < request.channels:
             self._rejected(node, role, node.id, _refusal(node, link, "no free memory on the first link"), link)
@@ -92,7 +92,7 @@ class HopByHop(Part):
             return
         role = role or node._new_role(request, msg.hop)
         role.attempt = msg.attempt
-        incoming = node.port_to[request.path[msg.hop - 1]]
+        incoming = node._port_to(request.path[msg.hop - 1]).link
         busy = [c for c in msg.channels if c in node.owner and node.owner[c] != request.request_id]
         if busy or incoming in node.down_links:
             why = _refusal(node, incoming, f"memory {busy[0]} is in use" if busy else "")
@@ -102,7 +102,7 @@ class HopByHop(Part):
         if msg.hop < len(request.path) - 1:
             out = node._free_channels(request.path[msg.hop + 1], request.channels)
             if len(out) < request.channels:
-                link = node.port_to[request.path[msg.hop + 1]]
+                link = node._port_to(request.path[msg.hop + 1]).link
                 why = _refusal(node, link, "no free memory on the next link")
                 node._to(role, msg.hop - 1, Reject(request.request_id, msg.hop - 1, msg.attempt, node.id, why, link))
                 return

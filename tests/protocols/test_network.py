@@ -616,3 +616,25 @@ def test_the_builder_keeps_one_object_per_equal_number_and_tells_apart_what_diff
     assert links[0].p is links[1].p and links[0].latency_ps is links[1].latency_ps
     lat = [lat for nbrs in net.adjacency for lat in nbrs.values()]
     assert len({id(x) for x in lat}) == len(set(lat))
+
+
+def test_a_node_finds_its_ports_by_the_names_of_slots_and_links_and_keeps_only_the_odd_ones():
+    """A node keeps no slot -> link or neighbour -> link table for names that follow "<link>:<i>" and
+    "<a>-<b>" (a < b); ports named otherwise are found as well, from a table of just those."""
+    from qactors.protocols.network import _EMPTY
+    ports = [LinkPort("m-z", "z", ("m-z:0", "m-z:1"), "m/memory:m-z", 1, "m-z/station", 100),
+             LinkPort("a-m", "a", ("a-m:0",), "m/memory:a-m", 1, "a-m/station", 100),
+             LinkPort("odd", "q", ("x", "odd:7", "m-z:9"), "m/memory:odd", 1, "odd/station", 100)]
+    node = QNode("m", ports)
+    assert node._odd_slots == {"x": "odd", "m-z:9": "odd"} and node._odd_neighbours == {"q": "odd"}
+    for p in ports:
+        assert node._port_to(p.neighbour) is p
+        assert all(node._port_of(slot) is p for slot in p.slots)
+    for unknown in ("m-z:2", "nowhere", "a-m", 3):
+        assert node._port_of(unknown, None) is None
+        with pytest.raises(KeyError):
+            node._port_of(unknown)
+    with pytest.raises(KeyError):
+        node._port_to("b")
+    plain = QNode("m", ports[:2])
+    assert plain._odd_slots is plain._odd_neighbours is _EMPTY and "port_of" not in plain.state()
