@@ -131,14 +131,15 @@ _NONE: frozenset = frozenset()  # the empty value of a node's frozensets, one fo
 
 class _Empty(dict):
     """The one empty table that nodes share until they write to it (see QNode._table): it reads, encodes,
-    compares and pickles as an empty dict (unpickled, it is the shared one again), and refuses writes."""
+    compares and pickles as an empty dict (unpickled, it is the shared one again), and refuses to take an
+    entry; what removes entries does what it does on an empty dict (nothing, or KeyError)."""
 
     __slots__ = ()
 
     def _refuse(self, *args, **kwargs):
         raise TypeError("a node's shared empty table is read-only: write through QNode._table(name)")
 
-    __setitem__ = __delitem__ = __ior__ = setdefault = pop = popitem = clear = update = _refuse
+    __setitem__ = __ior__ = setdefault = update = _refuse
 
     def __reduce__(self):
         return "_EMPTY"
@@ -289,16 +290,16 @@ class QNode(Actor):
         # the node's sets are frozensets, replaced when they change: most nodes of a large network never
         # hold anything in most of them, and an empty set costs 216 bytes; an empty one is always _NONE,
         # shared (CPython builds a new empty frozenset at every frozenset() or difference)
-        # so are its tables that most nodes never fill: they start as the shared read-only _EMPTY, and a node
-        # writes to one only through _table(), which gives it a dict of its own first (64 bytes each)
+        # so are its tables, which most nodes never fill or fill late: they start as the shared read-only _EMPTY,
+        # and a node adds to one only through _table(), which gives it a dict of its own first (64 bytes each)
         self.owner: dict[str, str] = _EMPTY   # reserved slot id -> request id holding it
         self.using: frozenset[str] = _NONE    # requests that hold slots (reserved or shared) here
-        self.held: dict[str, PairRecord] = {}  # slot id -> pair in memory (oriented along its request's path)
-        self.serving: dict[str, str] = {}      # slot id -> request id the held pair serves
+        self.held: dict[str, PairRecord] = _EMPTY  # slot id -> pair in memory (oriented along its request's path)
+        self.serving: dict[str, str] = _EMPTY      # slot id -> request id the held pair serves
         self.offered: frozenset[str] = _NONE  # slots asked to generate, not heard from since
         # the requests this node is the source of, as given (legs added later)
         self.pending = {r.request_id: r for r in requests if r.source == actor_id} or _EMPTY
-        self.roles: dict[str, _Role] = {}
+        self.roles: dict[str, _Role] = _EMPTY
         self.swap_success_probability = swap_success_probability
         self.reservation = (reservation or _HOP_BY_HOP).check()
         self.ignored = 0
@@ -600,8 +601,8 @@ class QNode(Actor):
             return
         left = role.request.path[role.index - 1] if channel in role.left else self.id
         pair = _oriented(pair, left)
-        self.held[channel] = pair
-        self.serving[channel] = rid
+        self._table("held")[channel] = pair
+        self._table("serving")[channel] = rid
         role.swapper.link_pair(self, role, channel, pair)
 
     # -- routing ---------------------------------------------------------------------------

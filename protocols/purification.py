@@ -225,7 +225,7 @@ class Purification(Part):
             role.failed_purifications += 1
             node._drop(ck, offer=True)
         else:
-            node.held[ck] = result
+            node._table("held")[ck] = result
             if cutoff is not None:
                 cutoff.on_drop(node, role, keep_id)
             state.rounds[result.pair_id] = rounds

@@ -68,7 +68,7 @@ class HopByHop(Part):
             node.set_timer(_Deadline(given.request_id), delay_ps=max(0, given.deadline_ps - node.now))
         request, why = node._routed(given, msg.busy)
         role = node._new_role(request, 0) if request is not None else node._unrouted_role(given)
-        node.roles[given.request_id] = role
+        node._table("roles")[given.request_id] = role
         role.attempt = msg.attempt
         if request is None:
             self._rejected(node, role, node.id, why)
@@ -106,7 +106,7 @@ class HopByHop(Part):
                 why = _refusal(node, link, "no free memory on the next link")
                 node._to(role, msg.hop - 1, Reject(request.request_id, msg.hop - 1, msg.attempt, node.id, why, link))
                 return
-        node.roles[request.request_id] = role
+        node._table("roles")[request.request_id] = role
         node._reserve(role, (*msg.channels, *out))
         role.left, role.right = tuple(msg.channels), tuple(out)
         if out:

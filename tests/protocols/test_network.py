@@ -587,6 +587,7 @@ def test_nodes_share_their_empty_tables_and_sets_until_they_write():
     nodes = [a for a in net.actors if isinstance(a, QNode)]
     for a in nodes:
         assert a.known is a.heard is a.routed is a.avoid is a.legs is a.paths is a.owner is _EMPTY
+        assert a.roles is a.held is a.serving is _EMPTY
         assert a.using is a.offered is a.down_links is _NONE
     assert nodes[0].pending != {} and all(a.pending is _EMPTY for a in nodes[1:])
     assert len({id(a.reservation) for a in nodes}) == 1
@@ -594,6 +595,9 @@ def test_nodes_share_their_empty_tables_and_sets_until_they_write():
     assert all(c.owner is _EMPTY for c in copies) and len({id(c.using) for c in copies}) == 1
     with pytest.raises(TypeError):
         _EMPTY["x"] = 1
+    assert _EMPTY.pop("x", None) is None and _EMPTY.clear() is None  # removing nothing is allowed, as on {}
+    with pytest.raises(KeyError):
+        del _EMPTY["x"]
     result = qactors.run(net, until_ps=200 * MS, seed=1, collect_states=True)
     assert len(role(result, "3").delivered) == 2
     assert result.states["0"]["paths"] == {"r": ("0", "1", "2", "3")} and _EMPTY == {}
